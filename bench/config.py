@@ -1,0 +1,138 @@
+"""Plain frozen config dataclasses for suites, their data, runners and the training protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import BenchError
+
+PRECISIONS = ("auto", "no", "fp16", "bf16")
+SOURCES = ("hub", "files", "synthetic")
+
+
+def _positive_int(owner: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BenchError(f"{owner}: {name} must be a positive integer, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ProtocolConfig:
+    """The training/evaluation protocol, identical for every runner of a suite.
+
+    Defaults follow the Longformer-on-IMDB tutorial this project grew from.
+    """
+
+    epochs: int = 5
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    batch_size: int = 32  # effective: per_device_batch_size x gradient accumulation (x devices)
+    per_device_batch_size: int = 8
+    eval_batch_size: int = 32
+    warmup_ratio: float = 0.1
+    lr_scheduler: str = "linear"
+    max_grad_norm: float = 1.0
+    mixed_precision: str = "auto"  # auto: bf16 where the GPU supports it, else fp16; none on CPU
+    gradient_checkpointing: bool = False
+    validation_fraction: float = 0.1
+    split_seed: int = 42  # the validation split is the same for every runner and seed
+    metric_for_best_model: str = "accuracy"
+    throughput_warmup_steps: int = 2  # optimizer steps left out of throughput
+
+    def __post_init__(self) -> None:
+        owner = "protocol"
+        for name in ("epochs", "batch_size", "per_device_batch_size", "eval_batch_size"):
+            _positive_int(owner, name, getattr(self, name))
+        if self.batch_size % self.per_device_batch_size:
+            raise BenchError(
+                f"protocol: batch_size ({self.batch_size}) must be a multiple of per_device_batch_size "
+                f"({self.per_device_batch_size}); the difference is made up by gradient accumulation"
+            )
+        if not 0 < self.validation_fraction < 1:
+            raise BenchError(f"protocol: validation_fraction must be between 0 and 1, got {self.validation_fraction!r}")
+        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
+            raise BenchError(f"protocol: learning_rate must be a positive number, got {self.learning_rate!r}")
+        if self.mixed_precision not in PRECISIONS:
+            raise BenchError(
+                f"protocol: mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}"
+            )
+        if not 0 <= self.warmup_ratio < 1:
+            raise BenchError(f"protocol: warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if self.metric_for_best_model not in ("accuracy", "f1", "precision", "recall", "loss"):
+            raise BenchError("protocol: metric_for_best_model must be one of accuracy, f1, precision, recall, loss")
+
+    @property
+    def gradient_accumulation_steps(self) -> int:
+        return self.batch_size // self.per_device_batch_size
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where a suite's documents come from and which columns hold text and label."""
+
+    source: str  # hub | files | synthetic
+    path: str | None = None  # hub id (source=hub)
+    revision: str | None = None  # pinned hub revision
+    name: str | None = None  # hub config name
+    files: dict[str, str] = field(default_factory=dict)  # split -> file, relative to the suite file or --data-dir
+    synthetic: dict[str, Any] = field(default_factory=dict)  # generator parameters (source=synthetic)
+    text_column: str = "text"
+    label_column: str = "label"
+    id_column: str | None = None
+    label_names: tuple[str, ...] | None = None  # names for integer labels, in id order
+    train_split: str = "train"
+    test_split: str = "test"
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise BenchError(f"suite data: source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.source == "hub" and not self.path:
+            raise BenchError("suite data: source 'hub' needs a 'path' (the hub dataset id)")
+        if self.source == "files" and not self.files:
+            raise BenchError("suite data: source 'files' needs 'files' mapping train/test to file names")
+
+
+@dataclass(frozen=True)
+class RunnerRef:
+    """A runner named in a suite, with parameter overrides and an optional display name."""
+
+    runner: str
+    params: dict[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.alias or self.runner
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """A declarative benchmark suite: data, runners, seeds and protocol."""
+
+    name: str
+    data: DataConfig
+    runners: tuple[RunnerRef, ...]
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
+    seeds: tuple[int, ...] = (0,)
+    description: str = ""
+    source_file: str | None = None  # where the suite was read from; relative data paths resolve against it
+
+    def __post_init__(self) -> None:
+        if not self.runners:
+            raise BenchError(f"suite '{self.name}' names no runners; add a 'runners:' list")
+        names = [r.name for r in self.runners]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise BenchError(f"suite '{self.name}' lists runner(s) {', '.join(dupes)} twice; give each an 'alias'")
+        for seed in self.seeds:
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise BenchError(f"suite '{self.name}': seeds must be integers, got {seed!r}")
+
+    def replace(self, **changes: Any) -> SuiteConfig:
+        return dataclasses.replace(self, **changes)
+
+
+def to_dict(obj: Any) -> Any:
+    """A JSON-ready plain dict of a config dataclass."""
+    return dataclasses.asdict(obj)

@@ -1,0 +1,216 @@
+"""The training and evaluation protocol, written once and identical for every runner of a suite.
+
+Train on `train`, evaluate on `validation` every epoch, keep the epoch with the best validation metric, then
+evaluate `test` exactly once with that checkpoint. Never select on test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from transformers import Trainer, TrainingArguments, set_seed
+
+from bench.config import ProtocolConfig
+from bench.data import SuiteData
+from bench.encoding import encode, tokenize
+from bench.measure import GpuMemory, ThroughputCallback, TokenCounter, peak_cpu_rss_mb
+from bench.runners import Runner
+
+
+def classification_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:
+    """Accuracy, and F1/precision/recall (binary on label 1 for two classes, macro-averaged otherwise)."""
+    average = "binary" if n_labels == 2 else "macro"
+    precision, recall, f1, _ = precision_recall_fscore_support(labels, preds, average=average, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(labels, preds)),
+        "f1": float(f1),
+        "precision": float(precision),
+        "recall": float(recall),
+    }
+
+
+class RunnerCollator:
+    """Dynamic padding to the longest sequence of the batch (rounded up as the runner needs), plus runner inputs."""
+
+    def __init__(self, tokenizer, runner: Runner) -> None:
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        self.runner = runner
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        longest = max(len(f["input_ids"]) for f in features)
+        multiple = self.runner.pad_to_multiple_of
+        if multiple:
+            longest = -(-longest // multiple) * multiple
+        ids = torch.full((len(features), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(features), longest), dtype=torch.long)
+        for i, f in enumerate(features):
+            ids[i, : len(f["input_ids"])] = torch.as_tensor(f["input_ids"])
+            mask[i, : len(f["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask, **self.runner.extra_inputs(ids)}
+        if "label" in features[0]:
+            batch["labels"] = torch.as_tensor([f["label"] for f in features])
+        return batch
+
+
+class _CountingTrainer(Trainer):
+    """Trainer that counts the tokens of every micro-batch it trains on (for honest tokens/s)."""
+
+    def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.counter = counter
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        self.counter.add(inputs)
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def _get_eval_sampler(self, eval_dataset):
+        # transformers 5 also length-groups evaluation batches, in a shuffled order; predictions must line up with
+        # the examples, so evaluation reads in order (the eval splits are pre-sorted by length, for tight padding).
+        return torch.utils.data.SequentialSampler(eval_dataset)
+
+
+def _precision_flags(setting: str) -> dict[str, bool]:
+    if not torch.cuda.is_available() or setting == "no":
+        return {"fp16": False, "bf16": False}
+    if setting == "auto":
+        setting = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return {"fp16": setting == "fp16", "bf16": setting == "bf16"}
+
+
+def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_devices: int = 1) -> TrainingArguments:
+    """The protocol as TrainingArguments; the effective batch is the same whatever the micro-batch."""
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        num_train_epochs=protocol.epochs,
+        learning_rate=protocol.learning_rate,
+        weight_decay=protocol.weight_decay,
+        lr_scheduler_type=protocol.lr_scheduler,
+        warmup_steps=protocol.warmup_ratio,  # a float below 1 is a fraction of all steps in transformers 5
+        max_grad_norm=protocol.max_grad_norm,
+        per_device_train_batch_size=protocol.per_device_batch_size,
+        gradient_accumulation_steps=max(1, protocol.batch_size // (protocol.per_device_batch_size * n_devices)),
+        per_device_eval_batch_size=protocol.eval_batch_size,
+        gradient_checkpointing=protocol.gradient_checkpointing,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        logging_strategy="epoch",
+        load_best_model_at_end=True,
+        metric_for_best_model=protocol.metric_for_best_model,
+        greater_is_better=protocol.metric_for_best_model != "loss",
+        save_total_limit=1,  # with load_best_model_at_end the best checkpoint is always kept too
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        seed=seed,
+        data_seed=seed,
+        report_to="none",
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        **_precision_flags(protocol.mixed_precision),
+    )
+
+
+def train_and_evaluate(
+    runner: Runner, data: SuiteData, protocol: ProtocolConfig, seed: int, work_dir: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Fine-tune `runner` under the protocol; return the run's metrics and its per-example test predictions."""
+    started = time.perf_counter()
+    set_seed(seed)
+    train_texts = data.splits["train"]
+    tokenizer = runner.build_tokenizer(lambda: (t for t in train_texts["text"]))
+    inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
+    for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
+        inputs[split] = inputs[split].sort("length", reverse=True)
+    prepared_s = time.perf_counter() - started
+
+    set_seed(seed)  # the model's initial weights depend on the seed alone, not on what ran before
+    model = runner.build_model(data.label_names)
+    n_labels = len(data.label_names)
+    counter = TokenCounter()
+    throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps)
+    args = training_arguments(protocol, seed, work_dir / "checkpoints", max(1, torch.cuda.device_count()))
+
+    def compute_metrics(pred) -> dict[str, float]:
+        return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels)
+
+    model_columns = ["input_ids", "attention_mask", "length", "label"]
+    with GpuMemory() as gpu:
+        trainer = _CountingTrainer(
+            model=model,
+            args=args,
+            train_dataset=inputs["train"].select_columns(model_columns),
+            eval_dataset=inputs["validation"].select_columns(model_columns),
+            data_collator=RunnerCollator(tokenizer, runner),
+            compute_metrics=compute_metrics,
+            processing_class=tokenizer,
+            callbacks=[throughput],
+            counter=counter,
+        )
+        trainer.train()
+        epochs, best_epoch = _epoch_history(trainer)
+
+        # the single touch of the test split, with the checkpoint chosen on validation
+        test = inputs["test"]
+        eval_started = time.perf_counter()
+        output = trainer.predict(test.select_columns(model_columns), metric_key_prefix="test")
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        eval_s = time.perf_counter() - eval_started
+
+    probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
+    preds = probs.argmax(-1)
+    labels = np.asarray(test["label"])
+    metrics = {
+        **classification_metrics(labels, preds, n_labels),
+        "f1_average": "binary" if n_labels == 2 else "macro",
+        "best_epoch": best_epoch,
+        "n_epochs": protocol.epochs,
+        "epochs": epochs,
+        **throughput.rates(),
+        "eval_samples_per_s": len(test) / eval_s,
+        "train_s": throughput.train_s,
+        "prepare_s": prepared_s,
+        "peak_gpu_mem_mb": gpu.allocated_mb,
+        "peak_gpu_mem_reserved_mb": gpu.reserved_mb,
+        "peak_gpu_mem_nvml_mb": gpu.nvml_mb,
+        "gpu_name": gpu.gpu_name,
+        "gpu_driver": gpu.driver,
+        "peak_cpu_rss_mb": peak_cpu_rss_mb(),
+        "n_params": sum(p.numel() for p in model.parameters()),
+        "n_train": len(inputs["train"]),
+        "n_val": len(inputs["validation"]),
+        "n_test": len(test),
+        "micro_batch_size": protocol.per_device_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+    }
+    predictions = [
+        {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
+        for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
+    ]
+    shutil.rmtree(work_dir / "checkpoints", ignore_errors=True)
+    return metrics, predictions
+
+
+def _epoch_history(trainer: Trainer) -> tuple[list[dict[str, Any]], int | None]:
+    """Per-epoch train loss and validation metrics from the log, and the epoch the best checkpoint came from."""
+    by_epoch: dict[int, dict[str, Any]] = {}
+    step_epoch: dict[int, int] = {}
+    for entry in trainer.state.log_history:
+        if "epoch" not in entry:
+            continue
+        epoch = round(entry["epoch"])
+        row = by_epoch.setdefault(epoch, {"epoch": epoch})
+        if "loss" in entry:
+            row["train_loss"] = entry["loss"]
+        for key, value in entry.items():
+            if key.startswith("eval_") and not key.endswith(("_runtime", "_per_second")):
+                row["val_" + key[5:]] = value
+                step_epoch[entry["step"]] = epoch
+    best_step = getattr(trainer.state, "best_global_step", None)
+    return [by_epoch[e] for e in sorted(by_epoch)], step_epoch.get(best_step)

@@ -1,0 +1,106 @@
+"""One run, executed in its own fresh process: train, evaluate, write the record and predictions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.config import SuiteConfig, to_dict
+from bench.records import predictions_path, record_path, run_dir, write_record
+from bench.runners import Runner
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker process needs, picklable."""
+
+    suite: SuiteConfig
+    runner_name: str
+    runner: Runner
+    seed: int
+    results: Path
+    data_dir: Path | None = None
+    limit: int | None = None
+
+    @property
+    def record_path(self) -> Path:
+        return record_path(self.results, self.suite.name, self.runner_name, self.seed)
+
+
+def base_record(job: Job) -> dict[str, Any]:
+    """The identifying part of a record, shared by finished and failed runs."""
+    return {
+        "suite": job.suite.name,
+        "runner": job.runner_name,
+        "seed": job.seed,
+        "model_family": job.runner.family,
+        "model_id": getattr(job.runner, "model_id", None),
+        "max_length": job.runner.max_length,
+        "attention_window": job.runner.attention_window,
+        "truncation": job.runner.truncation,
+        "config": {
+            "suite": to_dict(job.suite),
+            "runner": {"name": job.runner_name, "class": type(job.runner).__qualname__, **job.runner.params()},
+            "limit": job.limit,
+            "data_dir": str(job.data_dir) if job.data_dir else None,
+        },
+    }
+
+
+def failure_record(job: Job, status: str, error: str, wall_s: float | None = None) -> dict[str, Any]:
+    return {**base_record(job), "status": status, "error": error, "wall_s": wall_s, "finished_at": _now()}
+
+
+def execute(job: Job) -> None:
+    """Worker entry point (runs in a spawned process)."""
+    import torch
+    import transformers
+
+    from bench.data import load_suite_data
+    from bench.measure import environment
+    from bench.protocol import train_and_evaluate
+
+    transformers.logging.set_verbosity_warning()
+    started = time.perf_counter()
+    try:
+        data = load_suite_data(job.suite, job.data_dir, job.limit)
+        metrics, predictions = train_and_evaluate(
+            job.runner, data, job.suite.protocol, job.seed, run_dir(job.results, job.suite.name, job.runner_name)
+        )
+    except torch.OutOfMemoryError as err:
+        write_record(job.record_path, failure_record(job, "oom", _last_line(err), time.perf_counter() - started))
+        raise
+    except Exception as err:
+        traceback.print_exc()
+        write_record(job.record_path, failure_record(job, "failed", _last_line(err), time.perf_counter() - started))
+        raise SystemExit(1) from None
+    import pandas as pd
+
+    path = predictions_path(job.results, job.suite.name, job.runner_name, job.seed)
+    pd.DataFrame(predictions).to_csv(path.with_suffix(".tmp"), index=False)
+    path.with_suffix(".tmp").replace(path)
+    record = {
+        **base_record(job),
+        "status": "ok",
+        "error": None,
+        **metrics,
+        "label_names": list(data.label_names),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "wall_s": time.perf_counter() - started,
+        "environment": environment(),
+        "finished_at": _now(),
+    }
+    write_record(job.record_path, record)  # written last: a record on disk means the run is complete
+
+
+def _last_line(err: BaseException) -> str:
+    lines = [line for line in str(err).strip().splitlines() if line.strip()]
+    return f"{type(err).__name__}: {lines[-1] if lines else ''}".strip()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
