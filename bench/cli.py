@@ -139,6 +139,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     print(format_table(suite, args.results, [j.runner for j in the_plan.jobs + the_plan.skipped]))
     print(f"\ntable: {args.results / suite.name / 'results.csv'}")
+    from bench.report import build_report
+
+    report = build_report(args.results, suite.name, Path("reports") / suite.name)
+    print(f"report: {report} and {report.with_name('report.html')}")
     failed = [r for r in records if r.get("status") != "ok"]
     if failed:
         print(f"bench: {len(failed)} run(s) did not finish; see the status column", file=sys.stderr)

@@ -96,7 +96,7 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
         per_device_train_batch_size=protocol.per_device_batch_size,
         gradient_accumulation_steps=max(1, protocol.batch_size // (protocol.per_device_batch_size * n_devices)),
         per_device_eval_batch_size=protocol.eval_batch_size,
-        gradient_checkpointing=protocol.gradient_checkpointing,
+        activation_checkpointing=protocol.gradient_checkpointing,
         eval_strategy="epoch",
         save_strategy="epoch",
         logging_strategy="epoch",
@@ -110,6 +110,7 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
         data_seed=seed,
         report_to="none",
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
         **_precision_flags(protocol.mixed_precision),
     )

@@ -88,6 +88,8 @@ def rebuild_table(results: Path, suite: str) -> Path:
 
     rows = [{col: rec.get(col) for col in TABLE_COLUMNS} for rec in iter_records(results, suite)]
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    for col in ("seed", "max_length", "attention_window", "n_params", "best_epoch", "n_epochs"):
+        table[col] = table[col].astype("Int64")  # integers stay integers next to missing values
     if not table.empty:
         table = table.sort_values(["runner", "seed"], kind="stable")
     path = results / suite / "results.csv"

@@ -1,0 +1,32 @@
+"""Reports: tables, plots, report.md and a self-contained report.html, rebuilt from the run records alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.report.errors import ReportError
+
+__all__ = ["ReportError", "build_report"]
+
+
+def build_report(
+    results_dir: str | Path, suite: str, out_dir: str | Path | None = None, baseline: str | None = None
+) -> Path:
+    """Build the report of one suite from `<results_dir>/<suite>/runs/`.
+
+    Args:
+        results_dir: The results folder `bench run` wrote to.
+        suite: Suite name (the folder under `results_dir`).
+        out_dir: Where to write; default `reports/<suite>/`.
+        baseline: Runner every other runner is compared with; default the suite's 512-token head-truncated runner.
+
+    Returns:
+        Path of the written report.md (report.html, tables/ and plots/ lie beside it).
+
+    Raises:
+        ReportError: No results for the suite, an unknown baseline, or an unreadable record.
+    """
+    # Imported here so that `bench --help` does not pay for pandas and matplotlib.
+    from bench.report.build import build
+
+    return build(Path(results_dir), suite, None if out_dir is None else Path(out_dir), baseline)

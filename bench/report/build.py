@@ -1,0 +1,53 @@
+"""Build a suite's report: read the records, compute the tables, draw the plots, write Markdown, HTML and CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from bench.report import compose, plots, tables
+from bench.report.load import align_predictions, load_suite
+from bench.report.render import to_html, to_markdown
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g")
+
+
+def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: str | None = None) -> Path:
+    """See `bench.report.build_report`."""
+    results = load_suite(results_dir, suite)
+    out_dir = out_dir if out_dir is not None else Path("reports") / suite
+    chosen = tables.pick_baseline(results, baseline)  # fails on an unknown baseline before anything is written
+    aligned = align_predictions(results.predictions)
+    order = tables.runner_order(results, first=chosen)
+    summary = tables.summary_table(results, aligned, order)
+    comparison = tables.comparison_table(aligned, order, chosen)
+    lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
+    curves = tables.learning_curves(results)
+    statuses = tables.status_table(results, order)
+    failures = tables.failure_table(results)
+
+    csv_dir = out_dir / "tables"
+    for name, frame in (
+        ("summary", summary),
+        ("comparison", comparison),
+        ("accuracy_by_length", lengths),
+        ("learning_curves", curves),
+        ("run_status", statuses),
+        ("runs", results.runs),
+    ):
+        _write_csv(frame, csv_dir / f"{name}.csv")
+
+    memory_label = compose.MEMORY_LABELS[compose.memory_column_kind(summary)]
+    saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
+    data = compose.ReportData(
+        results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped
+    )
+    document = compose.compose(data)
+    md_path = out_dir / "report.md"
+    md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
+    (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")
+    return md_path

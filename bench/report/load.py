@@ -1,0 +1,262 @@
+"""Read one suite's run records and predictions from `results/` into pandas tables."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.report.errors import ReportError
+
+SCHEMA_VERSION = 1
+OK = "ok"
+
+# Scalar fields of a record that become columns of `SuiteResults.runs`; a field a record lacks becomes NaN/None.
+RUN_FIELDS = (
+    "suite",
+    "runner",
+    "seed",
+    "status",
+    "error",
+    "model_family",
+    "model_id",
+    "max_length",
+    "attention_window",
+    "truncation",
+    "accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "f1_average",
+    "best_epoch",
+    "n_epochs",
+    "train_samples_per_s",
+    "train_tokens_per_s",
+    "train_padded_tokens_per_s",
+    "eval_samples_per_s",
+    "train_s",
+    "wall_s",
+    "peak_gpu_mem_mb",
+    "peak_gpu_mem_reserved_mb",
+    "peak_gpu_mem_nvml_mb",
+    "peak_cpu_rss_mb",
+    "n_params",
+    "n_train",
+    "n_val",
+    "n_test",
+    "device",
+    "gpu_name",
+    "gpu_driver",
+    "finished_at",
+)
+NUMERIC_FIELDS = (
+    "max_length",
+    "attention_window",
+    "accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "best_epoch",
+    "n_epochs",
+    "train_samples_per_s",
+    "train_tokens_per_s",
+    "train_padded_tokens_per_s",
+    "eval_samples_per_s",
+    "train_s",
+    "wall_s",
+    "peak_gpu_mem_mb",
+    "peak_gpu_mem_reserved_mb",
+    "peak_gpu_mem_nvml_mb",
+    "peak_cpu_rss_mb",
+    "n_params",
+    "n_train",
+    "n_val",
+    "n_test",
+)
+EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall")
+PREDICTION_COLUMNS = ("id", "label", "pred", "score", "n_tokens")
+
+
+@dataclass(frozen=True)
+class SuiteResults:
+    """Everything the report needs from one suite, as tables.
+
+    Attributes:
+        suite: Suite name.
+        source: The folder the records were read from.
+        runs: One row per record (runner, seed), failed runs included; columns `RUN_FIELDS` plus `has_predictions`.
+        epochs: One row per (runner, seed, epoch) of the records' validation history.
+        predictions: One row per (runner, seed, test example) of successful runs; `PREDICTION_COLUMNS` plus
+            `runner`, `seed` and a boolean `correct`.
+        label_names: Class names in label order.
+        environments: The `environment` dict of every record, for provenance.
+        problems: Files that could not be used, one line each (shown in the report rather than hidden).
+    """
+
+    suite: str
+    source: Path
+    runs: pd.DataFrame
+    epochs: pd.DataFrame
+    predictions: pd.DataFrame
+    label_names: list[str]
+    environments: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def runners(self) -> list[str]:
+        return sorted(self.runs["runner"].unique())
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted(int(s) for s in self.runs["seed"].unique())
+
+
+def _suite_hint(results_dir: Path, suite: str) -> str:
+    found = sorted(p.parent.name for p in results_dir.glob("*/runs") if p.is_dir())
+    if not found:
+        return ""
+    close = difflib.get_close_matches(suite, found, n=1)
+    did_you_mean = f"did you mean '{close[0]}'? " if close else ""
+    return f" ({did_you_mean}suites with results: {', '.join(found)})"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ReportError(f"cannot read run record {path}: {err}; delete it or re-run that run") from None
+    if not isinstance(record, dict):
+        raise ReportError(f"run record {path} is not a JSON object; delete it or re-run that run")
+    version = record.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ReportError(f"run record {path} has schema_version {version!r}; this bench reads {SCHEMA_VERSION}")
+    return record
+
+
+def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype={"id": str})
+    missing = [c for c in ("id", "label", "pred") if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(missing)}")
+    for column in PREDICTION_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = np.nan
+    # A repeated id would count one example twice; keep its first prediction.
+    frame = frame[list(PREDICTION_COLUMNS)].drop_duplicates("id").copy()
+    frame["runner"] = runner
+    frame["seed"] = seed
+    frame["correct"] = frame["label"] == frame["pred"]
+    return frame
+
+
+def load_suite(results_dir: Path, suite: str) -> SuiteResults:
+    """Read every `<results_dir>/<suite>/runs/<runner>/seed<k>.json` and the predictions beside it.
+
+    Raises:
+        ReportError: There are no records for the suite, or a record cannot be read.
+    """
+    source = results_dir / suite / "runs"
+    paths = sorted(source.glob("*/seed*.json"))
+    if not paths:
+        raise ReportError(
+            f"no results for suite '{suite}' in {results_dir}{_suite_hint(results_dir, suite)}; "
+            f"run `bench run --suite {suite}` first"
+        )
+    rows, epoch_rows, prediction_frames, environments, problems = [], [], [], [], []
+    label_names: list[str] = []
+    for path in paths:
+        record = _read_json(path)
+        row = {name: record.get(name) for name in RUN_FIELDS}
+        # A record missing its identity falls back to where it lies on disk, so it is still shown.
+        row["suite"] = row["suite"] or suite
+        row["runner"] = str(row["runner"] or path.parent.name)
+        row["seed"] = int(row["seed"]) if row["seed"] is not None else int(path.stem.removeprefix("seed"))
+        row["status"] = str(row["status"] or "unknown")
+        if row["peak_gpu_mem_mb"] is None:
+            # STYLE.md spells the field peak_gpu_mem_allocated_mb; accept that name too.
+            row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
+        label_names = label_names or [str(n) for n in record.get("label_names") or []]
+        environments.append(record.get("environment") or {})
+        for epoch in record.get("epochs") or []:
+            epoch_rows.append({"runner": row["runner"], "seed": row["seed"], **{k: epoch.get(k) for k in EPOCH_FIELDS}})
+        pred_path = path.with_name(f"{path.stem}.predictions.csv")
+        row["has_predictions"] = False
+        if row["status"] == OK and pred_path.exists():
+            try:
+                prediction_frames.append(_read_predictions(pred_path, row["runner"], row["seed"]))
+                row["has_predictions"] = True
+            except (OSError, ValueError) as err:
+                problems.append(f"{pred_path}: unreadable predictions ({err}); no confidence interval for this run")
+        elif row["status"] == OK:
+            problems.append(f"{pred_path}: missing; this run has no confidence interval or length breakdown")
+        rows.append(row)
+
+    runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, "has_predictions"])
+    for name in NUMERIC_FIELDS:
+        runs[name] = pd.to_numeric(runs[name], errors="coerce").astype(float)
+    epochs = pd.DataFrame(epoch_rows, columns=["runner", "seed", *EPOCH_FIELDS])
+    for name in EPOCH_FIELDS:
+        epochs[name] = pd.to_numeric(epochs[name], errors="coerce").astype(float)
+    columns = [*PREDICTION_COLUMNS, "runner", "seed", "correct"]
+    predictions = (
+        pd.concat(prediction_frames, ignore_index=True) if prediction_frames else pd.DataFrame(columns=columns)
+    )
+    return SuiteResults(suite, source, runs, epochs, predictions, label_names, environments, problems)
+
+
+@dataclass(frozen=True)
+class AlignedPredictions:
+    """Predictions of every runner on the test examples all of them share, as arrays in one example order.
+
+    Attributes:
+        ids: Test example ids, shape (n,).
+        labels: True labels, shape (n,).
+        n_tokens: Document lengths in tokens before truncation, shape (n,); NaN where unknown.
+        preds: Per runner, predicted labels of shape (n_seeds, n), one row per seed in `seeds[runner]`.
+        seeds: Per runner, the seeds whose predictions are in `preds`.
+        n_dropped: Examples left out because not every run has a prediction for them.
+    """
+
+    ids: np.ndarray
+    labels: np.ndarray
+    n_tokens: np.ndarray
+    preds: dict[str, np.ndarray]
+    seeds: dict[str, list[int]]
+    n_dropped: int
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    def correct(self, runner: str) -> np.ndarray:
+        """Per-example correctness averaged over the runner's seeds, shape (n,)."""
+        return (self.preds[runner] == self.labels[None, :]).mean(axis=0)
+
+
+def align_predictions(predictions: pd.DataFrame) -> AlignedPredictions | None:
+    """Put all runs' predictions on the test examples they share; None when there are no predictions."""
+    if predictions.empty:
+        return None
+    all_ids = set(predictions["id"])
+    common = set.intersection(*(set(g["id"]) for _, g in predictions.groupby(["runner", "seed"])))
+    ids = np.array(sorted(common), dtype=object)
+    first = predictions.drop_duplicates("id").set_index("id").loc[ids]
+    preds, seeds = {}, {}
+    for runner, group in predictions.groupby("runner"):
+        runner_seeds = sorted(int(s) for s in group["seed"].unique())
+        by_seed = group.set_index(["seed", "id"])["pred"]
+        preds[str(runner)] = np.stack([by_seed.loc[s].loc[ids].to_numpy(dtype=np.int64) for s in runner_seeds])
+        seeds[str(runner)] = runner_seeds
+    return AlignedPredictions(
+        ids=ids,
+        labels=first["label"].to_numpy(dtype=np.int64),
+        n_tokens=pd.to_numeric(first["n_tokens"], errors="coerce").to_numpy(dtype=float),
+        preds=preds,
+        seeds=seeds,
+        n_dropped=len(all_ids) - len(ids),
+    )

@@ -1,0 +1,347 @@
+"""The report's plots, drawn with matplotlib's Agg canvas in one house style and saved as PNG and SVG."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_hex, to_rgb
+from matplotlib.figure import Figure
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
+
+from bench.report import stats
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; the pale yellow is left out.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+MARKERS = ("o", "s", "D", "^", "v", "P", "X")
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9.5,
+    "axes.titlesize": 11,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.labelsize": 9.5,
+    "axes.labelcolor": "#333333",
+    "axes.edgecolor": "#999999",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "axes.axisbelow": True,
+    "grid.color": "#e6e6e6",
+    "grid.linewidth": 0.8,
+    "xtick.color": "#555555",
+    "ytick.color": "#555555",
+    "legend.frameon": False,
+    "legend.fontsize": 8.5,
+    "lines.linewidth": 1.8,
+    "lines.markersize": 6,
+    "errorbar.capsize": 3,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "savefig.pad_inches": 0.15,
+    "svg.hashsalt": "bench-report",  # stable element ids: the same results give the same SVG
+}
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One saved plot: its PNG and SVG files, a title and a caption for the report."""
+
+    name: str
+    title: str
+    caption: str
+    png: Path
+    svg: Path
+
+
+@dataclass(frozen=True)
+class Series:
+    """Runners drawn as one line on the length plots: one model family at one attention window."""
+
+    label: str
+    color: str
+    marker: str
+    runners: list[str]
+
+
+def _shade(color: str, amount: float) -> str:
+    """`color` mixed with white by `amount` (0 keeps it, 1 gives white)."""
+    return to_hex(tuple(c + (1 - c) * amount for c in to_rgb(color)))
+
+
+def series_of(summary: pd.DataFrame) -> list[Series]:
+    """Group runners by (model family, attention window), in the summary's runner order."""
+    keys: dict[tuple[str, float], list[str]] = {}
+    for row in summary.itertuples():
+        window = row.attention_window if pd.notna(row.attention_window) else -1.0
+        keys.setdefault((str(row.model_family or row.runner), window), []).append(row.runner)
+    out = []
+    for i, ((family, window), runners) in enumerate(keys.items()):
+        label = family if window < 0 else f"{family} (window {int(window)})"
+        out.append(Series(label, PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)], runners))
+    return out
+
+
+def runner_colors(summary: pd.DataFrame) -> dict[str, str]:
+    """A runner's colour is its series' hue, paler for its shorter max lengths: hue = model, depth = context."""
+    colors = {}
+    for series in series_of(summary):
+        rows = summary.set_index("runner").loc[series.runners].sort_values("max_length")
+        for rank, runner in enumerate(rows.index):
+            colors[runner] = _shade(series.color, 0.5 * (len(rows) - 1 - rank) / max(len(rows) - 1, 1))
+    return colors
+
+
+def _length_axis(ax: Axes, lengths: list[float]) -> None:
+    """Log-2 x axis with a tick at every max length, since lengths double from runner to runner."""
+    ticks = sorted({int(v) for v in lengths if pd.notna(v)})
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v):,}"))
+    if ticks:
+        ax.set_xlim(ticks[0] / 1.35, ticks[-1] * 1.35)
+    ax.set_xlabel("max sequence length (tokens, log scale)")
+
+
+def _maybe_log_y(ax: Axes, values: pd.Series) -> bool:
+    values = values[values > 0].dropna()
+    if len(values) > 1 and values.max() / values.min() > 20:
+        ax.set_yscale("log")
+        return True
+    return False
+
+
+def _plot_by_length(ax: Axes, summary: pd.DataFrame, column: str, std_column: str, scale: float = 1.0) -> None:
+    """A line per series of `column` against max length, with error bars only where there are 2+ seeds."""
+    for series in series_of(summary):
+        rows = summary.set_index("runner").loc[series.runners].sort_values("max_length")
+        rows = rows[rows[column].notna()]
+        if rows.empty:
+            continue
+        yerr = rows[std_column] * scale
+        ax.errorbar(
+            rows["max_length"],
+            rows[column] * scale,
+            yerr=None if yerr.isna().all() else yerr.fillna(0),
+            color=series.color,
+            marker=series.marker,
+            label=series.label,
+        )
+
+
+def _mark_failed(ax: Axes, summary: pd.DataFrame) -> None:
+    """Runners with no successful run are drawn as a red x on the axis with their status, not left out."""
+    failed = summary[summary["seeds_ok"] == 0]
+    transform = mpl.transforms.blended_transform_factory(ax.transData, ax.transAxes)
+    for row in failed.itertuples():
+        if pd.isna(row.max_length):
+            continue
+        ax.plot([row.max_length], [0.03], marker="X", color="#C0392B", ms=9, transform=transform, clip_on=False)
+        status = "/".join(part.split(" ", 1)[-1] for part in row.not_ok.split(", ")) if row.not_ok else "failed"
+        ax.annotate(
+            f"{row.runner}: {status}",
+            (row.max_length, 0.03),
+            xycoords=transform,
+            xytext=(6, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color="#C0392B",
+        )
+
+
+def accuracy_vs_length(summary: pd.DataFrame, **_: object) -> Figure | None:
+    fig = Figure(figsize=(7, 4.3))
+    ax = fig.subplots()
+    _plot_by_length(ax, summary, "accuracy_mean", "accuracy_std")
+    _length_axis(ax, list(summary["max_length"]))
+    _mark_failed(ax, summary)
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Accuracy vs max sequence length")
+    ax.legend(loc="best")
+    return fig
+
+
+def memory_vs_length(summary: pd.DataFrame, memory_label: str, **_: object) -> Figure | None:
+    fig = Figure(figsize=(7, 4.3))
+    ax = fig.subplots()
+    gib = summary["memory_mb"].max() >= 2048
+    scale = 1 / 1024 if gib else 1.0
+    _plot_by_length(ax, summary, "memory_mb", "memory_mb_std", scale)
+    _length_axis(ax, list(summary["max_length"]))
+    _maybe_log_y(ax, summary["memory_mb"] * scale)
+    _mark_failed(ax, summary)
+    ax.set_ylabel(f"{memory_label} ({'GiB' if gib else 'MB'})")
+    ax.set_title(f"{memory_label[0].upper()}{memory_label[1:]} vs max sequence length")
+    ax.legend(loc="best")
+    return fig
+
+
+def throughput_vs_length(summary: pd.DataFrame, **_: object) -> Figure | None:
+    fig = Figure(figsize=(11, 4.3))
+    axes = fig.subplots(1, 2)
+    panels = (
+        ("train_tokens_per_s", "train tokens/s (non-padding)", "Training throughput"),
+        ("eval_samples_per_s", "eval samples/s", "Evaluation throughput"),
+    )
+    for ax, (column, label, title) in zip(axes, panels, strict=True):
+        _plot_by_length(ax, summary, column, f"{column}_std")
+        _length_axis(ax, list(summary["max_length"]))
+        _maybe_log_y(ax, summary[column])
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.set_ylabel(label)
+        ax.set_title(title)
+    axes[0].legend(loc="best")
+    fig.subplots_adjust(wspace=0.3)
+    return fig
+
+
+def accuracy_vs_cost(summary: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    data = summary[summary["accuracy_mean"].notna() & (summary["train_s_per_epoch"] > 0)]
+    if data.empty:
+        return None
+    fig = Figure(figsize=(7, 4.6))
+    ax = fig.subplots()
+    front = stats.pareto_front(data["train_s_per_epoch"].to_numpy(), data["accuracy_mean"].to_numpy())
+    on_front = data[front].sort_values("train_s_per_epoch")
+    ax.step(on_front["train_s_per_epoch"], on_front["accuracy_mean"], where="post", color="#888888", lw=1.2,
+            ls="--", label="Pareto front", zorder=1)  # fmt: skip
+    for is_front, row in zip(front, data.itertuples(), strict=True):
+        xerr = row.train_s_per_epoch_std if pd.notna(row.train_s_per_epoch_std) else None
+        yerr = row.accuracy_std if pd.notna(row.accuracy_std) else None
+        ax.errorbar([row.train_s_per_epoch], [row.accuracy_mean], xerr=xerr, yerr=yerr, color=colors[row.runner],
+                    marker="o", ms=9 if is_front else 7, mec="black" if is_front else "white", mew=1.2, zorder=3)  # fmt: skip
+        ax.annotate(row.runner, (row.train_s_per_epoch, row.accuracy_mean), xytext=(7, 5), textcoords="offset points",
+                    fontsize=8, fontweight="bold" if is_front else "normal", color="#333333")  # fmt: skip
+    low, high = data["train_s_per_epoch"].min(), data["train_s_per_epoch"].max()
+    if high / low > 4:  # a log axis only where costs spread enough for one to squeeze the others together
+        ax.set_xscale("log")
+        # Costs often span less than a decade: label 1-2-5 steps, not only powers of ten.
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlim(low / 1.4, high * 1.6)  # room for the names printed right of the points
+    else:
+        ax.set_xlim(0, high * 1.25)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+    ax.set_xlabel(f"training time per epoch (s{', log scale' if high / low > 4 else ''})")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Accuracy vs cost (black ring: on the Pareto front)")
+    ax.legend(loc="best")
+    return fig
+
+
+def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    if lengths.empty:
+        return None
+    buckets = lengths.drop_duplicates("bucket_index").sort_values("bucket_index")
+    runners = list(dict.fromkeys(lengths["runner"]))
+    fig = Figure(figsize=(max(5.5, 1.3 * len(buckets) + 2), 4.4))
+    ax = fig.subplots()
+    width = 0.7 / max(len(runners), 1)
+    position = {b: i for i, b in enumerate(buckets["bucket_index"])}
+    for k, runner in enumerate(runners):
+        rows = lengths[lengths["runner"] == runner].sort_values("bucket_index")
+        x = np.array([position[b] for b in rows["bucket_index"]]) + (k - (len(runners) - 1) / 2) * width
+        yerr = rows["accuracy_std"] if rows["accuracy_std"].notna().any() else None
+        ax.errorbar(x, rows["accuracy_mean"], yerr=None if yerr is None else yerr.fillna(0), color=colors[runner],
+                    marker="o", ms=6.5, lw=1.4, elinewidth=1, alpha=0.95, label=runner)  # fmt: skip
+    ax.xaxis.set_major_locator(FixedLocator(list(range(len(buckets)))))
+    ax.set_xticklabels([f"{b}\n(n={n:,})" for b, n in zip(buckets["bucket"], buckets["n_examples"], strict=True)])
+    ax.xaxis.grid(False)
+    ax.set_xlim(-0.6, len(buckets) - 0.4)
+    ax.set_xlabel("document length (tokens, before truncation)")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Accuracy by document length")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the lines fill the whole panel
+    return fig
+
+
+def learning_curves(curves: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    if curves.empty or "val_accuracy_mean" not in curves or curves["val_accuracy_mean"].isna().all():
+        return None
+    fig = Figure(figsize=(9.5, 4.1))
+    axes = fig.subplots(1, 2)
+    for runner in [r for r in colors if r in set(curves["runner"])]:  # the tables' runner order
+        rows = curves[curves["runner"] == runner].sort_values("epoch")
+        for ax, column in zip(axes, ("val_accuracy", "val_loss"), strict=True):
+            mean, std = rows[f"{column}_mean"], rows[f"{column}_std"]
+            ax.plot(rows["epoch"], mean, color=colors.get(runner, "#555555"), marker="o", ms=4, label=runner)
+            if std.notna().any():  # a band only where there are seeds to spread over
+                ax.fill_between(rows["epoch"], mean - std, mean + std, color=colors.get(runner), alpha=0.1, lw=0)
+    epochs = sorted(curves["epoch"].dropna().unique())
+    for ax, label in zip(axes, ("validation accuracy", "validation loss"), strict=True):
+        ax.xaxis.set_major_locator(
+            FixedLocator(epochs if len(epochs) <= 12 else epochs[:: math.ceil(len(epochs) / 12)])
+        )
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v)}"))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+    axes[0].set_title("Learning curves: validation accuracy")
+    axes[1].set_title("Learning curves: validation loss")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside, shared by both panels
+    fig.subplots_adjust(wspace=0.3)
+    return fig
+
+
+def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
+    """Write `fig` as `<name>.png` and `<name>.svg` under `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
+    fig.savefig(png, metadata={"Software": None})
+    fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    return png, svg
+
+
+PlotFunction = Callable[..., Figure | None]
+# name, title, caption, function. The order is the report's order.
+PLOTS: tuple[tuple[str, str, str, PlotFunction], ...] = (
+    ("accuracy_vs_length", "Accuracy vs max sequence length",
+     "A line per model family (and attention window); error bars are ±1 std over seeds where there are 2+ seeds; "
+     "a red x marks a runner with no successful run.", accuracy_vs_length),
+    ("memory_vs_length", "Peak memory vs max sequence length",
+     "Peak memory of training and evaluation, mean over successful seeds.", memory_vs_length),
+    ("throughput_vs_length", "Throughput vs max sequence length",
+     "Training throughput counts non-padding tokens; evaluation throughput counts documents.", throughput_vs_length),
+    ("accuracy_vs_cost", "Accuracy vs cost",
+     "Cost is training time per epoch. A runner is on the Pareto front when no other runner is both at most as "
+     "slow and at least as accurate (and better in one).", accuracy_vs_cost),
+    ("accuracy_by_length", "Accuracy by document length",
+     "Accuracy on the test documents in each length bucket (n = documents in the bucket); truncation hurts where "
+     "a runner's curve drops for documents longer than its max length.", accuracy_by_length),
+    ("learning_curves", "Learning curves",
+     "Validation metrics after each epoch, mean over seeds (band: ±1 std where there are 2+ seeds).",
+     learning_curves),
+)  # fmt: skip
+
+
+def draw_all(
+    summary: pd.DataFrame, lengths: pd.DataFrame, curves: pd.DataFrame, memory_label: str, out_dir: Path
+) -> tuple[list[Plot], list[str]]:
+    """Draw and save every plot there is data for.
+
+    Returns:
+        The saved plots, and one line per plot left out saying why.
+    """
+    colors = runner_colors(summary)
+    ok = summary[summary["seeds_ok"] > 0]
+    saved, skipped = [], []
+    with mpl.rc_context(STYLE):
+        for name, title, caption, function in PLOTS:
+            if ok.empty:
+                skipped.append(f"{title}: no successful runs")
+                continue
+            fig = function(summary=summary, lengths=lengths, curves=curves, colors=colors, memory_label=memory_label)
+            if fig is None:
+                skipped.append(f"{title}: no data for it in the records")
+                continue
+            png, svg = save(fig, out_dir, name)
+            saved.append(Plot(name, title, caption, png, svg))
+    return saved, skipped

@@ -1,0 +1,226 @@
+"""Statistics for the report: spread over seeds, bootstrap over test examples, a paired test, Pareto fronts."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+N_BOOTSTRAP = 2000
+N_SIGN_FLIPS = 100_000
+CI_LEVEL = 0.95
+BOOTSTRAP_SEED = 0  # fixed: the same results always give the same report
+
+
+@dataclass(frozen=True)
+class SeedStats:
+    """A measurement over seeds: mean, sample standard deviation (NaN below two values) and count."""
+
+    mean: float
+    std: float
+    n: int
+
+
+def seed_stats(values: np.ndarray | list[float]) -> SeedStats:
+    """Mean and sample std (ddof=1) of the non-missing values; with one value the std is NaN, not 0."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[~np.isnan(arr)]
+    if arr.size == 0:
+        return SeedStats(math.nan, math.nan, 0)
+    std = float(arr.std(ddof=1)) if arr.size > 1 else math.nan
+    return SeedStats(float(arr.mean()), std, int(arr.size))
+
+
+def bootstrap_sums(x: np.ndarray, n_boot: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Column sums of `x` over bootstrap resamples of its rows.
+
+    The same `n_boot`, `seed` and row count always draw the same resamples, so statistics computed from separate
+    calls (one runner and another, or a runner and the baseline) are paired.
+
+    Args:
+        x: Per-example values, shape (n, k).
+        n_boot: Number of resamples.
+        seed: Random seed of the resampling.
+
+    Returns:
+        Array of shape (n_boot, k): row b holds the column sums over resample b.
+    """
+    x = np.asarray(x, dtype=float)
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_boot, x.shape[1]))
+    chunk = max(1, min(n_boot, 4_000_000 // max(n, 1)))  # bounds the (chunk, n) count matrix to ~32 MB
+    for start in range(0, n_boot, chunk):
+        size = min(chunk, n_boot - start)
+        idx = rng.integers(0, n, size=(size, n))
+        # Resampling counts per example turn the sums into one matrix product.
+        counts = np.bincount((idx + n * np.arange(size)[:, None]).ravel(), minlength=size * n).reshape(size, n)
+        out[start : start + size] = counts @ x
+    return out
+
+
+def percentile_ci(samples: np.ndarray, level: float = CI_LEVEL) -> tuple[float, float]:
+    """Percentile confidence interval of bootstrap samples (NaN samples ignored)."""
+    samples = np.asarray(samples, dtype=float)
+    samples = samples[~np.isnan(samples)]
+    if samples.size == 0:
+        return math.nan, math.nan
+    tail = (1 - level) / 2 * 100
+    lo, hi = np.percentile(samples, [tail, 100 - tail])
+    return float(lo), float(hi)
+
+
+def prf_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision, recall and F1 from counts, 0 where undefined (sklearn's zero_division=0, as the runs use)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), 0.0)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), 0.0)
+    return precision, recall, f1
+
+
+def bootstrap_classification(
+    labels: np.ndarray, preds: np.ndarray, n_classes: int, n_boot: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED
+) -> dict[str, tuple[float, float]]:
+    """95% bootstrap CIs over test examples of accuracy, F1, precision and recall, averaged over seeds.
+
+    Each resample draws test examples with replacement; every seed is scored on the same resample and the scores
+    are averaged, so the interval is for the seed-averaged metric. F1/precision/recall are on label 1 for two
+    classes and macro-averaged otherwise, as `bench run` computes them.
+
+    Args:
+        labels: True labels, shape (n,).
+        preds: Predicted labels, shape (n_seeds, n).
+        n_classes: Number of classes.
+        n_boot: Number of resamples.
+        seed: Random seed of the resampling.
+
+    Returns:
+        Metric name -> (low, high).
+    """
+    classes = [1] if n_classes == 2 else list(range(n_classes))
+    columns = [preds == labels[None, :]]  # (S, n) each
+    for c in classes:
+        columns += [(preds == c) & (labels == c), (preds == c) & (labels != c), (preds != c) & (labels == c)]
+    x = np.concatenate([col.T for col in columns], axis=1).astype(float)  # (n, S * (1 + 3 * len(classes)))
+    sums = bootstrap_sums(x, n_boot, seed).reshape(n_boot, 1 + 3 * len(classes), preds.shape[0])
+    accuracy = sums[:, 0] / len(labels)
+    prf = [prf_from_counts(sums[:, 1 + 3 * i], sums[:, 2 + 3 * i], sums[:, 3 + 3 * i]) for i in range(len(classes))]
+    precision, recall, f1 = (np.mean([m[j] for m in prf], axis=0) for j in range(3))  # macro: mean over classes
+    metrics = {"accuracy": accuracy, "f1": f1, "precision": precision, "recall": recall}
+    return {name: percentile_ci(values.mean(axis=1)) for name, values in metrics.items()}
+
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value: b and c are the discordant counts (A right/B wrong, A wrong/B right)."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    k = min(b, c)
+    log_terms = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)])
+    log_tail = float(np.logaddexp.reduce(log_terms)) - n * math.log(2)
+    return min(1.0, 2 * math.exp(log_tail))
+
+
+def paired_sign_flip_test(diff: np.ndarray, n_draws: int = N_SIGN_FLIPS, seed: int = BOOTSTRAP_SEED) -> float:
+    """Two-sided p-value of a paired sign-flip (permutation) test of mean difference 0.
+
+    Under the null hypothesis the two runners are exchangeable on each example, so each per-example difference is
+    as likely to have either sign. With one seed per runner the differences are -1, 0 or 1, the test is the exact
+    McNemar test and is computed exactly. With several seeds the differences are seed-averaged and the p-value is
+    estimated from `n_draws` random sign flips (smallest possible value 1 / (n_draws + 1)).
+
+    Args:
+        diff: Per-example differences in integer units, shape (n,); e.g. (seed-averaged correctness of A minus
+            that of B) times n_seeds_A * n_seeds_B, so that equal differences compare exactly.
+        n_draws: Random sign flips when the test cannot be computed exactly.
+        seed: Random seed of the sign flips.
+    """
+    diff = np.asarray(diff, dtype=np.int64)
+    nonzero = diff[diff != 0]
+    if nonzero.size == 0:
+        return 1.0
+    values, counts = np.unique(np.abs(nonzero), return_counts=True)
+    if values.size == 1:
+        return mcnemar_exact(int((nonzero > 0).sum()), int((nonzero < 0).sum()))
+    observed = abs(int(nonzero.sum()))
+    # The flipped sum only depends on how many of each distinct |d| keep their sign: a binomial count per value.
+    kept = np.random.default_rng(seed).binomial(counts, 0.5, size=(n_draws, values.size))
+    flipped = np.abs(((2 * kept - counts) * values).sum(axis=1))
+    return float((1 + np.count_nonzero(flipped >= observed)) / (n_draws + 1))
+
+
+def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Mask of the points no other point beats: none is at most as costly and at least as good, and better in one."""
+    cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
+    valid = ~(np.isnan(cost) | np.isnan(value))
+    front = np.zeros(cost.shape, dtype=bool)
+    for i in np.flatnonzero(valid):
+        others = valid & (cost <= cost[i]) & (value >= value[i]) & ((cost < cost[i]) | (value > value[i]))
+        front[i] = not others.any()
+    return front
+
+
+def _nice(x: float) -> int:
+    """Round to a multiple of a quarter of x's power of ten (1250, 1500, 600, 75), so edges read easily."""
+    step = max(1, int(10 ** math.floor(math.log10(max(x, 1))) / 4))
+    return int(round(x / step) * step)
+
+
+def length_edges(n_tokens: np.ndarray, max_lengths: list[int], min_buckets: int = 4) -> list[int]:
+    """Upper edges of the document-length buckets, from the runners' max lengths and the documents' lengths.
+
+    Edges are the runners' max lengths and the doublings between them (512, 1024, 2048, 4096), so each bucket
+    says which runners see all of a document; an edge is kept only where documents fall on both of its sides.
+    With a single max length, one doubling past it is added. Where that leaves fewer than `min_buckets` buckets
+    (documents all longer than most max lengths, as in the demo), the quartiles of the lengths, rounded, are
+    added, so the table still shows how accuracy falls as documents grow past a runner's max length.
+    """
+    lengths = np.asarray(n_tokens, dtype=float)
+    lengths = lengths[~np.isnan(lengths)]
+    if lengths.size == 0:
+        return []
+    candidates = {int(m) for m in max_lengths if m and m > 0}
+    if candidates:
+        edge, top = min(candidates), max(candidates)
+        while edge < top:
+            candidates.add(edge)
+            edge *= 2
+        if len(candidates) == 1:
+            candidates.add(2 * top)
+    edges = _non_empty(sorted(e for e in candidates if lengths.min() <= e < lengths.max()), lengths)
+    if len(edges) + 1 < min_buckets:
+        quartiles = [_nice(q) for q in np.percentile(lengths, [25, 50, 75])]
+        # A quartile close to a runner's edge adds a sliver bucket, not information.
+        extra = [
+            q for q in quartiles if all(abs(q - e) > 0.1 * e for e in edges) and lengths.min() <= q < lengths.max()
+        ]
+        edges = _non_empty(sorted(set(edges) | set(extra)), lengths)
+    return edges
+
+
+def _non_empty(edges: list[int], lengths: np.ndarray) -> list[int]:
+    """Drop edges that would leave the bucket below them empty."""
+    kept: list[int] = []
+    for e in edges:
+        if np.any((lengths <= e) & (lengths > (kept[-1] if kept else -math.inf))):
+            kept.append(e)
+    return kept
+
+
+def bucket_labels(edges: list[int]) -> list[str]:
+    """Labels of the buckets `length_edges` defines: ≤512, 513–1024, …, >4096 (or "all" for no edges)."""
+    if not edges:
+        return ["all"]
+    labels = [f"≤{edges[0]}"]
+    labels += [f"{lo + 1}–{hi}" for lo, hi in itertools.pairwise(edges)]
+    return [*labels, f">{edges[-1]}"]
+
+
+def bucket_index(n_tokens: np.ndarray, edges: list[int]) -> np.ndarray:
+    """Bucket of each document (bucket i holds edges[i-1] < n ≤ edges[i]); -1 where the length is unknown."""
+    n_tokens = np.asarray(n_tokens, dtype=float)
+    index = np.searchsorted(np.asarray(edges, dtype=float), n_tokens, side="left")
+    return np.where(np.isnan(n_tokens), -1, index)

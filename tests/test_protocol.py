@@ -1,0 +1,106 @@
+"""The protocol on a tiny suite: best epoch chosen on validation, test touched once, honest measurements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import transformers
+
+from bench.data import load_suite_data
+from bench.protocol import _epoch_history, classification_metrics, train_and_evaluate, training_arguments
+from bench.runners import build_runner
+from bench.suite import load_suite
+
+
+@pytest.fixture
+def spy_evaluations(monkeypatch):
+    """Record the size of every dataset the Trainer evaluates or predicts on."""
+    calls: list[tuple[str, int]] = []
+    evaluate, predict = transformers.Trainer.evaluate, transformers.Trainer.predict
+
+    def spy_evaluate(self, eval_dataset=None, *args, **kwargs):
+        calls.append(("evaluate", len(eval_dataset if eval_dataset is not None else self.eval_dataset)))
+        return evaluate(self, eval_dataset, *args, **kwargs)
+
+    def spy_predict(self, test_dataset, *args, **kwargs):
+        calls.append(("predict", len(test_dataset)))
+        return predict(self, test_dataset, *args, **kwargs)
+
+    monkeypatch.setattr(transformers.Trainer, "evaluate", spy_evaluate)
+    monkeypatch.setattr(transformers.Trainer, "predict", spy_predict)
+    return calls
+
+
+def test_protocol_selects_on_validation_and_touches_test_once(tiny_suite_file: Path, tmp_path: Path, spy_evaluations):
+    suite = load_suite(str(tiny_suite_file))
+    suite = suite.replace(protocol=type(suite.protocol)(**{**vars(suite.protocol), "epochs": 3}))
+    data = load_suite_data(suite)
+    ref = suite.runners[0]
+    runner = build_runner(ref.runner, ref.params)
+
+    metrics, predictions = train_and_evaluate(runner, data, suite.protocol, seed=0, work_dir=tmp_path / "run")
+
+    n_val, n_test = len(data.splits["validation"]), len(data.splits["test"])
+    assert spy_evaluations.count(("predict", n_test)) == 1
+    assert [c for c in spy_evaluations if c[0] == "evaluate"] == [("evaluate", n_val)] * 3
+    # the best epoch is the first one with the highest validation accuracy
+    val_acc = [e["val_accuracy"] for e in metrics["epochs"]]
+    assert [e["epoch"] for e in metrics["epochs"]] == [1, 2, 3]
+    assert metrics["best_epoch"] == 1 + int(np.argmax(val_acc))
+    assert all("train_loss" in e for e in metrics["epochs"])
+
+    # predictions line up with the test examples, and the metrics are theirs
+    truth = dict(zip(data.splits["test"]["id"], data.splits["test"]["label"], strict=True))
+    assert len(predictions) == n_test
+    assert all(p["label"] == truth[p["id"]] for p in predictions)
+    assert metrics["accuracy"] == pytest.approx(np.mean([p["pred"] == p["label"] for p in predictions]))
+    assert all(0.5 <= p["score"] <= 1.0 for p in predictions)
+    assert all(p["n_tokens"] >= 40 for p in predictions)
+
+    # measured where measurable, missing (not zero) where not
+    assert metrics["peak_gpu_mem_mb"] is None and metrics["peak_gpu_mem_nvml_mb"] is None
+    assert metrics["peak_cpu_rss_mb"] > 50
+    assert 0 < metrics["train_tokens_per_s"] <= metrics["train_padded_tokens_per_s"]
+    assert metrics["train_samples_per_s"] > 0 and metrics["eval_samples_per_s"] > 0
+    assert metrics["n_params"] > 0 and metrics["n_train"] == len(data.splits["train"])
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_epoch_history_maps_best_step_to_its_epoch():
+    state = SimpleNamespace(
+        best_global_step=10,
+        log_history=[
+            {"loss": 0.7, "epoch": 1.0, "step": 10},
+            {"eval_accuracy": 0.9, "eval_loss": 0.3, "eval_runtime": 1.0, "epoch": 1.0, "step": 10},
+            {"loss": 0.2, "epoch": 2.0, "step": 20},
+            {"eval_accuracy": 0.8, "eval_loss": 0.5, "eval_runtime": 1.0, "epoch": 2.0, "step": 20},
+            {"train_runtime": 3.0, "epoch": 2.0, "step": 20},
+        ],
+    )
+    epochs, best = _epoch_history(SimpleNamespace(state=state))
+    assert best == 1
+    assert epochs == [
+        {"epoch": 1, "train_loss": 0.7, "val_accuracy": 0.9, "val_loss": 0.3},
+        {"epoch": 2, "train_loss": 0.2, "val_accuracy": 0.8, "val_loss": 0.5},
+    ]
+
+
+def test_effective_batch_is_fixed_by_the_protocol(tmp_path: Path):
+    suite = load_suite("imdb")
+    args = training_arguments(suite.protocol, seed=3, output_dir=tmp_path)
+    assert args.per_device_train_batch_size * args.gradient_accumulation_steps == 32
+    assert args.learning_rate == 3e-5 and args.weight_decay == 0.01 and args.num_train_epochs == 5
+    assert args.load_best_model_at_end and args.metric_for_best_model == "accuracy"
+    assert args.eval_strategy == "epoch" and args.train_sampling_strategy == "group_by_length"
+    assert not args.fp16 and not args.bf16  # no GPU here: mixed precision is a GPU-only setting
+
+
+def test_classification_metrics_binary_and_macro():
+    labels, preds = np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1])
+    m = classification_metrics(labels, preds, 2)
+    assert m == pytest.approx({"accuracy": 0.75, "precision": 2 / 3, "recall": 1.0, "f1": 0.8})
+    m3 = classification_metrics(np.array([0, 1, 2]), np.array([0, 1, 1]), 3)
+    assert m3["accuracy"] == pytest.approx(2 / 3) and m3["recall"] == pytest.approx(2 / 3)
