@@ -8,7 +8,26 @@ import pandas as pd
 
 from bench.records import TABLE_COLUMNS, atomic_write_text, read_record, rebuild_table, record_path, write_record
 
-REQUIRED = ["suite", "runner", "seed", "status", "accuracy", "f1", "precision", "recall", "max_length", "attention_window", "train_samples_per_s", "train_tokens_per_s", "eval_samples_per_s", "peak_gpu_mem_mb", "peak_cpu_rss_mb", "wall_s", "device", "n_params"]
+REQUIRED = [
+    "suite",
+    "runner",
+    "seed",
+    "status",
+    "accuracy",
+    "f1",
+    "precision",
+    "recall",
+    "max_length",
+    "attention_window",
+    "train_samples_per_s",
+    "train_tokens_per_s",
+    "eval_samples_per_s",
+    "peak_gpu_mem_mb",
+    "peak_cpu_rss_mb",
+    "wall_s",
+    "device",
+    "n_params",
+]
 
 
 def test_table_has_the_required_columns():
