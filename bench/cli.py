@@ -33,9 +33,12 @@ def _positive_int(text: str) -> int:
 
 def _int_list(text: str) -> list[int]:
     try:
-        return [int(s) for s in text.split(",") if s.strip()]
+        values = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}") from None
+        values = []
+    if values:
+        return values
+    raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}")
 
 
 def _name_list(text: str) -> list[str]:
@@ -45,8 +48,15 @@ def _name_list(text: str) -> list[str]:
     return names
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line like every other bench error (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"bench: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="bench",
         description="Is a long-context classifier worth its cost on your documents? Fine-tune text classifiers "
         "under one protocol and compare accuracy, memory and throughput.",
@@ -92,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("run", "list", "report", "-h", "--help"):
+        argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     try:
         if args.command == "list":
@@ -100,8 +113,6 @@ def main(argv: list[str] | None = None) -> int:
             from bench.report import cli as report_cli
 
             return report_cli.run(args)
-        if args.command is None:
-            args = parser.parse_args(["run", *(argv or sys.argv[1:])])
         return cmd_run(args)
     except BenchError as err:
         print(f"bench: error: {err}", file=sys.stderr)
