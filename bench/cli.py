@@ -97,13 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
             epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n",
         )
         report_cli.add_arguments(rep)
+    from bench.profile import cli as profile_cli
+
+    prof = sub.add_parser(
+        "profile",
+        help="measure memory and time per step against sequence length (no fine-tuning)",
+        epilog=profile_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    profile_cli.add_arguments(prof)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "list", "report", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "list", "report", "profile", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     try:
@@ -113,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.report import cli as report_cli
 
             return report_cli.run(args)
+        if args.command == "profile":
+            from bench.profile import cli as profile_cli
+
+            return profile_cli.run(args)
         return cmd_run(args)
     except BenchError as err:
         print(f"bench: error: {err}", file=sys.stderr)

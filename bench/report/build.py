@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, plots, tables
+from bench.report import compose, plots, scaling, tables
 from bench.report.load import align_predictions, load_suite
 from bench.report.render import to_html, to_markdown
 
@@ -46,7 +46,7 @@ def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: 
     data = compose.ReportData(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped
     )
-    document = compose.compose(data)
+    document = scaling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")

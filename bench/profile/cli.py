@@ -1,0 +1,223 @@
+"""`bench profile`: its arguments, the checks made before anything is written, and the sweep over lengths."""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+import time
+from pathlib import Path
+
+from bench.errors import BenchError
+
+EXAMPLES = """examples:
+  bench profile                                      # the demo's tiny runners, 512..4096 tokens, training steps
+  bench profile --runners tiny-longformer-2048 --lengths 1024,2048,4096,8192 --batch-size 2
+  bench profile --mode infer --steps 20 --warmup 5   # inference (no_grad forward) instead of training
+  bench profile --runners roberta-512,longformer-512-4096 --lengths 256,512   # pretrained (GPU, Hub)
+
+Each (runner, length) runs in a fresh process on synthetic documents of exactly that length. Records go to
+<results>/profile/<runner>/<mode>-b<batch>-L<length>.json, the table to <results>/profile/profile.csv and
+the plots to reports/profile/. Running out of memory at a length is recorded (status oom), not an error.
+"""
+DEFAULT_LENGTHS = (512, 1024, 2048, 4096)
+# the printed table's columns (record field: header)
+PRINTED = {"runner": "runner", "mode": "mode", "batch_size": "batch", "seq_len": "length", "status": "status",
+           "s_per_step": "s/step", "tokens_per_s": "tokens/s", "step_mem_mb": "step mem MB", "step_mem_kind": "mem kind",
+           "peak_gpu_mem_mb": "peak GPU MB", "peak_cpu_rss_mb": "peak RSS MB", "mfu": "MFU"}  # fmt: skip
+# Positions of RoBERTa-style checkpoints start after the padding index, so the last pad_token_id + 1 are unusable.
+_POSITION_OFFSET_MODELS = {"roberta", "longformer", "xlm-roberta", "camembert", "xlm-roberta-xl"}
+
+
+def _lengths(text: str) -> list[int]:
+    try:
+        values = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive token counts like 512,1024, got {text!r}")
+    return sorted(set(values))
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
+        return value
+
+    return parse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the `bench profile` options to `parser`."""
+    parser.add_argument(
+        "--runners",
+        type=lambda t: [s.strip() for s in t.split(",") if s.strip()] or None,
+        help="comma-separated runners (default: the demo suite's)",
+    )
+    parser.add_argument(
+        "--lengths",
+        type=_lengths,
+        default=list(DEFAULT_LENGTHS),
+        help="comma-separated sequence lengths in tokens (default: 512,1024,2048,4096)",
+    )
+    parser.add_argument("--batch-size", type=_count(1), default=1, help="documents per step (default: 1)")
+    parser.add_argument(
+        "--mode",
+        choices=("train", "infer"),
+        default="train",
+        help="train: forward, backward and optimizer step; infer: no-grad forward (default: train)",
+    )
+    parser.add_argument("--steps", type=_count(1), default=5, help="timed steps per length (default: 5)")
+    parser.add_argument("--warmup", type=_count(0), default=2, help="untimed steps first (default: 2)")
+    parser.add_argument(
+        "--threads",
+        type=_count(1),
+        help="torch CPU threads (default: torch's, one per core); 1 gives steadier times on a busy machine",
+    )
+    parser.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports") / "profile",
+        help="where the plots and report go (default: reports/profile/)",
+    )
+
+
+def length_limit(name: str, runner) -> int | None:
+    """The longest input a pretrained runner's checkpoint has positions for; None for runners built from a config
+    (their position table follows max_length)."""
+    model_id = getattr(runner, "model_id", None)
+    if not model_id:
+        return None
+    from transformers import AutoConfig
+
+    try:
+        config = AutoConfig.from_pretrained(model_id)
+    except Exception as err:  # offline, unknown id, no local copy: the model could not be built either
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise BenchError(
+            f"runner '{name}': cannot read the config of {model_id} ({reason}); profiling a pretrained runner needs "
+            "its checkpoint (Hub access or a local copy)"
+        ) from None
+    positions = getattr(config, "max_position_embeddings", None)
+    if not positions:
+        return None
+    offset = (config.pad_token_id or 0) + 1 if config.model_type in _POSITION_OFFSET_MODELS else 0
+    return positions - offset
+
+
+def plan(args: argparse.Namespace) -> list:
+    """Every (runner, length) job, checked before anything runs or is written."""
+    from bench.profile.child import ProfileJob
+    from bench.profile.records import record_path
+    from bench.runners import Runner, build_runner
+
+    names = args.runners
+    if not names:
+        from bench.suite import load_suite
+
+        names = [ref.runner for ref in load_suite("demo").runners]
+    jobs = []
+    for name in names:
+        default = build_runner(name)  # an unknown name fails here, with suggestions
+        if not isinstance(default, Runner):
+            raise BenchError(f"runner '{name}' is not a transformer model; bench profile measures transformer runners")
+        limit = length_limit(name, default)
+        too_long = [n for n in args.lengths if limit is not None and n > limit]
+        if too_long:
+            raise BenchError(
+                f"runner '{name}' has positions for {limit} tokens; length(s) {', '.join(map(str, too_long))} "
+                f"exceed it (pass --lengths up to {limit})"
+            )
+        for length in args.lengths:
+            runner = build_runner(name, {"max_length": length})  # a length the runner refuses fails here
+            path = record_path(args.results, name, args.mode, args.batch_size, length)
+            jobs.append(
+                ProfileJob(
+                    name, runner, length, args.mode, args.batch_size, args.steps, args.warmup, path, args.threads
+                )
+            )
+    return jobs
+
+
+def run(args: argparse.Namespace, out=None) -> int:
+    """Measure every job in its own spawned process, then print the table and the fitted exponents."""
+    out = out or sys.stdout
+    from bench.profile.child import end_record, execute
+    from bench.profile.records import iter_records, profile_dir, rebuild_table
+    from bench.records import read_record, write_record
+    from bench.sweep import check_writable
+
+    jobs = plan(args)
+    check_writable(profile_dir(args.results))
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreter: this length's peak memory alone
+    done = []
+    for i, job in enumerate(jobs, 1):
+        print(
+            f"[profile {i}/{len(jobs)}] {job.runner_name} · {job.mode} · batch {job.batch_size} · {job.seq_len} tokens",
+            file=out,
+            flush=True,
+        )
+        job.record_path.unlink(missing_ok=True)
+        started = time.perf_counter()
+        proc = ctx.Process(target=execute, args=(job,), name=f"bench-profile-{job.runner_name}-{job.seq_len}")
+        proc.start()
+        try:
+            proc.join()
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.join()
+            rebuild_table(args.results)
+            raise
+        record = read_record(job.record_path)
+        if record is None:  # killed (the kernel's OOM killer sends SIGKILL), or crashed without a word
+            killed = proc.exitcode == -9
+            reason = f"worker process exited with code {proc.exitcode} before writing its record" + (
+                " (SIGKILL, as the kernel's out-of-memory killer sends)" if killed else ""
+            )
+            record = end_record(job, "oom" if killed else "failed", reason, time.perf_counter() - started)
+            write_record(job.record_path, record)
+        done.append(record)
+        rebuild_table(args.results)
+    print(file=out)
+    print(summary_text(done), file=out)
+    from bench.report.scaling import build_profile_report
+
+    report = build_profile_report(args.results, args.report)
+    print(
+        f"\ntable: {profile_dir(args.results) / 'profile.csv'}  ({len(list(iter_records(args.results)))} records)",
+        file=out,
+    )
+    print(f"report: {report} and {report.with_name('report.html')}", file=out)
+    failed = [r for r in done if r["status"] == "failed"]
+    if failed:
+        print(f"bench: {len(failed)} measurement(s) failed; see the status column", file=sys.stderr)
+        return 1
+    return 0
+
+
+def summary_text(records: list[dict]) -> str:
+    """The measurements as a table, then the fitted exponents per runner."""
+    from bench.profile.records import table
+    from bench.profile.scaling import describe, exponents
+    from bench.report.fmt import MISSING
+
+    frame = table(records)
+    view = frame[list(PRINTED)].rename(columns=PRINTED)
+    lines = [view.to_string(index=False, na_rep=MISSING, float_format=lambda v: f"{v:.4g}")]
+    lines.append("\nscaling exponents (slope of log cost on log length, over ok lengths; 1 = linear, 2 = quadratic):")
+    for (runner, mode, batch), group in frame.groupby(["runner", "mode", "batch_size"], sort=False):
+        fitted = exponents(group.to_dict("records"))
+        parts = [
+            f"{what} {MISSING if fitted[what] is None else f'{fitted[what]:.2f}'} ({describe(fitted[what])})"
+            for what in ("memory", "time")
+        ]
+        lengths = group.loc[group["status"] == "ok", "seq_len"]
+        span = f"{lengths.min()}–{lengths.max()}" if len(lengths) else "none ok"
+        lines.append(f"  {runner} · {mode} · batch {batch} · lengths {span}: " + "; ".join(parts))
+    return "\n".join(lines)
