@@ -199,5 +199,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     for name in RUNNERS:
         entry = RUNNERS.get(name)
         source = "" if entry.source == "bench" else f"  [from {entry.source}]"
-        print(f"  {name:<24} {entry.build(name=name).describe()}{source}")
+        try:
+            line = entry.build(name=name).describe()
+        except Exception as err:  # a plugin's bad defaults or describe() must not hide the other runners
+            line = f"BROKEN: {type(err).__name__}: {' '.join(str(err).split())}"
+        print(f"  {name:<28} {line}{source}")
+    from bench.runners.plugins import PLUGIN_ERRORS
+
+    for plugin, error in PLUGIN_ERRORS.items():
+        print(f"  plugin {plugin} failed to load: {error}")
     return 0

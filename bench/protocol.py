@@ -189,6 +189,7 @@ def train_and_evaluate(
         "micro_batch_size": protocol.per_device_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
+        **runner.run_facts(model),  # what only the runner knows about the run (e.g. BigBird's attention type)
     }
     predictions = [
         {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}

@@ -6,13 +6,21 @@ label's own set, filler from a shared label-independent vocabulary. Every word i
 tiny runners train on this text, so words and tokens coincide.
 
 A runner that truncates to its first C content tokens sees a cue exactly when p < C; otherwise it can only guess.
-A runner that learns the task perfectly from what it sees therefore has expected accuracy
+Seeing any part of the passage is enough, since every cue word belongs to one label's set. A runner that learns the
+task perfectly from what it sees therefore has expected accuracy
 
     E[acc](C) = 1/2 + 1/2 * mean_L min(1, C / (L - cue_length + 1))
               ~ 1/2 + C / (2 (b - a)) * ln((b - k + 1) / (a - k + 1))     for C <= a - k + 1,
 
 with a = min_tokens, b = max_tokens, k = cue_length. For the demo (a=1000, b=2000, k=16) and a 512-token
 head-truncated runner (C = 510 after <s> and </s>) that is 0.679; a runner that reads the whole document can reach 1.
+
+The same formula holds for head+tail truncation (the first h and the last t tokens, C = h + t): the cue is missed
+only when it lies wholly in the dropped middle [h, L - t), i.e. for the L - k + 1 - C starts h <= p <= L - t - k
+(none when C >= L - k + 1), exactly as many as head truncation misses. With evidence placed uniformly, *where* a
+runner cuts does not matter, only how much it keeps: tiny-roberta-headtail-512 expects 0.679 like tiny-roberta-512
+(on IMDB, where reviews end with their verdict, the tail does help). A chunk runner keeps the first
+n_chunks * (chunk_length - 2) tokens, a head again: tiny-roberta-chunks-2048 keeps 4 * 510 = 2040 >= 1985, so 1.
 """
 
 from __future__ import annotations
@@ -114,7 +122,8 @@ def write_files(spec: SyntheticSpec, folder: Path) -> dict[str, Path]:
 
 
 def expected_accuracy(spec: SyntheticSpec, content_tokens: int) -> float:
-    """Expected accuracy of a perfect learner that sees only the first `content_tokens` tokens (exact sum over L)."""
+    """Expected accuracy of a perfect learner that sees `content_tokens` tokens of each document, kept as a head or a
+    head and a tail (exact sum over L; see the module docstring)."""
     lengths = range(spec.min_tokens, spec.max_tokens + 1)
     seen = sum(min(1.0, content_tokens / (L - spec.cue_length + 1)) for L in lengths) / len(lengths)
     return 0.5 + 0.5 * seen

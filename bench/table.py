@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.config import SuiteConfig
-from bench.runners import Runner
+from bench.runners import BaseRunner
 
 DISPLAY = {
     "runner": "runner",
@@ -23,7 +23,7 @@ DISPLAY = {
 }
 
 
-def format_table(suite: SuiteConfig, results: Path, runners: Sequence[Runner] = ()) -> str:
+def format_table(suite: SuiteConfig, results: Path, runners: Sequence[BaseRunner] = ()) -> str:
     """A readable table of the suite's results; synthetic suites add each runner's analytical expectation."""
     import pandas as pd
 
@@ -38,7 +38,13 @@ def format_table(suite: SuiteConfig, results: Path, runners: Sequence[Runner] = 
         from bench.synthetic import SyntheticSpec, expected_accuracy
 
         spec = SyntheticSpec(**suite.data.synthetic)
-        lengths = {r.max_length for r in runners if r.truncation == "head"}
-        expected = {n: expected_accuracy(spec, n - 2) for n in lengths}
-        shown.insert(4, "expected", table["max_length"].map(expected))
+        # rows are matched to runners by (family, max length): the table has no runner parameters, and two runners
+        # that share both but keep different amounts of a document (say two chunk sizes) get no expectation at all
+        expected: dict[tuple, float | None] = {}
+        for r in runners:
+            value = expected_accuracy(spec, r.content_tokens) if r.content_tokens is not None else None
+            key = (r.family, r.max_length)
+            expected[key] = value if expected.get(key, value) == value else None
+        keys = pd.Series(list(zip(table["model_family"], table["max_length"], strict=True)), index=table.index)
+        shown.insert(4, "expected", keys.map(lambda k: expected.get(k)).astype(float))
     return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")

@@ -62,7 +62,12 @@ def execute(job: Job) -> None:
 
     from bench.data import load_suite_data
     from bench.measure import environment
-    from bench.protocol import train_and_evaluate
+    from bench.runners import EstimatorRunner
+
+    if isinstance(job.runner, EstimatorRunner):  # scikit-learn runners: the same protocol, without a Trainer
+        from bench.estimator import train_and_evaluate
+    else:
+        from bench.protocol import train_and_evaluate
 
     transformers.logging.set_verbosity_warning()
     started = time.perf_counter()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from bench.errors import BenchError
 from bench.registry import Registry
@@ -18,13 +18,43 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Runner(abc.ABC):
-    """Base class of every runner. Subclasses are frozen dataclasses whose fields are the runner's parameters."""
-
-    max_length: int
+class BaseRunner(abc.ABC):
+    """What every runner tells the sweep, the records and `bench list`, whatever kind of model it trains."""
 
     family: ClassVar[str] = "custom"  # models of one family share a line in comparison plots
     truncation: ClassVar[str] = "head"
+
+    @property
+    def attention_window(self) -> int | None:
+        return None
+
+    @property
+    def content_tokens(self) -> int | None:
+        """How many document tokens the model reads at most (None: the whole document).
+
+        The kept tokens are a head and, for head+tail truncation, a tail: the demo's expected accuracy
+        (`bench.synthetic.expected_accuracy`) holds for exactly such runners.
+        """
+        return None
+
+    @abc.abstractmethod
+    def describe(self) -> str:
+        """One line for `bench list` and the sweep's progress output."""
+
+    def params(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def run_facts(self, model: Any) -> dict[str, Any]:
+        """Facts about the finished run that only the runner knows (merged into its record); default none."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Runner(BaseRunner):
+    """A transformers model trained by `bench.protocol` (the HF Trainer). Subclasses are frozen dataclasses whose
+    fields are the runner's parameters."""
+
+    max_length: int
 
     def __post_init__(self) -> None:
         if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 8:
@@ -40,11 +70,11 @@ class Runner(abc.ABC):
 
     def encode(self, ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[int]:
         """Model input ids from a document's full token ids (no special tokens). Default: keep the head."""
-        return _with_specials(ids[: self.max_length - 2], tokenizer)
+        return with_specials(ids[: self.max_length - 2], tokenizer)
 
     @property
-    def attention_window(self) -> int | None:
-        return None
+    def content_tokens(self) -> int | None:
+        return self.max_length - 2
 
     @property
     def pad_to_multiple_of(self) -> int | None:
@@ -60,11 +90,29 @@ class Runner(abc.ABC):
         model = getattr(self, "model_id", None) or self.family
         return f"{model}, max length {self.max_length}{window}, {self.truncation} truncation"
 
-    def params(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+
+@dataclass(frozen=True)
+class EstimatorRunner(BaseRunner):
+    """A scikit-learn model trained by `bench.estimator`: features fitted once on train, then one classifier per
+    hyper-parameter setting, the setting chosen on validation, test predicted once."""
+
+    max_length: ClassVar[int | None] = None  # reads the whole document
+    truncation: ClassVar[str] = "none"
+
+    @abc.abstractmethod
+    def build_features(self) -> Any:
+        """An unfitted scikit-learn transformer: a list of n texts -> a feature matrix of shape [n, n_features]."""
+
+    @abc.abstractmethod
+    def build_classifiers(self, seed: int, n_labels: int) -> list[tuple[dict[str, Any], Any]]:
+        """The candidates tried on validation, in order: (hyper-parameters, unfitted classifier with predict_proba)."""
+
+    def count_tokens(self, features: Any, texts: Sequence[str]) -> list[int]:
+        """Document lengths in the features' own tokens (for the predictions' n_tokens); default: whitespace words."""
+        return [len(t.split()) for t in texts]
 
 
-def _with_specials(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[int]:
+def with_specials(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[int]:
     # Rather than re-tokenizing per max length, documents are tokenized once without special tokens and each
     # runner adds the <s>/</s> (or [CLS]/[SEP]) pair around the part it keeps.
     first = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
@@ -76,11 +124,11 @@ def _with_specials(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[i
 class RunnerEntry:
     """A registered runner name: its class and the parameter values that name stands for."""
 
-    cls: type[Runner]
+    cls: type[BaseRunner]
     params: dict[str, Any]
     source: str = "bench"  # the distribution a plugin runner comes from
 
-    def build(self, overrides: dict[str, Any] | None = None, name: str = "") -> Runner:
+    def build(self, overrides: dict[str, Any] | None = None, name: str = "") -> BaseRunner:
         declared = {f.name for f in dataclasses.fields(self.cls)}
         unknown = sorted(set(overrides or {}) - declared)
         if unknown:
@@ -93,13 +141,51 @@ class RunnerEntry:
             raise BenchError(f"runner '{name}': {err}") from None
 
 
-RUNNERS: Registry[RunnerEntry] = Registry("runner")
+class RunnerRegistry(Registry[RunnerEntry]):
+    """The runner registry; its first lookup also loads the third-party runners (`bench.runners.plugins`)."""
+
+    def _plugins(self) -> None:
+        from bench.runners.plugins import load_plugins
+
+        load_plugins()
+
+    def get(self, name: str) -> RunnerEntry:
+        self._plugins()
+        return super().get(name)
+
+    def unknown_message(self, name: str) -> str:
+        from bench.runners.plugins import PLUGIN_ERRORS
+
+        self._plugins()
+        broken = "".join(f" Plugin '{p}' failed to load: {e}." for p, e in PLUGIN_ERRORS.items())
+        return super().unknown_message(name) + broken
+
+    def __contains__(self, name: object) -> bool:
+        self._plugins()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[str]:
+        self._plugins()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._plugins()
+        return super().__len__()
 
 
-def register_runner(name: str, **params: Any) -> Callable[[type[Runner]], type[Runner]]:
-    """Class decorator: `@register_runner("longformer-512-4096", attention_window=512, max_length=4096)`."""
+RUNNERS = RunnerRegistry("runner")
 
-    def decorator(cls: type[Runner]) -> type[Runner]:
+
+R = TypeVar("R", bound=type[BaseRunner])
+
+
+def register_runner(name: str, **params: Any) -> Callable[[R], R]:
+    """Class decorator: `@register_runner("longformer-512-4096", attention_window=512, max_length=4096)`.
+
+    Third-party packages call it from the module their `bench.runners` entry point names (see README).
+    """
+
+    def decorator(cls: R) -> R:
         RUNNERS.add(name, RunnerEntry(cls, params, source=_CURRENT_SOURCE[0]))
         return cls
 

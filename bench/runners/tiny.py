@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from bench.runners.base import Runner, register_runner
-from bench.runners.hf import GlobalFirstToken
+from bench.runners.hf import GlobalFirstToken, HeadTail
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # RoBERTa's ids: <s>=0, <pad>=1, </s>=2
 
@@ -74,7 +74,10 @@ class TinyRobertaRunner(Runner):
         return RobertaForSequenceClassification(config)
 
     def describe(self) -> str:
-        return f"tiny RoBERTa ({self.num_layers}x{self.hidden_size}), max length {self.max_length}, head truncation"
+        return (
+            f"tiny RoBERTa ({self.num_layers}x{self.hidden_size}), max length {self.max_length}, "
+            f"{self.truncation} truncation"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,3 +107,11 @@ class TinyLongformerRunner(GlobalFirstToken, TinyRobertaRunner):
 register_runner("tiny-roberta-128", max_length=128)(TinyRobertaRunner)
 register_runner("tiny-roberta-512", max_length=512)(TinyRobertaRunner)
 register_runner("tiny-longformer-2048", max_length=2048, attention_window=32)(TinyLongformerRunner)
+@dataclass(frozen=True, kw_only=True)
+class TinyRobertaHeadTailRunner(HeadTail, TinyRobertaRunner):
+    """The tiny RoBERTa with head+tail truncation, the counterpart of roberta-headtail-512."""
+
+    family: ClassVar[str] = "tiny-roberta-headtail"
+
+
+register_runner("tiny-roberta-headtail-512", max_length=512, head_tokens=128)(TinyRobertaHeadTailRunner)

@@ -1,0 +1,122 @@
+"""The protocol for scikit-learn runners (`EstimatorRunner`), mirroring `bench.protocol` step for step.
+
+Features are fitted on `train` only; one classifier per hyper-parameter setting is fitted on train and scored on
+`validation` (the settings play the role of epochs); the best setting is chosen on validation alone, and `test` is
+predicted exactly once, with it. Metrics, record fields and predictions are those of `train_and_evaluate` in
+`bench.protocol`; what a CPU model cannot have (GPU memory, tokens per second of a token sequence) is None.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.config import ProtocolConfig
+from bench.data import SuiteData
+from bench.runners.base import EstimatorRunner
+
+
+def train_and_evaluate(
+    runner: EstimatorRunner,
+    data: SuiteData,
+    protocol: ProtocolConfig,
+    seed: int,
+    checkpoints: Path | None = None,
+    resume_from: Path | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Fit `runner` under the protocol; return the run's metrics and its per-example test predictions.
+
+    The signature is `bench.protocol.train_and_evaluate`'s; nothing is checkpointed and `resume_from` is unused: a
+    fit of a minute or two is simply run again.
+
+    `train_samples_per_s` counts each training document once per classifier fitted (as epochs count it for the
+    transformer runners) over the training time: fitting the features plus fitting every classifier, validation
+    scoring excluded. `eval_samples_per_s` covers featurizing and predicting the test split.
+    """
+    from sklearn.metrics import log_loss
+
+    # imported here: bench.protocol pulls in torch and the Trainer, which the worker process has loaded already
+    from bench.measure import peak_cpu_rss_mb
+    from bench.protocol import classification_metrics
+
+    started = time.perf_counter()
+    if checkpoints is not None:
+        # nothing is saved in it, but the Trainer creates its folder and the worker writes the predictions beside it
+        checkpoints.mkdir(parents=True, exist_ok=True)
+    np.random.seed(seed)
+    splits = data.splits
+    texts = {name: list(splits[name]["text"]) for name in ("train", "validation", "test")}
+    labels = {name: np.asarray(splits[name]["label"]) for name in ("train", "validation", "test")}
+    n_labels = len(data.label_names)
+    prepare_s = time.perf_counter() - started
+
+    fit_started = time.perf_counter()
+    features = runner.build_features()
+    x_train = features.fit_transform(texts["train"])
+    train_s = time.perf_counter() - fit_started
+    x_val = features.transform(texts["validation"])
+
+    loss_is_metric = protocol.metric_for_best_model == "loss"
+    epochs, fitted, settings = [], [], []
+    for i, (hyper, classifier) in enumerate(runner.build_classifiers(seed, n_labels), 1):
+        fit_started = time.perf_counter()
+        classifier.fit(x_train, labels["train"])
+        train_s += time.perf_counter() - fit_started
+        val_probs = classifier.predict_proba(x_val)
+        scores = classification_metrics(labels["validation"], val_probs.argmax(-1), n_labels)
+        train_loss = log_loss(labels["train"], classifier.predict_proba(x_train), labels=range(n_labels))
+        val_loss = log_loss(labels["validation"], val_probs, labels=range(n_labels))
+        epochs.append(
+            {"epoch": i, **hyper, "train_loss": train_loss, "val_loss": val_loss}
+            | {f"val_{k}": v for k, v in scores.items()}
+        )
+        fitted.append(classifier)
+        settings.append(hyper)
+    # the first of the best, as the Trainer keeps the first checkpoint among equals
+    key = [(-e["val_loss"] if loss_is_metric else e[f"val_{protocol.metric_for_best_model}"]) for e in epochs]
+    best = int(np.argmax(key))
+    classifier = fitted[best]
+
+    # the single touch of the test split, with the setting chosen on validation
+    eval_started = time.perf_counter()
+    probs = classifier.predict_proba(features.transform(texts["test"]))
+    eval_s = time.perf_counter() - eval_started
+    preds = probs.argmax(-1)
+
+    metrics = {
+        **classification_metrics(labels["test"], preds, n_labels),
+        "f1_average": "binary" if n_labels == 2 else "macro",
+        "best_epoch": best + 1,
+        "n_epochs": len(epochs),
+        "epochs": epochs,
+        "selected_params": settings[best],
+        "train_samples_per_s": len(texts["train"]) * len(epochs) / train_s,
+        "train_tokens_per_s": None,  # no token sequence: a bag of n-grams has no per-token cost to measure
+        "train_padded_tokens_per_s": None,
+        "eval_samples_per_s": len(texts["test"]) / eval_s,
+        "train_s": train_s,
+        "prepare_s": prepare_s,
+        "peak_gpu_mem_mb": None,
+        "peak_gpu_mem_reserved_mb": None,
+        "peak_gpu_mem_nvml_mb": None,
+        "gpu_name": None,
+        "gpu_driver": None,
+        "peak_cpu_rss_mb": peak_cpu_rss_mb(),
+        "n_params": int(np.size(classifier.coef_) + np.size(classifier.intercept_)),
+        "n_features": int(x_train.shape[1]),
+        "n_train": len(texts["train"]),
+        "n_val": len(texts["validation"]),
+        "n_test": len(texts["test"]),
+        "micro_batch_size": None,
+        "gradient_accumulation_steps": None,
+        "mixed_precision": "no",
+    }
+    n_tokens = runner.count_tokens(features, texts["test"])
+    predictions = [
+        {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
+        for i, y, p, s, n in zip(splits["test"]["id"], labels["test"], preds, probs, n_tokens, strict=True)
+    ]
+    return metrics, predictions
