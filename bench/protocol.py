@@ -64,6 +64,10 @@ class _CountingTrainer(Trainer):
     def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.counter = counter
+        # Classification models take **kwargs, so transformers 5 assumes their loss is normalised over the whole
+        # accumulated batch (num_items_in_batch) and skips dividing by the accumulation steps; their loss is a
+        # per-micro-batch mean. False: the Trainer divides, and counts no items per step (a reduction, on a GPU a sync).
+        self.model_accepts_loss_kwargs = False
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         self.counter.add(inputs)

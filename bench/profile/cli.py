@@ -217,7 +217,11 @@ def summary_text(records: list[dict]) -> str:
             f"{what} {MISSING if fitted[what] is None else f'{fitted[what]:.2f}'} ({describe(fitted[what])})"
             for what in ("memory", "time")
         ]
-        lengths = group.loc[group["status"] == "ok", "seq_len"]
-        span = f"{lengths.min()}–{lengths.max()}" if len(lengths) else "none ok"
+        ok = group[group["status"] == "ok"].sort_values("seq_len")
+        span = f"{ok['seq_len'].min()}–{ok['seq_len'].max()}" if len(ok) else "none ok"
         lines.append(f"  {runner} · {mode} · batch {batch} · lengths {span}: " + "; ".join(parts))
+        if len(ok) > 2:  # fixed costs flatten the short end: the longest doubling shows where the curve is heading
+            last = exponents(ok.tail(2).to_dict("records"))
+            shown = {k: MISSING if v is None else f"{v:.2f}" for k, v in last.items()}
+            lines.append(f"    between the two longest: memory {shown['memory']}, time {shown['time']}")
     return "\n".join(lines)

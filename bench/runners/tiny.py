@@ -14,15 +14,24 @@ SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # RoBERTa's ids: <s>=0, 
 
 
 def train_tokenizer(corpus, vocab_size: int):
-    """A BPE tokenizer (whitespace pre-tokenized) trained on `corpus`, wrapped for transformers."""
+    """A BPE tokenizer (whitespace pre-tokenized) trained on `corpus`, wrapped for transformers; trained once per
+    corpus and vocabulary size, then loaded from the cache."""
+    import tokenizers
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.BPE(unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.decoder = decoders.BPEDecoder()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-    tok.train_from_iterator(corpus(), trainer=trainer)
+    from bench.encoding import trained_once
+
+    def train(texts: list[str]) -> Tokenizer:
+        tok = Tokenizer(models.BPE(unk_token="<unk>"))
+        tok.pre_tokenizer = pre_tokenizers.Whitespace()
+        tok.decoder = decoders.BPEDecoder()
+        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
+        tok.train_from_iterator(texts, trainer=trainer)
+        return tok
+
+    recipe = f"bpe-whitespace/{vocab_size}/{'|'.join(SPECIALS)}/tokenizers-{tokenizers.__version__}"
+    tok = trained_once(recipe, corpus(), train)
     return PreTrainedTokenizerFast(
         tokenizer_object=tok,
         bos_token="<s>",
