@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("\nbench: interrupted. Finished runs are saved; run the same command again to continue.", file=sys.stderr)
+        print(
+            "\nbench: interrupted. Finished runs are saved, and the interrupted run keeps its last epoch checkpoint: "
+            "run the same command again to resume.",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -151,8 +155,20 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"--data-dir {args.data_dir} is not a directory; point it at a folder with train and test files"
         )
     the_plan = plan(suite, args.results, args.runners, args.data_dir, args.limit, args.overwrite)
-    # validate the data (columns, labels, classes, split sizes) before anything is written
+    for job in {j.runner_name: j for j in the_plan.jobs}.values():
+        if job.runner.params().get("trust_remote_code"):
+            print(
+                f"bench: warning: runner '{job.runner_name}' sets trust_remote_code: it runs Python code from "
+                f"{getattr(job.runner, 'model_id', 'its checkpoint')}; only do this for checkpoints you trust",
+                file=sys.stderr,
+            )
+    # validate the data (columns, labels, classes, split sizes) before anything is written; quietly, so that an
+    # error is the one line the user sees (the workers show progress when they prepare the data for training)
+    import datasets
+
+    datasets.disable_progress_bars()
     data = load_suite_data(suite, args.data_dir, args.limit)
+    datasets.enable_progress_bars()
     sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())
     print(f"suite {suite.name}: {sizes} documents; labels {', '.join(data.label_names)}")
     if the_plan.skipped:

@@ -91,6 +91,13 @@ class DataConfig:
             raise BenchError("suite data: source 'hub' needs a 'path' (the hub dataset id)")
         if self.source == "files" and not self.files:
             raise BenchError("suite data: source 'files' needs 'files' mapping train/test to file names")
+        if self.label_names is not None:
+            names = list(self.label_names)
+            if len(names) < 2 or not all(isinstance(n, str) and n for n in names):
+                raise BenchError(f"suite data: label_names must list two or more class names, got {names!r}")
+            if len(set(names)) != len(names):
+                dupes = sorted({n for n in names if names.count(n) > 1})
+                raise BenchError(f"suite data: label_names lists {', '.join(dupes)} more than once")
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ def _format(path: Path) -> str | None:
 
 
 def _load_files(files: dict[str, Path]) -> DatasetDict:
-    import datasets
+    """Each split read on its own, so an error names its file and splits may differ in extra columns."""
+    from datasets import DatasetDict
 
     formats = {_format(p) for p in files.values()}
     for path in files.values():
@@ -135,11 +136,66 @@ def _load_files(files: dict[str, Path]) -> DatasetDict:
         raise BenchError(
             f"data files {', '.join(str(p) for p in files.values())} must share one format: jsonl(.gz), csv or parquet"
         )
+    fmt = formats.pop()
+    return DatasetDict({split: _load_file(Path(path), fmt) for split, path in files.items()})
+
+
+def _load_file(path: Path, fmt: str) -> Dataset:
+    import datasets
+
+    if path.stat().st_size == 0:
+        raise BenchError(f"data file {path} is empty; it needs one document per line (jsonl) or row (csv/parquet)")
+    if fmt != "parquet":
+        _check_utf8(path)
+    # datasets logs a parse error before raising it; the BenchError below says it once, with the fix
+    verbosity = datasets.logging.get_verbosity()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
     try:
-        return datasets.load_dataset(formats.pop(), data_files={k: str(v) for k, v in files.items()})
+        return datasets.load_dataset(fmt, data_files={"data": str(path)}, split="data")
     except Exception as err:
-        detail = " ".join(str(err).split())[:300]
-        raise BenchError(f"cannot read data files in {Path(next(iter(files.values()))).parent}: {detail}") from None
+        raise BenchError(
+            f"cannot read {path} as {_FORMAT_NAMES[fmt]}: {_root_cause(err)}; fix or re-save the file"
+        ) from None
+    finally:
+        datasets.logging.set_verbosity(verbosity)
+
+
+_FORMAT_NAMES = {"json": "JSON lines", "csv": "CSV", "parquet": "parquet"}
+
+
+def _check_utf8(path: Path) -> None:
+    """Text formats must be UTF-8; pyarrow would otherwise fail deep inside (or read mojibake)."""
+    import codecs
+    import gzip
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                line += chunk[: err.start].count(b"\n")
+                raise BenchError(
+                    f"{path} is not UTF-8 text (byte 0x{chunk[err.start]:02x} on line {line}); "
+                    "re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+                ) from None
+            line += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise BenchError(f"{path} is not UTF-8 text (it ends inside a character); re-save it as UTF-8") from None
+
+
+def _root_cause(err: BaseException) -> str:
+    """The most specific message in an exception chain (datasets wraps parser errors in a generic one)."""
+    chain = []
+    while err is not None and len(chain) < 10:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    specific = [e for e in chain if type(e).__name__ != "DatasetGenerationError" and str(e).strip()]
+    best = specific[0] if specific else chain[0]
+    return " ".join(str(best).split())[:300] or type(best).__name__
 
 
 def _acl_imdb_to_jsonl(folder: Path) -> Path:
@@ -178,6 +234,7 @@ def _standardize(suite: SuiteConfig, ds: Dataset, split: str) -> Dataset:
         )
     if len(ds) == 0:
         raise BenchError(f"the {split} data of suite '{suite.name}' is empty")
+    _check_texts(ds, cfg.text_column, split)
     if cfg.id_column and cfg.id_column not in ds.column_names:
         raise BenchError(f"{split} data has no id column {cfg.id_column!r}; fix data.id_column in the suite file")
     id_column = cfg.id_column or ("id" if "id" in ds.column_names else None)
@@ -192,17 +249,50 @@ def _standardize(suite: SuiteConfig, ds: Dataset, split: str) -> Dataset:
     return ds
 
 
+def _check_texts(ds: Dataset, column: str, split: str) -> None:
+    feature = ds.features[column]
+    if getattr(feature, "dtype", None) not in ("string", "large_string"):
+        raise BenchError(
+            f"{split} column {column!r} holds {getattr(feature, 'dtype', type(feature).__name__)} values, not text; "
+            "point data.text_column at the documents"
+        )
+    empty = [i for i, text in enumerate(ds[column]) if text is None or not text.strip()]
+    if empty:
+        rows = ", ".join(str(i + 1) for i in empty[:5]) + (", ..." if len(empty) > 5 else "")
+        raise BenchError(
+            f"{len(empty)} {split} document(s) have no text (row(s) {rows}); drop them or fill column {column!r}"
+        )
+
+
 def _encode_labels(suite: SuiteConfig, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
     """Map labels to ids 0..K-1 (strings sorted, or the suite's label_names order) and cast to ClassLabel."""
     from datasets import ClassLabel
 
     feature = train.features["label"]
     if isinstance(feature, ClassLabel):
+        if suite.data.label_names and len(suite.data.label_names) != len(feature.names):
+            raise BenchError(
+                f"data.label_names lists {len(suite.data.label_names)} names but the data has "
+                f"{len(feature.names)} classes ({', '.join(feature.names)}); make them match"
+            )
         names = tuple(suite.data.label_names or feature.names)
         return train, test.cast_column("label", ClassLabel(names=list(names))), names
-    values = sorted(set(train.unique("label")) | set(test.unique("label")), key=str)
-    if None in values:
+    if getattr(feature, "dtype", None) not in ("string", "large_string", "bool") and not _is_integer(feature):
+        raise BenchError(
+            f"the label column holds {getattr(feature, 'dtype', 'mixed')} values; labels must be all strings "
+            "or all integers (class ids)"
+        )
+    train_values, test_values = set(train.unique("label")), set(test.unique("label"))
+    if None in train_values | test_values:
         raise BenchError("some documents have no label; drop them or fill the label column")
+    unseen = sorted(test_values - train_values, key=str)
+    if unseen and suite.data.label_names is None and len(train_values) > 1:  # one class: said after encoding
+        raise BenchError(
+            f"test labels {unseen[:5]} never occur in the training data; fix the labels, or list every class in "
+            "data.label_names"
+        )
+    # integers in numeric order (2 before 10), strings alphabetically
+    values = sorted(train_values | test_values, key=lambda v: (isinstance(v, str), v))
     if feature.dtype == "string" or suite.data.label_names is None:
         names = tuple(suite.data.label_names or (str(v) for v in values))
         index = {v: names.index(str(v)) for v in values if str(v) in names}
@@ -228,3 +318,7 @@ def _encode_labels(suite: SuiteConfig, train: Dataset, test: Dataset) -> tuple[D
     train = train.map(encode, batched=True, features=features, desc="encoding labels")
     test = test.map(encode, batched=True, features=features, desc="encoding labels")
     return train, test, names
+
+
+def _is_integer(feature) -> bool:
+    return str(getattr(feature, "dtype", "")).startswith(("int", "uint"))

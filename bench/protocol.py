@@ -6,7 +6,6 @@ evaluate `test` exactly once with that checkpoint. Never select on test.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -121,9 +120,18 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
 
 
 def train_and_evaluate(
-    runner: Runner, data: SuiteData, protocol: ProtocolConfig, seed: int, work_dir: Path
+    runner: Runner,
+    data: SuiteData,
+    protocol: ProtocolConfig,
+    seed: int,
+    checkpoints: Path,
+    resume_from: Path | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fine-tune `runner` under the protocol; return the run's metrics and its per-example test predictions."""
+    """Fine-tune `runner` under the protocol; return the run's metrics and its per-example test predictions.
+
+    A checkpoint is saved into `checkpoints` after every epoch; `resume_from` (one of them, from an interrupted run
+    of the same configuration) continues training where it stopped, with its optimizer, schedule and RNG states.
+    """
     started = time.perf_counter()
     set_seed(seed)
     train_texts = data.splits["train"]
@@ -138,7 +146,7 @@ def train_and_evaluate(
     n_labels = len(data.label_names)
     counter = TokenCounter()
     throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps)
-    args = training_arguments(protocol, seed, work_dir / "checkpoints", max(1, torch.cuda.device_count()))
+    args = training_arguments(protocol, seed, checkpoints, max(1, torch.cuda.device_count()))
 
     def compute_metrics(pred) -> dict[str, float]:
         return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels)
@@ -156,7 +164,7 @@ def train_and_evaluate(
             callbacks=[throughput],
             counter=counter,
         )
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         epochs, best_epoch = _epoch_history(trainer)
 
         # the single touch of the test split, with the checkpoint chosen on validation
@@ -199,7 +207,6 @@ def train_and_evaluate(
         {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
         for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
     ]
-    shutil.rmtree(work_dir / "checkpoints", ignore_errors=True)
     return metrics, predictions
 
 

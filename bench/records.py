@@ -51,6 +51,15 @@ def predictions_path(results: Path, suite: str, runner: str, seed: int) -> Path:
     return run_dir(results, suite, runner) / f"seed{seed}.predictions.csv"
 
 
+def checkpoint_dir(results: Path, suite: str, runner: str, seed: int) -> Path:
+    """Where a run keeps its epoch checkpoints until it finishes (for resuming after an interruption)."""
+    return run_dir(results, suite, runner) / f"seed{seed}.checkpoints"
+
+
+def lock_path(results: Path, suite: str, runner: str, seed: int) -> Path:
+    return run_dir(results, suite, runner) / f"seed{seed}.lock"
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write via a temp file in the same folder and rename, so readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -47,6 +47,9 @@ def parse_suite_file(path: Path) -> SuiteConfig:
         raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
         detail = " ".join(str(err).split())
+        mark = getattr(err, "problem_mark", None)
+        if mark is not None:  # PyYAML's message quotes the text around the error; line and problem say it better
+            detail = f"line {mark.line + 1}, column {mark.column + 1}: {getattr(err, 'problem', None) or detail}"
         raise BenchError(f"suite file {path} is not valid {path.suffix[1:].upper()}: {detail}") from None
     if not isinstance(raw, dict):
         raise BenchError(f"suite file {path} must be a mapping with keys {', '.join(sorted(SUITE_KEYS))}")

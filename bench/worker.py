@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
+import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.checkpoints import discard as discard_checkpoints
+from bench.checkpoints import epoch_of
+from bench.checkpoints import prepare as prepare_checkpoints
 from bench.config import SuiteConfig, to_dict
-from bench.records import predictions_path, record_path, run_dir, write_record
+from bench.records import checkpoint_dir, predictions_path, record_path, write_record
 from bench.runners import Runner
 
 
@@ -25,6 +32,7 @@ class Job:
     results: Path
     data_dir: Path | None = None
     limit: int | None = None
+    oom_retries: int = 0  # how many times the micro-batch was halved after running out of memory
 
     @property
     def record_path(self) -> Path:
@@ -42,6 +50,7 @@ def base_record(job: Job) -> dict[str, Any]:
         "max_length": job.runner.max_length,
         "attention_window": job.runner.attention_window,
         "truncation": job.runner.truncation,
+        "oom_retries": job.oom_retries,
         "config": {
             "suite": to_dict(job.suite),
             "runner": {"name": job.runner_name, "class": type(job.runner).__qualname__, **job.runner.params()},
@@ -55,8 +64,18 @@ def failure_record(job: Job, status: str, error: str, wall_s: float | None = Non
     return {**base_record(job), "status": status, "error": error, "wall_s": wall_s, "finished_at": _now()}
 
 
+def fingerprint(job: Job) -> dict[str, Any]:
+    """What a run's checkpoints depend on: resuming is only allowed into the very same run."""
+    config = base_record(job)["config"]
+    return {"config": config, "seed": job.seed, "runner": job.runner_name}
+
+
 def execute(job: Job) -> None:
     """Worker entry point (runs in a spawned process)."""
+    # Ctrl-C reaches the whole process group; the parent decides what happens to this run (it stops it and keeps
+    # the epoch checkpoints), so the worker must not die half-way through writing one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     import torch
     import transformers
 
@@ -71,14 +90,23 @@ def execute(job: Job) -> None:
 
     transformers.logging.set_verbosity_warning()
     started = time.perf_counter()
+    checkpoints = checkpoint_dir(job.results, job.suite.name, job.runner_name, job.seed)
+    resumed_from_epoch = None
     try:
+        resume_from, note = prepare_checkpoints(checkpoints, fingerprint(job))
+        if note:
+            print(f"note: {note}", flush=True)
+        if resume_from is not None:
+            resumed_from_epoch = epoch_of(resume_from)
+            print(f"resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})", flush=True)
         data = load_suite_data(job.suite, job.data_dir, job.limit)
         metrics, predictions = train_and_evaluate(
-            job.runner, data, job.suite.protocol, job.seed, run_dir(job.results, job.suite.name, job.runner_name)
+            job.runner, data, job.suite.protocol, job.seed, checkpoints, resume_from
         )
     except torch.OutOfMemoryError as err:
         write_record(job.record_path, failure_record(job, "oom", _last_line(err), time.perf_counter() - started))
-        raise
+        print(f"out of memory: {_last_line(err)}", flush=True)
+        raise SystemExit(3) from None
     except Exception as err:
         traceback.print_exc()
         write_record(job.record_path, failure_record(job, "failed", _last_line(err), time.perf_counter() - started))
@@ -93,6 +121,7 @@ def execute(job: Job) -> None:
         "status": "ok",
         "error": None,
         **metrics,
+        "resumed_from_epoch": resumed_from_epoch,
         "label_names": list(data.label_names),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "wall_s": time.perf_counter() - started,
@@ -100,6 +129,21 @@ def execute(job: Job) -> None:
         "finished_at": _now(),
     }
     write_record(job.record_path, record)  # written last: a record on disk means the run is complete
+    discard_checkpoints(checkpoints)  # a finished run needs none; an interrupted one keeps them for resuming
+
+
+def _exit_with_parent() -> None:
+    """Stop when the sweep that started this run dies (e.g. SIGKILL): its lock on the run is gone with it, and an
+    orphaned worker would race the rerun that resumes it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(75)
+
+    threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
 
 
 def _last_line(err: BaseException) -> str:

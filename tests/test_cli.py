@@ -176,3 +176,22 @@ def test_results_dir_not_writable(capsys: pytest.CaptureFixture[str], tmp_path: 
     assert message.startswith(f"cannot write to results dir {blocker / 'results'}")
     assert "pass --results DIR" in message
     assert blocker.read_text() == "not a folder"
+
+
+def test_trust_remote_code_is_off_unless_a_suite_asks_and_then_warns(capsys, tmp_path: Path):
+    from bench.runners import RUNNERS, build_runner
+
+    defaults = [build_runner(n).params().get("trust_remote_code") for n in RUNNERS]
+    assert True not in defaults and False in defaults  # pretrained runners have the switch, and it is off
+
+    suite = write_suite(
+        tmp_path / "remote.yaml",
+        "name: remote\ndata: {source: files, files: {train: missing.jsonl, test: missing.jsonl}}\n"
+        "runners: [{runner: roberta-512, trust_remote_code: true}]\n",
+    )
+    code = call(["run", "--suite", str(suite), "--results", str(tmp_path / "results")])
+    err = capsys.readouterr().err
+    assert code == 2  # the data is missing: the warning came first, before anything ran
+    assert (
+        "warning: runner 'roberta-512' sets trust_remote_code: it runs Python code from FacebookAI/roberta-base" in err
+    )

@@ -44,6 +44,11 @@ class BaseRunner(abc.ABC):
     def params(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def check_supported(self) -> None:
+        """Refuse settings the model cannot run (e.g. a max length beyond its positions) before a sweep starts;
+        raise BenchError. Must not download anything. Default: nothing to check."""
+        return None
+
     def run_facts(self, model: Any) -> dict[str, Any]:
         """Facts about the finished run that only the runner knows (merged into its record); default none."""
         return {}
@@ -137,8 +142,9 @@ class RunnerEntry:
             )
         try:
             return self.cls(**{**self.params, **(overrides or {})})
-        except TypeError as err:
-            raise BenchError(f"runner '{name}': {err}") from None
+        except (TypeError, BenchError) as err:  # a bad value names the runner it was given to
+            message = str(err).removeprefix(f"{self.cls.__name__}: ")
+            raise BenchError(f"runner '{name}': {message}") from None
 
 
 class RunnerRegistry(Registry[RunnerEntry]):

@@ -87,8 +87,14 @@ class RobertaChunksRunner(Chunked, PretrainedRunner):
     def build_model(self, label_names: Sequence[str]):
         from transformers import AutoModel
 
-        encoder = AutoModel.from_pretrained(self.model_id, add_pooling_layer=False, attn_implementation="sdpa")
+        encoder = AutoModel.from_pretrained(
+            self.model_id, add_pooling_layer=False, attn_implementation="sdpa", trust_remote_code=self.trust_remote_code
+        )
+        self._check_positions(encoder.config)
         return self._wrap(encoder, label_names)
+
+    def positions_needed(self) -> int:
+        return self.chunk_length
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,25 +19,60 @@ class PretrainedRunner(Runner):
     """A checkpoint loaded with `from_pretrained`; `model_id` may be a hub id or a local folder."""
 
     model_id: str = ""
+    # Runs Python code shipped with the checkpoint: only when a suite sets it, and `bench run` warns when it does.
+    trust_remote_code: bool = False
 
     def build_tokenizer(self, corpus):
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(self.model_id)
+        return AutoTokenizer.from_pretrained(self.model_id, trust_remote_code=self.trust_remote_code)
 
     def build_model(self, label_names: Sequence[str]):
         from transformers import AutoModelForSequenceClassification
 
-        return AutoModelForSequenceClassification.from_pretrained(
+        model = AutoModelForSequenceClassification.from_pretrained(
             self.model_id,
             num_labels=len(label_names),
             id2label=dict(enumerate(label_names)),
             label2id={n: i for i, n in enumerate(label_names)},
+            trust_remote_code=self.trust_remote_code,
             **self.config_overrides(),
         )
+        self._check_positions(model.config)  # where the config was not at hand before the sweep started
+        return model
 
     def config_overrides(self) -> dict[str, Any]:
         return {}
+
+    def positions_needed(self) -> int:
+        """The longest sequence the model itself is given (a chunked runner gives it one chunk at a time)."""
+        return self.max_length
+
+    def check_supported(self) -> None:
+        from transformers import AutoConfig
+
+        try:  # local folder or the Hugging Face cache only: planning a sweep must not wait on the network
+            config = AutoConfig.from_pretrained(
+                self.model_id, local_files_only=True, trust_remote_code=self.trust_remote_code
+            )
+        except Exception:  # not downloaded yet: checked again in the worker, once the model is loaded
+            return
+        self._check_positions(config)
+
+    def _check_positions(self, config) -> None:
+        limit = getattr(config, "max_position_embeddings", None)
+        if not isinstance(limit, int):
+            return
+        if config.model_type in _PADDED_POSITIONS:  # positions start after the padding index
+            limit -= (config.pad_token_id or 0) + 1
+        if self.positions_needed() > limit:
+            raise BenchError(
+                f"max_length {self.positions_needed()} is more than {self.model_id} supports ({limit}); "
+                f"use max_length <= {limit}, or a runner made for longer documents"
+            )
+
+
+_PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "camembert")
 
 
 class GlobalFirstToken:
