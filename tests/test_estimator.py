@@ -114,6 +114,6 @@ def test_the_worker_runs_estimators_under_their_protocol(tiny_suite_file: Path, 
     assert record["status"] == "ok", record.get("error")
     assert record["truncation"] == "none" and record["max_length"] is None and record["model_family"] == "tfidf-logreg"
     saved = json.loads(the_plan.jobs[0].record_path.read_text())
-    assert saved["config"]["runner"]["c_grid"] == [1.0, 4.0, 16.0] and saved["peak_gpu_mem_mb"] is None
+    assert saved["config"]["runner"]["c_grid"] == [1.0, 4.0, 16.0, 64.0] and saved["peak_gpu_mem_mb"] is None
     header = the_plan.jobs[0].record_path.with_name("seed0.predictions.csv").read_text().splitlines()[0]
     assert header == "id,label,pred,score,n_tokens"

@@ -113,9 +113,6 @@ class TinyLongformerRunner(GlobalFirstToken, TinyRobertaRunner):
         )
 
 
-register_runner("tiny-roberta-128", max_length=128)(TinyRobertaRunner)
-register_runner("tiny-roberta-512", max_length=512)(TinyRobertaRunner)
-register_runner("tiny-longformer-2048", max_length=2048, attention_window=32)(TinyLongformerRunner)
 @dataclass(frozen=True, kw_only=True)
 class TinyRobertaHeadTailRunner(HeadTail, TinyRobertaRunner):
     """The tiny RoBERTa with head+tail truncation, the counterpart of roberta-headtail-512."""
@@ -123,4 +120,7 @@ class TinyRobertaHeadTailRunner(HeadTail, TinyRobertaRunner):
     family: ClassVar[str] = "tiny-roberta-headtail"
 
 
+register_runner("tiny-roberta-128", max_length=128)(TinyRobertaRunner)
+register_runner("tiny-roberta-512", max_length=512)(TinyRobertaRunner)
+register_runner("tiny-longformer-2048", max_length=2048, attention_window=32)(TinyLongformerRunner)
 register_runner("tiny-roberta-headtail-512", max_length=512, head_tokens=128)(TinyRobertaHeadTailRunner)
