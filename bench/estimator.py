@@ -38,9 +38,8 @@ def train_and_evaluate(
     """
     from sklearn.metrics import log_loss
 
-    # imported here: bench.protocol pulls in torch and the Trainer, which the worker process has loaded already
-    from bench.measure import peak_cpu_rss_mb
-    from bench.protocol import classification_metrics
+    from bench.host import peak_cpu_rss_mb
+    from bench.metrics import classification_metrics
 
     started = time.perf_counter()
     if checkpoints is not None:

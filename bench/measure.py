@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import os
-import platform
-import resource
-import subprocess
 import threading
 import time
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
-
-def peak_cpu_rss_mb() -> float:
-    """Peak resident set size of this process in MB (ru_maxrss is in KiB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from bench.host import peak_cpu_rss_mb  # noqa: F401  (re-exported: measurements in one place)
 
 
 class GpuMemory:
@@ -157,43 +149,3 @@ class ThroughputCallback(TrainerCallback):
             "train_padded_tokens_per_s": padded / self.train_s,
             "throughput_warmup_steps": self.warmup_steps,
         }
-
-
-def environment() -> dict[str, Any]:
-    """Library versions, device and the project's git revision."""
-    import torch
-
-    versions = {}
-    for dist in ("bench", "torch", "transformers", "datasets", "tokenizers", "accelerate", "scikit-learn", "pandas"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
-        "versions": versions,
-        "git_hash": git_hash(),
-    }
-
-
-def git_hash() -> str | None:
-    """The commit of the bench checkout (with '-dirty' if it has local changes), or None outside git."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-        if head.returncode:
-            return None
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None

@@ -12,26 +12,14 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import ProtocolConfig
 from bench.data import SuiteData
 from bench.encoding import encode, tokenize
 from bench.measure import GpuMemory, ThroughputCallback, TokenCounter, peak_cpu_rss_mb
+from bench.metrics import classification_metrics
 from bench.runners import Runner
-
-
-def classification_metrics(labels: np.ndarray, preds: np.ndarray, n_labels: int) -> dict[str, float]:
-    """Accuracy, and F1/precision/recall (binary on label 1 for two classes, macro-averaged otherwise)."""
-    average = "binary" if n_labels == 2 else "macro"
-    precision, recall, f1, _ = precision_recall_fscore_support(labels, preds, average=average, zero_division=0)
-    return {
-        "accuracy": float(accuracy_score(labels, preds)),
-        "f1": float(f1),
-        "precision": float(precision),
-        "recall": float(recall),
-    }
 
 
 class RunnerCollator:

@@ -6,6 +6,7 @@ import datetime as dt
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -76,19 +77,18 @@ def execute(job: Job) -> None:
     # the epoch checkpoints), so the worker must not die half-way through writing one.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
-    import torch
-    import transformers
-
     from bench.data import load_suite_data
-    from bench.measure import environment
+    from bench.host import environment
     from bench.runners import EstimatorRunner
 
     if isinstance(job.runner, EstimatorRunner):  # scikit-learn runners: the same protocol, without a Trainer
-        from bench.estimator import train_and_evaluate
+        from bench.estimator import train_and_evaluate  # and without torch, so its memory is its own
     else:
+        import transformers
+
         from bench.protocol import train_and_evaluate
 
-    transformers.logging.set_verbosity_warning()
+        transformers.logging.set_verbosity_warning()
     started = time.perf_counter()
     checkpoints = checkpoint_dir(job.results, job.suite.name, job.runner_name, job.seed)
     resumed_from_epoch = None
@@ -103,17 +103,18 @@ def execute(job: Job) -> None:
         metrics, predictions = train_and_evaluate(
             job.runner, data, job.suite.protocol, job.seed, checkpoints, resume_from
         )
-    except torch.OutOfMemoryError as err:
+    except Exception as err:
+        if not _out_of_memory(err):
+            traceback.print_exc()
+            write_record(job.record_path, failure_record(job, "failed", _last_line(err), time.perf_counter() - started))
+            raise SystemExit(1) from None
         write_record(job.record_path, failure_record(job, "oom", _last_line(err), time.perf_counter() - started))
         print(f"out of memory: {_last_line(err)}", flush=True)
         raise SystemExit(3) from None
-    except Exception as err:
-        traceback.print_exc()
-        write_record(job.record_path, failure_record(job, "failed", _last_line(err), time.perf_counter() - started))
-        raise SystemExit(1) from None
     import pandas as pd
 
     path = predictions_path(job.results, job.suite.name, job.runner_name, job.seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(predictions).to_csv(path.with_suffix(".tmp"), index=False)
     path.with_suffix(".tmp").replace(path)
     record = {
@@ -123,13 +124,23 @@ def execute(job: Job) -> None:
         **metrics,
         "resumed_from_epoch": resumed_from_epoch,
         "label_names": list(data.label_names),
-        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "device": _device(),
         "wall_s": time.perf_counter() - started,
         "environment": environment(),
         "finished_at": _now(),
     }
     write_record(job.record_path, record)  # written last: a record on disk means the run is complete
     discard_checkpoints(checkpoints)  # a finished run needs none; an interrupted one keeps them for resuming
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    torch = sys.modules.get("torch")  # only a run that imported torch can run out of CUDA memory
+    return torch is not None and isinstance(err, torch.OutOfMemoryError)
+
+
+def _device() -> str:
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
 def _exit_with_parent() -> None:
