@@ -42,9 +42,6 @@ def train_and_evaluate(
     from bench.metrics import classification_metrics
 
     started = time.perf_counter()
-    if checkpoints is not None:
-        # nothing is saved in it, but the Trainer creates its folder and the worker writes the predictions beside it
-        checkpoints.mkdir(parents=True, exist_ok=True)
     np.random.seed(seed)
     splits = data.splits
     texts = {name: list(splits[name]["text"]) for name in ("train", "validation", "test")}
