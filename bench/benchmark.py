@@ -195,6 +195,8 @@ def second_run(data_dir: Path, limit: int, work: Path) -> list[dict[str, float]]
     """`bench run` twice on the same suite with fresh caches: each run's data preparation (tokenizer, tokenize and
     encode: the record's prepare_s) and, timed apart in a fresh process each time, the suite's data loading."""
     env = {**os.environ, "BENCH_CACHE": str(work / "cache"), "HF_DATASETS_CACHE": str(work / "datasets")}
+    data_dir, work = data_dir.resolve(), work.resolve()  # the runs work in `work`: relative paths would break
+    work.mkdir(parents=True, exist_ok=True)
     load = ("import sys, time; from pathlib import Path; from bench.suite import load_suite; "
             "from bench.data import load_suite_data; import datasets; datasets.disable_progress_bars(); "
             "t = time.perf_counter(); load_suite_data(load_suite('imdb'), Path(sys.argv[1]), int(sys.argv[2])); "

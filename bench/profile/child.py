@@ -229,7 +229,10 @@ def execute(job: ProfileJob) -> None:
     import torch
     import transformers
 
-    from bench.measure import environment
+    try:
+        from bench.host import environment
+    except ImportError:  # bench.measure held it before bench.host existed
+        from bench.measure import environment
 
     transformers.logging.set_verbosity_error()
     started = time.perf_counter()
