@@ -76,7 +76,12 @@ def test_demo_suite_loads():
     assert suite.data.source == "synthetic"
     assert suite.data.synthetic["min_tokens"] == 1000 and suite.data.synthetic["max_tokens"] == 2000
     assert suite.data.label_names == ("negative", "positive")
-    assert [r.name for r in suite.runners] == ["tiny-roberta-512", "tiny-longformer-2048"]
+    assert [r.name for r in suite.runners] == [
+        "tiny-roberta-512",
+        "tiny-roberta-headtail-512",
+        "tiny-longformer-2048",
+        "tiny-roberta-chunks-2048",
+    ]
     assert suite.protocol.gradient_accumulation_steps == 2
     assert suite.source_file == str(builtin_suites()["demo"])
 
