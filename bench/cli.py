@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.errors import BenchError
 
 RUN_EXAMPLES = """examples:
-  bench run                                    # the offline demo suite (tiny models, about 2 minutes on a CPU)
+  bench run                                    # the offline demo suite (tiny models, about 4 minutes on 2 CPU cores)
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
