@@ -54,30 +54,10 @@ RUN_FIELDS = (
     "gpu_driver",
     "finished_at",
 )
-NUMERIC_FIELDS = (
-    "max_length",
-    "attention_window",
-    "accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "best_epoch",
-    "n_epochs",
-    "train_samples_per_s",
-    "train_tokens_per_s",
-    "train_padded_tokens_per_s",
-    "eval_samples_per_s",
-    "train_s",
-    "wall_s",
-    "peak_gpu_mem_mb",
-    "peak_gpu_mem_reserved_mb",
-    "peak_gpu_mem_nvml_mb",
-    "peak_cpu_rss_mb",
-    "n_params",
-    "n_train",
-    "n_val",
-    "n_test",
-)
+# the rest are text; `seed` stays as read (an integer) and is never averaged
+_TEXT_FIELDS = {"suite", "runner", "seed", "status", "error", "model_family", "model_id", "truncation", "f1_average"}
+_TEXT_FIELDS |= {"device", "gpu_name", "gpu_driver", "finished_at"}
+NUMERIC_FIELDS = tuple(name for name in RUN_FIELDS if name not in _TEXT_FIELDS)
 EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall")
 PREDICTION_COLUMNS = ("id", "label", "pred", "score", "n_tokens")
 
