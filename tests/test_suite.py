@@ -92,7 +92,7 @@ def test_imdb_suite_pins_a_revision_and_names_all_real_runners():
     assert re.fullmatch(r"[0-9a-f]{40}", suite.data.revision or "")
     assert suite.data.label_names == ("neg", "pos")
     names = [r.name for r in suite.runners]
-    assert set(names) == {"roberta-512"} | LONGFORMERS and len(names) == 10
+    assert set(names) == {"tfidf-logreg", "roberta-512", "roberta-headtail-512"} | LONGFORMERS and len(names) == 12
     assert all(name in RUNNERS for name in names)
     assert suite.protocol.batch_size == 32
     assert suite.protocol.batch_size % suite.protocol.per_device_batch_size == 0
