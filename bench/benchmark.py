@@ -41,9 +41,10 @@ def _met(key: str, value: float) -> str:
 
 def _inputs(runner, data):
     """bench's own preparation: the runner's tokenizer, tokenized once, encoded (truncated) for the runner."""
+    from bench.data import texts_of
     from bench.encoding import encode, tokenize
 
-    tokenizer = runner.build_tokenizer(lambda: (t for t in data.splits["train"]["text"]))
+    tokenizer = runner.build_tokenizer(lambda: texts_of(data.splits["train"]))
     return tokenizer, encode(tokenize(data.splits, tokenizer), runner, tokenizer)
 
 

@@ -33,6 +33,11 @@ class SuiteData:
     label_names: tuple[str, ...]
 
 
+def texts_of(ds: Dataset, column: str = "text") -> list[str]:
+    """A column as a Python list, read through Arrow: iterating a Dataset row by row costs ~0.3 s per 25k reviews."""
+    return ds.with_format("arrow")[column].to_pylist()
+
+
 def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int | None = None) -> SuiteData:
     """Load, validate, subsample (`limit` training documents) and split a suite's data.
 
@@ -263,7 +268,7 @@ def _check_texts(ds: Dataset, column: str, split: str) -> None:
     import pyarrow.compute as pc
 
     # column-wise in Arrow: a Python loop over 50,000 reviews costs more than the rest of a cached load
-    texts = ds.data.column(column)
+    texts = ds.with_format("arrow")[column]  # honours an indices mapping (select/shuffle), unlike ds.data
     blank = pc.or_kleene(pc.is_null(texts), pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0))
     empty = pc.indices_nonzero(pc.fill_null(blank, True)).to_pylist()
     if empty:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench.config import ProtocolConfig
-from bench.data import SuiteData
+from bench.data import SuiteData, texts_of
 from bench.runners.base import EstimatorRunner
 
 
@@ -44,7 +44,7 @@ def train_and_evaluate(
     started = time.perf_counter()
     np.random.seed(seed)
     splits = data.splits
-    texts = {name: list(splits[name]["text"]) for name in ("train", "validation", "test")}
+    texts = {name: texts_of(splits[name]) for name in ("train", "validation", "test")}
     labels = {name: np.asarray(splits[name]["label"]) for name in ("train", "validation", "test")}
     n_labels = len(data.label_names)
     prepare_s = time.perf_counter() - started

@@ -15,7 +15,7 @@ import torch
 from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import ProtocolConfig
-from bench.data import SuiteData
+from bench.data import SuiteData, texts_of
 from bench.encoding import encode, tokenize
 from bench.measure import GpuMemory, ThroughputCallback, TokenCounter, peak_cpu_rss_mb
 from bench.metrics import classification_metrics
@@ -123,7 +123,7 @@ def train_and_evaluate(
     started = time.perf_counter()
     set_seed(seed)
     train_texts = data.splits["train"]
-    tokenizer = runner.build_tokenizer(lambda: (t for t in train_texts["text"]))
+    tokenizer = runner.build_tokenizer(lambda: texts_of(train_texts))
     inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
