@@ -25,8 +25,6 @@ DEFAULT_LENGTHS = (512, 1024, 2048, 4096)
 PRINTED = {"runner": "runner", "mode": "mode", "batch_size": "batch", "seq_len": "length", "status": "status",
            "s_per_step": "s/step", "tokens_per_s": "tokens/s", "step_mem_mb": "step mem MB", "step_mem_kind": "mem kind",
            "peak_gpu_mem_mb": "peak GPU MB", "peak_cpu_rss_mb": "peak RSS MB", "mfu": "MFU"}  # fmt: skip
-# Positions of RoBERTa-style checkpoints start after the padding index, so the last pad_token_id + 1 are unusable.
-_POSITION_OFFSET_MODELS = {"roberta", "longformer", "xlm-roberta", "camembert", "xlm-roberta-xl"}
 
 
 def _lengths(text: str) -> list[int]:
@@ -92,7 +90,7 @@ def length_limit(name: str, runner) -> int | None:
     """The longest input a pretrained runner's checkpoint has positions for; None for runners built from a config
     (their position table follows max_length)."""
     model_id = getattr(runner, "model_id", None)
-    if not model_id:
+    if not model_id or not hasattr(runner, "position_limit"):
         return None
     from transformers import AutoConfig
 
@@ -104,11 +102,7 @@ def length_limit(name: str, runner) -> int | None:
             f"runner '{name}': cannot read the config of {model_id} ({reason}); profiling a pretrained runner needs "
             "its checkpoint (Hub access or a local copy)"
         ) from None
-    positions = getattr(config, "max_position_embeddings", None)
-    if not positions:
-        return None
-    offset = (config.pad_token_id or 0) + 1 if config.model_type in _POSITION_OFFSET_MODELS else 0
-    return positions - offset
+    return runner.position_limit(config)
 
 
 def plan(args: argparse.Namespace) -> list:
@@ -128,7 +122,11 @@ def plan(args: argparse.Namespace) -> list:
         if not isinstance(default, Runner):
             raise BenchError(f"runner '{name}' is not a transformer model; bench profile measures transformer runners")
         limit = length_limit(name, default)
-        too_long = [n for n in args.lengths if limit is not None and n > limit]
+        too_long = [  # a chunked runner gives the model one chunk at a time, whatever the length
+            n
+            for n in args.lengths
+            if limit is not None and build_runner(name, {"max_length": n}).positions_needed() > limit
+        ]
         if too_long:
             raise BenchError(
                 f"runner '{name}' has positions for {limit} tokens; length(s) {', '.join(map(str, too_long))} "

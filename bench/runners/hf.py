@@ -59,20 +59,25 @@ class PretrainedRunner(Runner):
             return
         self._check_positions(config)
 
-    def _check_positions(self, config) -> None:
+    def position_limit(self, config) -> int | None:
+        """How many tokens one input of `config`'s model may have (None: no fixed position table)."""
         limit = getattr(config, "max_position_embeddings", None)
         if not isinstance(limit, int):
-            return
+            return None
         if config.model_type in _PADDED_POSITIONS:  # positions start after the padding index
             limit -= (config.pad_token_id or 0) + 1
-        if self.positions_needed() > limit:
+        return limit
+
+    def _check_positions(self, config) -> None:
+        limit = self.position_limit(config)
+        if limit is not None and self.positions_needed() > limit:
             raise BenchError(
                 f"max_length {self.positions_needed()} is more than {self.model_id} supports ({limit}); "
                 f"use max_length <= {limit}, or a runner made for longer documents"
             )
 
 
-_PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "camembert")
+_PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "xlm-roberta-xl", "camembert")
 
 
 class GlobalFirstToken:
