@@ -6,8 +6,10 @@ import dataclasses
 import multiprocessing
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -126,24 +128,31 @@ def _run_with_oom_retries(job: Job, tag: str, out) -> dict:
     return record
 
 
-def _attempt(job: Job) -> dict:
-    """One try at a run, in a fresh spawned process: clean peak memory, no inherited CUDA state."""
-    job.record_path.unlink(missing_ok=True)
-    started = time.perf_counter()
-    proc = multiprocessing.get_context("spawn").Process(
-        target=execute, args=(job,), name=f"bench-{job.runner_name}-seed{job.seed}"
-    )
+def run_in_fresh_process(target: Callable[[Any], None], job: Any, name: str) -> int | None:
+    """`target(job)` in a spawned interpreter (clean peak memory, no inherited CUDA state); its exit code.
+
+    On Ctrl-C the child is stopped (a run's worker ignores SIGINT, so it is never cut off half-way through writing a
+    checkpoint) and the interrupt goes on to the caller.
+    """
+    proc = multiprocessing.get_context("spawn").Process(target=target, args=(job,), name=name)
     proc.start()
     try:
         proc.join()
     except KeyboardInterrupt:
-        proc.terminate()  # the worker ignores SIGINT; its last complete epoch checkpoint stays for resuming
+        proc.terminate()
         proc.join()
-        rebuild_table(job.results, job.suite.name)
         raise
+    return proc.exitcode
+
+
+def _attempt(job: Job) -> dict:
+    """One try at a run, in a fresh spawned process: clean peak memory, no inherited CUDA state."""
+    job.record_path.unlink(missing_ok=True)
+    started = time.perf_counter()
+    exitcode = run_in_fresh_process(execute, job, f"bench-{job.runner_name}-seed{job.seed}")
     record = read_record(job.record_path)
     if record is None:  # killed, segfault, out of host memory: the worker could not say so itself
-        reason = f"worker process exited with code {proc.exitcode} before writing its record"
+        reason = f"worker process exited with code {exitcode} before writing its record"
         record = failure_record(job, "failed", reason, time.perf_counter() - started)
         write_record(job.record_path, record)
     return record

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -149,11 +148,10 @@ def run(args: argparse.Namespace, out=None) -> int:
     from bench.profile.child import end_record, execute
     from bench.profile.records import iter_records, profile_dir, rebuild_table
     from bench.records import read_record, write_record
-    from bench.sweep import check_writable
+    from bench.sweep import check_writable, run_in_fresh_process
 
     jobs = plan(args)
     check_writable(profile_dir(args.results))
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreter: this length's peak memory alone
     done = []
     for i, job in enumerate(jobs, 1):
         print(
@@ -163,19 +161,11 @@ def run(args: argparse.Namespace, out=None) -> int:
         )
         job.record_path.unlink(missing_ok=True)
         started = time.perf_counter()
-        proc = ctx.Process(target=execute, args=(job,), name=f"bench-profile-{job.runner_name}-{job.seq_len}")
-        proc.start()
-        try:
-            proc.join()
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.join()
-            rebuild_table(args.results)
-            raise
+        exitcode = run_in_fresh_process(execute, job, f"bench-profile-{job.runner_name}-{job.seq_len}")
         record = read_record(job.record_path)
         if record is None:  # killed (the kernel's OOM killer sends SIGKILL), or crashed without a word
-            killed = proc.exitcode == -9
-            reason = f"worker process exited with code {proc.exitcode} before writing its record" + (
+            killed = exitcode == -9
+            reason = f"worker process exited with code {exitcode} before writing its record" + (
                 " (SIGKILL, as the kernel's out-of-memory killer sends)" if killed else ""
             )
             record = end_record(job, "oom" if killed else "failed", reason, time.perf_counter() - started)
