@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.checkpoints import FINGERPRINT, epoch_of, is_complete, latest, prepare
+from bench.train.checkpoints import FINGERPRINT, epoch_of, is_complete, latest, prepare
 
 
 def fake_checkpoint(folder: Path, step: int, epoch: float, complete: bool = True) -> Path:

@@ -12,8 +12,8 @@ import pytest
 
 from bench.config import DataConfig, RunnerRef, SuiteConfig
 from bench.data import load_suite_data
+from bench.data.suite import load_suite
 from bench.errors import BenchError
-from bench.suite import load_suite
 
 
 def make_suite(**data: object) -> SuiteConfig:

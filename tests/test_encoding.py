@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.data import cache_dir
-from bench.runners.tiny import train_tokenizer
+from bench.runners.tokenizers import train_tokenizer
 
 TEXTS = ["the film was a delight from start to finish", "a dull plot and wooden acting, avoid it"] * 30
 

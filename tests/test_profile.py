@@ -16,9 +16,10 @@ from typing import ClassVar
 import pytest
 
 from bench.cli import main
+from bench.host import HostMemory
 from bench.profile import flops
-from bench.profile.child import HostMemory, synthetic_batch
-from bench.profile.scaling import describe, exponents, fit_exponent
+from bench.profile.child import synthetic_batch
+from bench.report.exponents import describe, exponents, fit_exponent
 from bench.runners import RUNNERS, RunnerEntry, build_runner
 from bench.runners.hf import RobertaRunner
 from bench.runners.tiny import TinyRobertaRunner
@@ -121,17 +122,28 @@ def test_profile_writes_records_table_and_plots(fake_runners, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_a_killed_worker_is_an_oom_record(fake_runners, tmp_path, capsys):
+def test_a_worker_killed_by_the_oom_killer_is_an_oom_record(fake_runners, tmp_path, monkeypatch):
+    # the cgroup's OOM-kill counter rises while the worker runs: the kernel's OOM killer sent the SIGKILL
+    counts = iter([0, 1])
+    monkeypatch.setattr("bench.launch.local.oom_kills", lambda: next(counts))
     results = tmp_path / "results"
     assert call(["profile", "--runners", "test-killed", "--lengths", "32", "--results", str(results)]) == 0
     record = records(results)["test-killed", 32]
-    assert record["status"] == "oom" and "SIGKILL" in record["error"]
+    assert record["status"] == "oom" and "SIGKILL from the kernel's out-of-memory killer" in record["error"]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_otherwise_is_a_failed_record(fake_runners, tmp_path, monkeypatch):
+    monkeypatch.setattr("bench.launch.local.oom_kills", lambda: 0)  # the counter stays: `kill -9`, not the kernel
+    results = tmp_path / "results"
+    assert call(["profile", "--runners", "test-killed", "--lengths", "32", "--results", str(results)]) == 1
+    record = records(results)["test-killed", 32]
+    assert record["status"] == "failed" and "SIGKILL, not from the out-of-memory killer" in record["error"]
 
 
 def test_suite_report_includes_the_profile_section(tmp_path):
-    from bench.profile.records import record_path
-    from bench.records import write_record
     from bench.report import build_report
+    from bench.results.store import profile_record_path, write_record
 
     results = tmp_path / "results"
     write_sweep(results, "sweep", seeds=(0,))
@@ -141,7 +153,7 @@ def test_suite_report_includes_the_profile_section(tmp_path):
             record = {"kind": "profile", "runner": runner, "mode": "train", "batch_size": 1, "seq_len": n,
                       "status": "ok", "s_per_step": (n / 512) ** power, "tokens_per_s": n / (n / 512) ** power,
                       "step_mem_mb": 10 * (n / 512) ** power, "step_mem_kind": "cpu", "device": "cpu"}  # fmt: skip
-            write_record(record_path(results, runner, "train", 1, n), record)
+            write_record(profile_record_path(results, runner, "train", 1, n), record)
     report = build_report(results, "sweep", tmp_path / "r1").read_text()
     assert "Scaling with sequence length" in report
     assert "| full | 512–2,048 | 2.00 about quadratic | 2.00 about quadratic | 3 ok |" in report

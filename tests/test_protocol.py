@@ -10,9 +10,9 @@ import pytest
 import transformers
 
 from bench.data import load_suite_data
-from bench.protocol import _epoch_history, classification_metrics, train_and_evaluate, training_arguments
+from bench.data.suite import load_suite
 from bench.runners import build_runner
-from bench.suite import load_suite
+from bench.train.trainer import _epoch_history, classification_metrics, train_and_evaluate, training_arguments
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.records import TABLE_COLUMNS, atomic_write_text, read_record, rebuild_table, record_path, write_record
+from bench.results.store import TABLE_COLUMNS, atomic_write_text, read_record, rebuild_table, record_path, write_record
 
 REQUIRED = [
     "suite",

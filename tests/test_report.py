@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.cli import report as report_cli
 from bench.report import ReportError, build_report
-from bench.report import cli as report_cli
 from tests.report_fixtures import NASTY, make_record, make_test_set, predictions, prf, write_run, write_sweep
 
 PLOT_NAMES = (

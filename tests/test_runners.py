@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from bench.data import load_suite_data
+from bench.data.suite import load_suite
 from bench.errors import BenchError
-from bench.protocol import RunnerCollator, train_and_evaluate
 from bench.runners import build_runner
-from bench.runners.tiny import train_tokenizer
-from bench.suite import load_suite
+from bench.runners.tokenizers import train_tokenizer
+from bench.train.trainer import RunnerCollator, train_and_evaluate
 
 TEXTS = ["a tiny corpus of words", "for a tokenizer that trains in well under a second", "brilliant awful film"]
 
@@ -250,9 +250,9 @@ def test_bigbird_attention_facts_reach_the_record(tmp_path: Path, tiny_suite_fil
     runner = build_runner("bigbird-4096", {"model_id": str(checkpoint), "block_size": 8, "num_random_blocks": 1})
     metrics, _ = train_and_evaluate(runner, load_suite_data(suite), suite.protocol, 0, tmp_path / "run")
     # the tiny suite's 40-80-token documents are padded to 48-88 tokens: some batches sparse, some full
-    assert metrics["bigbird_requested_attention_type"] == "block_sparse"
-    assert metrics["bigbird_train_batches_block_sparse"] + metrics["bigbird_train_batches_full"] > 0
-    assert metrics["bigbird_attention_type"] in ("block_sparse", "original_full", "mixed")
+    assert metrics["facts"]["bigbird_requested_attention_type"] == "block_sparse"
+    assert metrics["facts"]["bigbird_train_batches_block_sparse"] + metrics["facts"]["bigbird_train_batches_full"] > 0
+    assert metrics["facts"]["bigbird_attention_type"] in ("block_sparse", "original_full", "mixed")
 
 
 def test_modernbert_builds_with_its_specials_and_trains_a_step(tmp_path: Path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.config import DataConfig, ProtocolConfig, RunnerRef, SuiteConfig
+from bench.data.suite import builtin_suites, load_suite
 from bench.errors import BenchError
 from bench.runners import RUNNERS
-from bench.suite import builtin_suites, load_suite
 from tests.conftest import write_suite
 
 LONGFORMERS = {f"longformer-{w}-{n}" for w, n in itertools.product((128, 256, 512), (1024, 2048, 4096))}

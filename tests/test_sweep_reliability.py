@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from bench.records import lock_path, read_record
-from bench.suite import load_suite
-from bench.sweep import Plan, run_jobs, smaller_micro_batch
-from bench.worker import Job
+from bench.data.suite import load_suite
+from bench.launch.sweep import Plan, run_jobs
+from bench.results.store import lock_path, read_record
+from bench.train.job import Job, smaller_micro_batch
 from tests.conftest import TINY_SUITE, write_suite
 from tests.fakes import OutOfMemoryAboveRunner
 

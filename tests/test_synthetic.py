@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import BenchError
-from bench.suite import load_suite
-from bench.synthetic import (
+from bench.data.suite import load_suite
+from bench.data.synthetic import (
     NEGATIVE_CUES,
     POSITIVE_CUES,
     SyntheticSpec,
@@ -20,6 +19,7 @@ from bench.synthetic import (
     generate,
     write_files,
 )
+from bench.errors import BenchError
 
 SMALL = SyntheticSpec(n_train=200, n_test=60, min_tokens=40, max_tokens=90, cue_length=6, filler_vocab=50, seed=3)
 # Many short documents, so a Monte-Carlo estimate is tight (standard error ~0.005) and generation stays fast.

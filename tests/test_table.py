@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.records import TABLE_COLUMNS
+from bench.cli.run import format_table
+from bench.data.suite import load_suite
+from bench.data.synthetic import SyntheticSpec, expected_accuracy
+from bench.results.store import TABLE_COLUMNS
 from bench.runners import build_runner
-from bench.suite import load_suite
-from bench.synthetic import SyntheticSpec, expected_accuracy
-from bench.table import format_table
 
 RUNNERS = {
     "tiny-roberta-512": "tiny-roberta",

@@ -6,27 +6,27 @@ running out of memory ends this measurement only. The record it writes is its re
 
 from __future__ import annotations
 
-import datetime as dt
 import statistics
 import time
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.host import GpuMemory, HostMemory, environment, mixed_precision, now, peak_cpu_rss_mb
 from bench.profile import flops
-from bench.records import write_record
-from bench.runners import Runner
+from bench.results.schema import ProfileRecord
+from bench.results.store import write_record
+from bench.runners.base import TransformerRunner
 
 LABEL_NAMES = ("0", "1")
 
 
 @dataclass(frozen=True)
 class ProfileJob:
-    """One measurement, picklable for the spawned worker."""
+    """One measurement, picklable for the spawned worker; launched by `bench.launch.local`."""
 
     runner_name: str
-    runner: Runner  # built with max_length = seq_len
+    runner: TransformerRunner  # built with max_length = seq_len
     seq_len: int
     mode: str  # train | infer
     batch_size: int
@@ -35,30 +35,50 @@ class ProfileJob:
     record_path: Path
     threads: int | None = None  # torch CPU threads; None leaves torch's default
 
+    @property
+    def process_name(self) -> str:
+        return f"bench-profile-{self.runner_name}-{self.seq_len}"
 
-def base_record(job: ProfileJob) -> dict[str, Any]:
-    """The identifying part of a record, shared by finished and failed measurements."""
-    return {
-        "kind": "profile",
-        "runner": job.runner_name,
-        "model_family": job.runner.family,
-        "model_id": getattr(job.runner, "model_id", None),
-        "attention_window": job.runner.attention_window,
-        "mode": job.mode,
-        "batch_size": job.batch_size,
-        "seq_len": job.seq_len,
-        "steps": job.steps,
-        "warmup_steps": job.warmup,
-        "config": {"runner": {"name": job.runner_name, "class": type(job.runner).__qualname__, **job.runner.params()}},
-    }
+    def _record(self, status: str, error: str | None, wall_s: float | None, **measured: Any) -> ProfileRecord:
+        runner = self.runner
+        return ProfileRecord(
+            runner=self.runner_name,
+            model_family=runner.family,
+            model_id=getattr(runner, "model_id", None),
+            attention_window=runner.attention_window,
+            mode=self.mode,
+            batch_size=self.batch_size,
+            seq_len=self.seq_len,
+            steps=self.steps,
+            warmup_steps=self.warmup,
+            config={"runner": {"name": self.runner_name, "class": type(runner).__qualname__, **runner.params()}},
+            status=status,
+            error=error,
+            wall_s=wall_s,
+            finished_at=now(),
+            **measured,
+        )
+
+    def failure_record(self, status: str, error: str | None, wall_s: float | None) -> ProfileRecord:
+        return self._record(status, error, wall_s)
+
+    def smaller(self) -> None:
+        return None  # running out of memory at a length is the measurement's result
+
+    def run(self) -> None:
+        """In the worker: measure, then write the record."""
+        import transformers
+
+        transformers.logging.set_verbosity_error()
+        started = time.perf_counter()
+        metrics = measure(self)
+        record = self._record("ok", None, time.perf_counter() - started, **metrics, environment=environment())
+        write_record(self.record_path, record)
 
 
-def end_record(job: ProfileJob, status: str, error: str | None, wall_s: float | None) -> dict[str, Any]:
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    return {**base_record(job), "status": status, "error": error, "wall_s": wall_s, "finished_at": now}
-
-
-def synthetic_batch(runner: Runner, config: Any, seq_len: int, batch_size: int, seed: int = 0) -> dict[str, Any]:
+def synthetic_batch(
+    runner: TransformerRunner, config: Any, seq_len: int, batch_size: int, seed: int = 0
+) -> dict[str, Any]:
     """`batch_size` documents of exactly `seq_len` tokens: <s>, random ordinary ids, </s>, then padding only where
     the runner pads batches to a multiple (Longformer: of its window) — as its collator would."""
     import torch
@@ -83,59 +103,11 @@ def synthetic_batch(runner: Runner, config: Any, seq_len: int, batch_size: int, 
     return {"input_ids": full, "attention_mask": mask, **runner.extra_inputs(full), "labels": labels}
 
 
-class HostMemory:
-    """Peak resident set size of this process over a block, in MB, via Linux's resettable high-water mark
-    (writing 5 to /proc/self/clear_refs resets VmHWM). ru_maxrss cannot be reset: in a fresh process it is mostly
-    the imports. Fields stay None where /proc is not available."""
-
-    def __init__(self) -> None:
-        self.baseline_mb: float | None = None
-        self.peak_mb: float | None = None
-
-    @staticmethod
-    def _status_mb(field: str) -> float | None:
-        try:
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) / 1024  # kB
-        except OSError:
-            pass
-        return None
-
-    def __enter__(self) -> HostMemory:
-        self.baseline_mb = self._status_mb("VmRSS")
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            self._reset = True
-        except OSError:
-            self._reset = False
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._reset:
-            self.peak_mb = self._status_mb("VmHWM")
-
-    @property
-    def delta_mb(self) -> float | None:
-        if self.peak_mb is None or self.baseline_mb is None:
-            return None
-        return self.peak_mb - self.baseline_mb
-
-
-def _precision(torch: Any) -> tuple[str, Any]:
-    """The protocol's 'auto' mixed precision: bf16 where the GPU has it, else fp16; fp32 on a CPU."""
-    if not torch.cuda.is_available():
-        return "fp32", None
-    return ("bf16", torch.bfloat16) if torch.cuda.is_bf16_supported() else ("fp16", torch.float16)
-
-
 def measure(job: ProfileJob) -> dict[str, Any]:
     """Build the model, run warm-up and timed steps, and return the measurements."""
     import contextlib
 
     import torch
-
-    from bench.measure import GpuMemory, peak_cpu_rss_mb
 
     if job.threads:
         torch.set_num_threads(job.threads)
@@ -144,7 +116,10 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     device = torch.device("cuda" if cuda else "cpu")
     model = job.runner.build_model(LABEL_NAMES).to(device)
     batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, model.config, job.seq_len, job.batch_size).items()}
-    dtype_name, dtype = _precision(torch)
+    precision = mixed_precision("auto")
+    dtype_name, dtype = {"bf16": ("bf16", torch.bfloat16), "fp16": ("fp16", torch.float16)}.get(
+        precision, ("fp32", None)
+    )
     autocast = torch.autocast("cuda", dtype=dtype) if dtype is not None else contextlib.nullcontext()
     train = job.mode == "train"
     model.train(train)
@@ -222,33 +197,3 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "gpu_driver": gpu.driver,
         "torch_threads": torch.get_num_threads(),
     }
-
-
-def execute(job: ProfileJob) -> None:
-    """Worker entry point (runs in a spawned process): measure, then write the record (ok, oom or failed)."""
-    import torch
-    import transformers
-
-    try:
-        from bench.host import environment
-    except ImportError:  # bench.measure held it before bench.host existed
-        from bench.measure import environment
-
-    transformers.logging.set_verbosity_error()
-    started = time.perf_counter()
-    try:
-        metrics = measure(job)
-    except (torch.OutOfMemoryError, MemoryError) as err:
-        write_record(job.record_path, end_record(job, "oom", _last_line(err), time.perf_counter() - started))
-        return
-    except Exception as err:
-        traceback.print_exc()
-        write_record(job.record_path, end_record(job, "failed", _last_line(err), time.perf_counter() - started))
-        raise SystemExit(1) from None
-    record = end_record(job, "ok", None, time.perf_counter() - started)
-    write_record(job.record_path, {**record, **metrics, "environment": environment()})
-
-
-def _last_line(err: BaseException) -> str:
-    lines = [line for line in str(err).strip().splitlines() if line.strip()]
-    return f"{type(err).__name__}: {lines[-1] if lines else ''}".strip()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, plots, scaling, tables
-from bench.report.load import align_predictions, load_suite
+from bench.report import compose, plots, profiling, tables
+from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
 
@@ -18,7 +18,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: str | None = None) -> Path:
     """See `bench.report.build_report`."""
-    results = load_suite(results_dir, suite)
+    results = load_results(results_dir, suite)
     out_dir = out_dir if out_dir is not None else Path("reports") / suite
     chosen = tables.pick_baseline(results, baseline)  # fails on an unknown baseline before anything is written
     aligned = align_predictions(results.predictions)
@@ -46,7 +46,7 @@ def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: 
     data = compose.ReportData(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped
     )
-    document = scaling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
+    document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")

@@ -12,54 +12,21 @@ import numpy as np
 import pandas as pd
 
 from bench.report.errors import ReportError
+from bench.results.schema import (
+    EPOCH_FIELDS,
+    PREDICTION_COLUMNS,
+    SCHEMA_VERSION,
+    RunRecord,
+    numeric_fields,
+    scalar_fields,
+)
 
-SCHEMA_VERSION = 1
 OK = "ok"
 
-# Scalar fields of a record that become columns of `SuiteResults.runs`; a field a record lacks becomes NaN/None.
-RUN_FIELDS = (
-    "suite",
-    "runner",
-    "seed",
-    "status",
-    "error",
-    "model_family",
-    "model_id",
-    "max_length",
-    "attention_window",
-    "truncation",
-    "accuracy",
-    "f1",
-    "precision",
-    "recall",
-    "f1_average",
-    "best_epoch",
-    "n_epochs",
-    "train_samples_per_s",
-    "train_tokens_per_s",
-    "train_padded_tokens_per_s",
-    "eval_samples_per_s",
-    "train_s",
-    "wall_s",
-    "peak_gpu_mem_mb",
-    "peak_gpu_mem_reserved_mb",
-    "peak_gpu_mem_nvml_mb",
-    "peak_cpu_rss_mb",
-    "n_params",
-    "n_train",
-    "n_val",
-    "n_test",
-    "device",
-    "gpu_name",
-    "gpu_driver",
-    "finished_at",
-)
-# the rest are text; `seed` stays as read (an integer) and is never averaged
-_TEXT_FIELDS = {"suite", "runner", "seed", "status", "error", "model_family", "model_id", "truncation", "f1_average"}
-_TEXT_FIELDS |= {"device", "gpu_name", "gpu_driver", "finished_at"}
-NUMERIC_FIELDS = tuple(name for name in RUN_FIELDS if name not in _TEXT_FIELDS)
-EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall")
-PREDICTION_COLUMNS = ("id", "label", "pred", "score", "n_tokens")
+# Scalar fields of a record become columns of `SuiteResults.runs` (a field a record lacks becomes NaN/None); numbers
+# that do not identify the run are read as floats. All of it derives from the record schema.
+RUN_FIELDS = scalar_fields(RunRecord)
+NUMERIC_FIELDS = numeric_fields(RunRecord)
 
 
 @dataclass(frozen=True)
@@ -134,7 +101,7 @@ def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
     return frame
 
 
-def load_suite(results_dir: Path, suite: str) -> SuiteResults:
+def load_results(results_dir: Path, suite: str) -> SuiteResults:
     """Read every `<results_dir>/<suite>/runs/<runner>/seed<k>.json` and the predictions beside it.
 
     Raises:

@@ -1,16 +1,18 @@
-"""The Runner contract and its registry: a runner says how to build a model and tokenizer and how a document
-becomes model input; everything else (optimizer, schedule, splits, evaluation) belongs to the protocol."""
+"""The runner contracts: a runner says how to build a model and tokenizer and how a document becomes model input;
+everything else (optimizer, schedule, splits, evaluation) belongs to the protocol in `bench.train`.
+
+`Runner` is what every runner tells the sweep, the records and `bench list`; `TransformerRunner` is a transformers
+model trained by the Trainer protocol, `EstimatorRunner` a scikit-learn model trained by the estimator protocol."""
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.errors import BenchError
-from bench.registry import Registry
 
 if TYPE_CHECKING:
     import torch
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class BaseRunner(abc.ABC):
+class Runner(abc.ABC):
     """What every runner tells the sweep, the records and `bench list`, whatever kind of model it trains."""
 
     family: ClassVar[str] = "custom"  # models of one family share a line in comparison plots
@@ -33,7 +35,7 @@ class BaseRunner(abc.ABC):
         """How many document tokens the model reads at most (None: the whole document).
 
         The kept tokens are a head and, for head+tail truncation, a tail: the demo's expected accuracy
-        (`bench.synthetic.expected_accuracy`) holds for exactly such runners.
+        (`bench.data.synthetic.expected_accuracy`) holds for exactly such runners.
         """
         return None
 
@@ -55,8 +57,8 @@ class BaseRunner(abc.ABC):
 
 
 @dataclass(frozen=True)
-class Runner(BaseRunner):
-    """A transformers model trained by `bench.protocol` (the HF Trainer). Subclasses are frozen dataclasses whose
+class TransformerRunner(Runner):
+    """A transformers model trained by `bench.train.trainer` (the HF Trainer). Subclasses are frozen dataclasses whose
     fields are the runner's parameters."""
 
     max_length: int
@@ -90,15 +92,19 @@ class Runner(BaseRunner):
         """Additional model inputs computed per padded batch of shape [batch, seq]."""
         return {}
 
+    @property
+    def model_name(self) -> str:
+        """What `describe` calls the model: a checkpoint id, or a description of a model built from a config."""
+        return self.family
+
     def describe(self) -> str:
         window = f", window {self.attention_window}" if self.attention_window else ""
-        model = getattr(self, "model_id", None) or self.family
-        return f"{model}, max length {self.max_length}{window}, {self.truncation} truncation"
+        return f"{self.model_name}, max length {self.max_length}{window}, {self.truncation} truncation"
 
 
 @dataclass(frozen=True)
-class EstimatorRunner(BaseRunner):
-    """A scikit-learn model trained by `bench.estimator`: features fitted once on train, then one classifier per
+class EstimatorRunner(Runner):
+    """A scikit-learn model trained by `bench.train.estimator`: features fitted once on train, then one classifier per
     hyper-parameter setting, the setting chosen on validation, test predicted once."""
 
     max_length: ClassVar[int | None] = None  # reads the whole document
@@ -123,79 +129,3 @@ def with_specials(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[in
     first = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     last = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
     return [t for t in (first,) if t is not None] + ids + [t for t in (last,) if t is not None]
-
-
-@dataclass(frozen=True)
-class RunnerEntry:
-    """A registered runner name: its class and the parameter values that name stands for."""
-
-    cls: type[BaseRunner]
-    params: dict[str, Any]
-    source: str = "bench"  # the distribution a plugin runner comes from
-
-    def build(self, overrides: dict[str, Any] | None = None, name: str = "") -> BaseRunner:
-        declared = {f.name for f in dataclasses.fields(self.cls)}
-        unknown = sorted(set(overrides or {}) - declared)
-        if unknown:
-            raise BenchError(
-                f"runner '{name}' has no parameter(s) {', '.join(unknown)}; its parameters: {', '.join(sorted(declared))}"
-            )
-        try:
-            return self.cls(**{**self.params, **(overrides or {})})
-        except (TypeError, BenchError) as err:  # a bad value names the runner it was given to
-            message = str(err).removeprefix(f"{self.cls.__name__}: ")
-            raise BenchError(f"runner '{name}': {message}") from None
-
-
-class RunnerRegistry(Registry[RunnerEntry]):
-    """The runner registry; its first lookup also loads the third-party runners (`bench.runners.plugins`)."""
-
-    def _plugins(self) -> None:
-        from bench.runners.plugins import load_plugins
-
-        load_plugins()
-
-    def get(self, name: str) -> RunnerEntry:
-        self._plugins()
-        return super().get(name)
-
-    def unknown_message(self, name: str) -> str:
-        from bench.runners.plugins import PLUGIN_ERRORS
-
-        self._plugins()
-        broken = "".join(f" Plugin '{p}' failed to load: {e}." for p, e in PLUGIN_ERRORS.items())
-        return super().unknown_message(name) + broken
-
-    def __contains__(self, name: object) -> bool:
-        self._plugins()
-        return super().__contains__(name)
-
-    def __iter__(self) -> Iterator[str]:
-        self._plugins()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._plugins()
-        return super().__len__()
-
-
-RUNNERS = RunnerRegistry("runner")
-
-
-R = TypeVar("R", bound=type[BaseRunner])
-
-
-def register_runner(name: str, **params: Any) -> Callable[[R], R]:
-    """Class decorator: `@register_runner("longformer-512-4096", attention_window=512, max_length=4096)`.
-
-    Third-party packages call it from the module their `bench.runners` entry point names (see README).
-    """
-
-    def decorator(cls: R) -> R:
-        RUNNERS.add(name, RunnerEntry(cls, params, source=_CURRENT_SOURCE[0]))
-        return cls
-
-    return decorator
-
-
-_CURRENT_SOURCE = ["bench"]  # set while a plugin's entry point is being imported

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
-from bench.runners.base import register_runner
 from bench.runners.hf import PretrainedRunner
+from bench.runners.registry import register_runner
 
 ATTENTION_TYPES = ("block_sparse", "original_full")
 

@@ -5,22 +5,25 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from bench.errors import BenchError
-from bench.runners.base import Runner, register_runner, with_specials
-
-if TYPE_CHECKING:
-    import torch
+from bench.runners.base import TransformerRunner
+from bench.runners.mixins import GlobalFirstToken, HeadTail
+from bench.runners.registry import register_runner
 
 
 @dataclass(frozen=True)
-class PretrainedRunner(Runner):
+class PretrainedRunner(TransformerRunner):
     """A checkpoint loaded with `from_pretrained`; `model_id` may be a hub id or a local folder."""
 
     model_id: str = ""
     # Runs Python code shipped with the checkpoint: only when a suite sets it, and `bench run` warns when it does.
     trust_remote_code: bool = False
+
+    @property
+    def model_name(self) -> str:
+        return self.model_id
 
     def build_tokenizer(self, corpus):
         from transformers import AutoTokenizer
@@ -80,61 +83,6 @@ class PretrainedRunner(Runner):
 _PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "xlm-roberta-xl", "camembert")
 
 
-class GlobalFirstToken:
-    """Longformer-style inputs: global attention on the first token, batches padded to a multiple of the window."""
-
-    attention_window: int
-
-    def _check_window(self) -> None:
-        w = self.attention_window
-        if isinstance(w, bool) or not isinstance(w, int) or w <= 0 or w % 2:
-            raise BenchError(f"attention_window must be a positive even integer, got {w!r}")
-
-    @property
-    def pad_to_multiple_of(self) -> int | None:
-        return self.attention_window
-
-    def extra_inputs(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
-        import torch
-
-        mask = torch.zeros_like(input_ids)
-        mask[:, 0] = 1
-        return {"global_attention_mask": mask}
-
-
-@dataclass(frozen=True, kw_only=True)
-class HeadTail:
-    """Head+tail truncation: the first `head_tokens` and the last max_length - 2 - head_tokens tokens of a document.
-
-    Sun et al. (2019, "How to Fine-Tune BERT for Text Classification?") found 128 + 382 the best way to cut IMDB
-    reviews to 512 tokens: reviews tend to state their verdict at the end. A dataclass mixin (its field and its
-    check join those of the runner it is mixed into), listed before the runner's class.
-    """
-
-    head_tokens: int = 128
-    truncation: ClassVar[str] = "head+tail"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()  # type: ignore[misc]
-        h = self.head_tokens
-        if isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= self.max_length - 2:
-            raise BenchError(
-                f"head_tokens must be an integer from 0 to max_length - 2 = {self.max_length - 2} "
-                f"(the tail gets the rest), got {h!r}"
-            )
-
-    def encode(self, ids: list[int], tokenizer) -> list[int]:
-        keep = self.max_length - 2
-        if len(ids) > keep:
-            tail = keep - self.head_tokens
-            ids = ids[: self.head_tokens] + ids[len(ids) - tail :]  # not ids[-tail:]: that is everything when tail=0
-        return with_specials(ids, tokenizer)
-
-    def describe(self) -> str:
-        tail = self.max_length - 2 - self.head_tokens
-        return f"{super().describe()} (first {self.head_tokens} + last {tail} tokens)"  # type: ignore[misc]
-
-
 @register_runner("roberta-512", model_id="FacebookAI/roberta-base", max_length=512)
 @dataclass(frozen=True)
 class RobertaRunner(PretrainedRunner):
@@ -165,11 +113,6 @@ class ModernBertRunner(PretrainedRunner):
 @dataclass(frozen=True, kw_only=True)
 class LongformerRunner(GlobalFirstToken, PretrainedRunner):
     family: ClassVar[str] = "longformer"
-    attention_window: int = 512  # type: ignore[misc]
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._check_window()
 
     def config_overrides(self) -> dict[str, Any]:
         return {"attention_window": self.attention_window}

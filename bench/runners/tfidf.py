@@ -1,5 +1,5 @@
 """A classical baseline: TF-IDF of unigrams and bigrams with logistic regression (scikit-learn), C chosen on
-validation. Trained by `bench.estimator` under the same splits, metrics and records as the transformer runners."""
+validation. Trained by `bench.train.estimator` under the same splits, metrics and records as the transformer runners."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
-from bench.runners.base import EstimatorRunner, register_runner
+from bench.runners.base import EstimatorRunner
+from bench.runners.registry import register_runner
 
 
 @register_runner("tfidf-logreg")

@@ -5,61 +5,42 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from bench.runners.base import Runner, register_runner
-from bench.runners.hf import GlobalFirstToken, HeadTail
-
-SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # RoBERTa's ids: <s>=0, <pad>=1, </s>=2
-
-
-def train_tokenizer(corpus, vocab_size: int):
-    """A BPE tokenizer (whitespace pre-tokenized) trained on `corpus`, wrapped for transformers; trained once per
-    corpus and vocabulary size, then loaded from the cache."""
-    import tokenizers
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    from bench.encoding import trained_once
-
-    def train(texts: list[str]) -> Tokenizer:
-        tok = Tokenizer(models.BPE(unk_token="<unk>"))
-        tok.pre_tokenizer = pre_tokenizers.Whitespace()
-        tok.decoder = decoders.BPEDecoder()
-        trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-        tok.train_from_iterator(texts, trainer=trainer)
-        return tok
-
-    recipe = f"bpe-whitespace/{vocab_size}/{'|'.join(SPECIALS)}/tokenizers-{tokenizers.__version__}"
-    tok = trained_once(recipe, corpus(), train)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        bos_token="<s>",
-        cls_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        pad_token="<pad>",
-        unk_token="<unk>",
-        mask_token="<mask>",
-        model_max_length=10**9,
-    )
+from bench.runners.base import TransformerRunner
+from bench.runners.mixins import GlobalFirstToken, HeadTail
+from bench.runners.registry import register_runner
+from bench.runners.tokenizers import train_tokenizer
 
 
 @dataclass(frozen=True, kw_only=True)
-class TinyRobertaRunner(Runner):
+class TinyRobertaRunner(TransformerRunner):
     """A RoBERTa of a few layers, randomly initialised (from the run's seed)."""
 
     family: ClassVar[str] = "tiny-roberta"
+    model_type: ClassVar[str] = "roberta"  # transformers' name of the architecture
+    architecture: ClassVar[str] = "RoBERTa"
+    attn_implementation: ClassVar[str | None] = "sdpa"
     vocab_size: int = 4000
     hidden_size: int = 64
     num_layers: int = 2
     num_heads: int = 2
 
+    @property
+    def model_name(self) -> str:
+        return f"tiny {self.architecture} ({self.num_layers}x{self.hidden_size})"
+
     def build_tokenizer(self, corpus):
         return train_tokenizer(corpus, self.vocab_size)
 
-    def _config_kwargs(self, label_names: Sequence[str]) -> dict:
-        return dict(
+    def config_overrides(self) -> dict[str, Any]:
+        return {}
+
+    def build_config(self, label_names: Sequence[str], **changes: Any):
+        """The model's config: the runner's sizes, RoBERTa's special-token ids, `changes` on top."""
+        from transformers import AutoConfig
+
+        settings = dict(
             vocab_size=self.vocab_size,
             hidden_size=self.hidden_size,
             num_hidden_layers=self.num_layers,
@@ -74,19 +55,15 @@ class TinyRobertaRunner(Runner):
             id2label=dict(enumerate(label_names)),
             label2id={n: i for i, n in enumerate(label_names)},
         )
+        return AutoConfig.for_model(self.model_type, **{**settings, **self.config_overrides(), **changes})
 
     def build_model(self, label_names: Sequence[str]):
-        from transformers import RobertaConfig, RobertaForSequenceClassification
+        from transformers import AutoModelForSequenceClassification
 
-        config = RobertaConfig(**self._config_kwargs(label_names))
-        config._attn_implementation = "sdpa"
-        return RobertaForSequenceClassification(config)
-
-    def describe(self) -> str:
-        return (
-            f"tiny RoBERTa ({self.num_layers}x{self.hidden_size}), max length {self.max_length}, "
-            f"{self.truncation} truncation"
-        )
+        config = self.build_config(label_names)
+        if self.attn_implementation:
+            config._attn_implementation = self.attn_implementation
+        return AutoModelForSequenceClassification.from_config(config)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,23 +71,13 @@ class TinyLongformerRunner(GlobalFirstToken, TinyRobertaRunner):
     """A Longformer of a few layers with sliding-window attention and global attention on <s>."""
 
     family: ClassVar[str] = "tiny-longformer"
+    model_type: ClassVar[str] = "longformer"
+    architecture: ClassVar[str] = "Longformer"
+    attn_implementation: ClassVar[str | None] = None  # Longformer has its own attention kernels
     attention_window: int = 64  # type: ignore[misc]
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._check_window()
-
-    def build_model(self, label_names: Sequence[str]):
-        from transformers import LongformerConfig, LongformerForSequenceClassification
-
-        config = LongformerConfig(attention_window=self.attention_window, **self._config_kwargs(label_names))
-        return LongformerForSequenceClassification(config)
-
-    def describe(self) -> str:
-        return (
-            f"tiny Longformer ({self.num_layers}x{self.hidden_size}), max length {self.max_length}, "
-            f"window {self.attention_window}, global attention on <s>"
-        )
+    def config_overrides(self) -> dict[str, Any]:
+        return {"attention_window": self.attention_window}
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -78,7 +78,7 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
 
     data = suite.data
     if data.source == "synthetic":
-        from bench.synthetic import SyntheticSpec, write_files
+        from bench.data.synthetic import SyntheticSpec, write_files
 
         try:
             spec = SyntheticSpec(**data.synthetic)

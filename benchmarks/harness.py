@@ -1,6 +1,6 @@
 """Performance of the harness itself, measured side by side in one run and printed against the goals.
 
-    python -m bench.benchmark --data-dir ../shared/data/imdb --docs 2000
+    python benchmarks/harness.py --data-dir ../shared/data/imdb --docs 2000
 
 (a) bench's training path (length-grouped batches, dynamic padding, the protocol's Trainer) against the tutorial's
     recipe (every document padded to max length, Trainer defaults: random order) on the same tiny model and the real
@@ -42,21 +42,21 @@ def _met(key: str, value: float) -> str:
 def _inputs(runner, data):
     """bench's own preparation: the runner's tokenizer, tokenized once, encoded (truncated) for the runner."""
     from bench.data import texts_of
-    from bench.encoding import encode, tokenize
+    from bench.train.encoding import encode, tokenize
 
     tokenizer = runner.build_tokenizer(lambda: texts_of(data.splits["train"]))
     return tokenizer, encode(tokenize(data.splits, tokenizer), runner, tokenizer)
 
 
 def bench_trainer(runner, tokenizer, train, protocol, out: Path, counter, callbacks=()):
-    """A Trainer set up as `bench.protocol.train_and_evaluate` sets it up for training (evaluation left out)."""
+    """A Trainer set up as `bench.train.trainer.train_and_evaluate` sets it up for training (evaluation left out)."""
     import torch
 
-    from bench.protocol import RunnerCollator, _CountingTrainer, training_arguments
+    from bench.train.trainer import CountingTrainer, RunnerCollator, training_arguments
 
     args = training_arguments(protocol, SEED, out, max(1, torch.cuda.device_count()))
     args = replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
-    return _CountingTrainer(
+    return CountingTrainer(
         model=runner.build_model(("neg", "pos")),
         args=args,
         train_dataset=train.select_columns(["input_ids", "attention_mask", "length", "label"]),
@@ -71,7 +71,7 @@ def real_token_fraction(runner, data, protocol, out: Path) -> dict[str, float]:
     """Real over computed tokens in one epoch of the batches bench trains on, and with padding to max length."""
     from transformers import set_seed
 
-    from bench.measure import TokenCounter
+    from bench.train.measure import TokenCounter
 
     tokenizer, inputs = _inputs(runner, data)
     set_seed(SEED)
@@ -87,7 +87,7 @@ class RecordingCounter:
     """bench's TokenCounter that also keeps every micro-batch, so a bare loop can replay the same batches."""
 
     def __init__(self) -> None:
-        from bench.measure import TokenCounter
+        from bench.train.measure import TokenCounter
 
         self.inner, self.batches = TokenCounter(), []
 
@@ -103,7 +103,7 @@ def trainer_throughput(runner, tokenizer, train, protocol, out: Path) -> tuple[f
     """Real tokens/s of bench's Trainer over one epoch after `throughput_warmup_steps`, and the batches it used."""
     from transformers import set_seed
 
-    from bench.measure import ThroughputCallback
+    from bench.train.measure import ThroughputCallback
 
     counter = RecordingCounter()
     timer = ThroughputCallback(counter, protocol.throughput_warmup_steps)
@@ -151,7 +151,7 @@ def tutorial_run(runner, data, protocol, out: Path) -> dict[str, float]:
     import numpy as np
     from transformers import Trainer, TrainingArguments, set_seed
 
-    from bench.measure import ThroughputCallback, TokenCounter
+    from bench.train.measure import ThroughputCallback, TokenCounter
 
     tokenizer, inputs = _inputs(runner, data)
     pad = tokenizer.pad_token_id
@@ -184,8 +184,8 @@ def tutorial_run(runner, data, protocol, out: Path) -> dict[str, float]:
 
 
 def bench_run(runner, data, protocol, out: Path) -> dict[str, float]:
-    """bench's real training path, `bench.protocol.train_and_evaluate`, with no warm-up left out of its timing."""
-    from bench.protocol import train_and_evaluate
+    """bench's real training path, `bench.train.trainer.train_and_evaluate`, with no warm-up left out of its timing."""
+    from bench.train.trainer import train_and_evaluate
 
     metrics, _ = train_and_evaluate(runner, data, replace(protocol, throughput_warmup_steps=0), SEED, out)
     losses = [e["train_loss"] for e in metrics["epochs"] if "train_loss" in e]
@@ -198,7 +198,7 @@ def second_run(data_dir: Path, limit: int, work: Path) -> list[dict[str, float]]
     env = {**os.environ, "BENCH_CACHE": str(work / "cache"), "HF_DATASETS_CACHE": str(work / "datasets")}
     data_dir, work = data_dir.resolve(), work.resolve()  # the runs work in `work`: relative paths would break
     work.mkdir(parents=True, exist_ok=True)
-    load = ("import sys, time; from pathlib import Path; from bench.suite import load_suite; "
+    load = ("import sys, time; from pathlib import Path; from bench.data.suite import load_suite; "
             "from bench.data import load_suite_data; import datasets; datasets.disable_progress_bars(); "
             "t = time.perf_counter(); load_suite_data(load_suite('imdb'), Path(sys.argv[1]), int(sys.argv[2])); "
             "print(time.perf_counter() - t)")  # fmt: skip
@@ -216,7 +216,7 @@ def second_run(data_dir: Path, limit: int, work: Path) -> list[dict[str, float]]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.benchmark", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="python benchmarks/harness.py", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     default_data = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb"
     parser.add_argument("--data-dir", type=Path, default=default_data, help=f"IMDB copy (default: {default_data})")
@@ -227,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="abcd", help="which figures to measure, e.g. 'cd'")
     args = parser.parse_args(argv)
     if not (args.data_dir / "train.jsonl.gz").exists():
-        print(f"bench.benchmark: no IMDB copy at {args.data_dir} (train.jsonl.gz); pass --data-dir", file=sys.stderr)
+        print(
+            f"benchmarks/harness.py: no IMDB copy at {args.data_dir} (train.jsonl.gz); pass --data-dir", file=sys.stderr
+        )
         return 2
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
@@ -236,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench.config import ProtocolConfig
     from bench.data import load_suite_data
+    from bench.data.suite import load_suite
     from bench.runners import build_runner
-    from bench.suite import load_suite
 
     datasets.disable_progress_bars()
     transformers.logging.set_verbosity_error()

@@ -12,11 +12,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from bench.profile.records import iter_records, table
-from bench.profile.scaling import COSTS, describe, exponents
 from bench.report import fmt
+from bench.report.exponents import COSTS, describe, exponents
 from bench.report.plots import MARKERS, PALETTE, STYLE, Plot, _length_axis, save
 from bench.report.render import Block, Cell, Code, Document, Heading, Image, Paragraph, Table, to_html, to_markdown
+from bench.results.store import iter_profile_records, profile_table
 
 MEMORY_KINDS = {"gpu": "GPU memory allocated", "cpu": "CPU RSS"}
 
@@ -183,7 +183,7 @@ def measurement_table(frame: pd.DataFrame) -> Table:
 
 def load(results_dir: Path) -> pd.DataFrame:
     """The profile table of `<results_dir>/profile/`, empty when there are no records."""
-    return table(list(iter_records(results_dir)))
+    return profile_table(list(iter_profile_records(results_dir)))
 
 
 def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.records import atomic_write_text
+from bench.results.store import atomic_write_text
 
 FINGERPRINT = "bench-run.json"
 _NEEDED = ("trainer_state.json", "optimizer.pt", "scheduler.pt")

@@ -1,9 +1,9 @@
-"""The protocol for scikit-learn runners (`EstimatorRunner`), mirroring `bench.protocol` step for step.
+"""The protocol for scikit-learn runners (`EstimatorRunner`), mirroring `bench.train.trainer` step for step.
 
 Features are fitted on `train` only; one classifier per hyper-parameter setting is fitted on train and scored on
 `validation` (the settings play the role of epochs); the best setting is chosen on validation alone, and `test` is
 predicted exactly once, with it. Metrics, record fields and predictions are those of `train_and_evaluate` in
-`bench.protocol`; what a CPU model cannot have (GPU memory, tokens per second of a token sequence) is None.
+`bench.train.trainer`; what a CPU model cannot have (GPU memory, tokens per second of a token sequence) is None.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ def train_and_evaluate(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's metrics and its per-example test predictions.
 
-    The signature is `bench.protocol.train_and_evaluate`'s; nothing is checkpointed and `resume_from` is unused: a
+    The signature is `bench.train.trainer.train_and_evaluate`'s; nothing is checkpointed and `resume_from` is unused: a
     fit of a minute or two is simply run again.
 
     `train_samples_per_s` counts each training document once per classifier fitted (as epochs count it for the
@@ -39,7 +39,7 @@ def train_and_evaluate(
     from sklearn.metrics import log_loss
 
     from bench.host import peak_cpu_rss_mb
-    from bench.metrics import classification_metrics
+    from bench.train.metrics import classification_metrics
 
     started = time.perf_counter()
     np.random.seed(seed)
@@ -82,6 +82,8 @@ def train_and_evaluate(
     eval_s = time.perf_counter() - eval_started
     preds = probs.argmax(-1)
 
+    # fields a bag of n-grams on a CPU cannot have (token rates, GPU memory, micro-batches) are left to the record's
+    # defaults: None, never 0
     metrics = {
         **classification_metrics(labels["test"], preds, n_labels),
         "f1_average": "binary" if n_labels == 2 else "macro",
@@ -90,24 +92,15 @@ def train_and_evaluate(
         "epochs": epochs,
         "selected_params": settings[best],
         "train_samples_per_s": len(texts["train"]) * len(epochs) / train_s,
-        "train_tokens_per_s": None,  # no token sequence: a bag of n-grams has no per-token cost to measure
-        "train_padded_tokens_per_s": None,
         "eval_samples_per_s": len(texts["test"]) / eval_s,
         "train_s": train_s,
         "prepare_s": prepare_s,
-        "peak_gpu_mem_mb": None,
-        "peak_gpu_mem_reserved_mb": None,
-        "peak_gpu_mem_nvml_mb": None,
-        "gpu_name": None,
-        "gpu_driver": None,
         "peak_cpu_rss_mb": peak_cpu_rss_mb(),
         "n_params": int(np.size(classifier.coef_) + np.size(classifier.intercept_)),
         "n_features": int(x_train.shape[1]),
         "n_train": len(texts["train"]),
         "n_val": len(texts["validation"]),
         "n_test": len(texts["test"]),
-        "micro_batch_size": None,
-        "gradient_accumulation_steps": None,
         "mixed_precision": "no",
     }
     n_tokens = runner.count_tokens(features, texts["test"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 from bench.errors import BenchError
@@ -20,10 +19,9 @@ Each (runner, length) runs in a fresh process on synthetic documents of exactly 
 the plots to reports/profile/. Running out of memory at a length is recorded (status oom), not an error.
 """
 DEFAULT_LENGTHS = (512, 1024, 2048, 4096)
-# the printed table's columns (record field: header)
-PRINTED = {"runner": "runner", "mode": "mode", "batch_size": "batch", "seq_len": "length", "status": "status",
-           "s_per_step": "s/step", "tokens_per_s": "tokens/s", "step_mem_mb": "step mem MB", "step_mem_kind": "mem kind",
-           "peak_gpu_mem_mb": "peak GPU MB", "peak_cpu_rss_mb": "peak RSS MB", "mfu": "MFU"}  # fmt: skip
+# the printed table's columns, in order; their headers come from the record schema
+PRINTED = ("runner", "mode", "batch_size", "seq_len", "status", "s_per_step", "tokens_per_s", "step_mem_mb",
+           "step_mem_kind", "peak_gpu_mem_mb", "peak_cpu_rss_mb", "mfu")  # fmt: skip
 
 
 def _lengths(text: str) -> list[int]:
@@ -107,18 +105,18 @@ def length_limit(name: str, runner) -> int | None:
 def plan(args: argparse.Namespace) -> list:
     """Every (runner, length) job, checked before anything runs or is written."""
     from bench.profile.child import ProfileJob
-    from bench.profile.records import record_path
-    from bench.runners import Runner, build_runner
+    from bench.results.store import profile_record_path
+    from bench.runners import TransformerRunner, build_runner
 
     names = args.runners
     if not names:
-        from bench.suite import load_suite
+        from bench.data.suite import load_suite
 
         names = [ref.runner for ref in load_suite("demo").runners]
     jobs = []
     for name in names:
         default = build_runner(name)  # an unknown name fails here, with suggestions
-        if not isinstance(default, Runner):
+        if not isinstance(default, TransformerRunner):
             raise BenchError(f"runner '{name}' is not a transformer model; bench profile measures transformer runners")
         limit = length_limit(name, default)
         too_long = [  # a chunked runner gives the model one chunk at a time, whatever the length
@@ -133,7 +131,7 @@ def plan(args: argparse.Namespace) -> list:
             )
         for length in args.lengths:
             runner = build_runner(name, {"max_length": length})  # a length the runner refuses fails here
-            path = record_path(args.results, name, args.mode, args.batch_size, length)
+            path = profile_record_path(args.results, name, args.mode, args.batch_size, length)
             jobs.append(
                 ProfileJob(
                     name, runner, length, args.mode, args.batch_size, args.steps, args.warmup, path, args.threads
@@ -145,10 +143,9 @@ def plan(args: argparse.Namespace) -> list:
 def run(args: argparse.Namespace, out=None) -> int:
     """Measure every job in its own spawned process, then print the table and the fitted exponents."""
     out = out or sys.stdout
-    from bench.profile.child import end_record, execute
-    from bench.profile.records import iter_records, profile_dir, rebuild_table
-    from bench.records import read_record, write_record
-    from bench.sweep import check_writable, run_in_fresh_process
+    from bench.launch.local import launch
+    from bench.report.profiling import build_profile_report
+    from bench.results.store import check_writable, iter_profile_records, profile_dir, rebuild_profile_table
 
     jobs = plan(args)
     check_writable(profile_dir(args.results))
@@ -159,26 +156,13 @@ def run(args: argparse.Namespace, out=None) -> int:
             file=out,
             flush=True,
         )
-        job.record_path.unlink(missing_ok=True)
-        started = time.perf_counter()
-        exitcode = run_in_fresh_process(execute, job, f"bench-profile-{job.runner_name}-{job.seq_len}")
-        record = read_record(job.record_path)
-        if record is None:  # killed (the kernel's OOM killer sends SIGKILL), or crashed without a word
-            killed = exitcode == -9
-            reason = f"worker process exited with code {exitcode} before writing its record" + (
-                " (SIGKILL, as the kernel's out-of-memory killer sends)" if killed else ""
-            )
-            record = end_record(job, "oom" if killed else "failed", reason, time.perf_counter() - started)
-            write_record(job.record_path, record)
-        done.append(record)
-        rebuild_table(args.results)
+        done.append(launch(job))  # running out of memory is recorded as this length's result, never retried
+        rebuild_profile_table(args.results)
     print(file=out)
     print(summary_text(done), file=out)
-    from bench.report.scaling import build_profile_report
-
     report = build_profile_report(args.results, args.report)
     print(
-        f"\ntable: {profile_dir(args.results) / 'profile.csv'}  ({len(list(iter_records(args.results)))} records)",
+        f"\ntable: {profile_dir(args.results) / 'profile.csv'}  ({len(list(iter_profile_records(args.results)))} records)",
         file=out,
     )
     print(f"report: {report} and {report.with_name('report.html')}", file=out)
@@ -191,12 +175,13 @@ def run(args: argparse.Namespace, out=None) -> int:
 
 def summary_text(records: list[dict]) -> str:
     """The measurements as a table, then the fitted exponents per runner."""
-    from bench.profile.records import table
-    from bench.profile.scaling import describe, exponents
+    from bench.report.exponents import describe, exponents
     from bench.report.fmt import MISSING
+    from bench.results.schema import ProfileRecord, display_names
+    from bench.results.store import profile_table
 
-    frame = table(records)
-    view = frame[list(PRINTED)].rename(columns=PRINTED)
+    frame = profile_table(records)
+    view = frame[list(PRINTED)].rename(columns=display_names(ProfileRecord, PRINTED))
     lines = [view.to_string(index=False, na_rep=MISSING, float_format=lambda v: f"{v:.4g}")]
     lines.append("\nscaling exponents (slope of log cost on log length, over ok lengths; 1 = linear, 2 = quadratic):")
     for (runner, mode, batch), group in frame.groupby(["runner", "mode", "batch_size"], sort=False):

@@ -19,7 +19,7 @@ RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runn
 
 def builtin_suites() -> dict[str, Path]:
     """Names of the suites shipped with bench, mapped to their files."""
-    folder = resources.files("bench") / "suites"
+    folder = resources.files("bench.data") / "suites"
     return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
 
 

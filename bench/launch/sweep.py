@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import dataclasses
-import multiprocessing
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from filelock import FileLock, Timeout
 
-from bench.checkpoints import discard as discard_checkpoints
-from bench.config import ProtocolConfig, SuiteConfig
+from bench.config import SuiteConfig
 from bench.errors import BenchError
-from bench.records import checkpoint_dir, lock_path, read_record, rebuild_table, write_record
+from bench.launch.local import launch_with_retries
+from bench.results.store import lock_path, read_record, rebuild_table
 from bench.runners import RUNNERS, build_runner
-from bench.worker import Job, execute, failure_record
+from bench.train.checkpoints import discard as discard_checkpoints
+from bench.train.job import Job
 
 
 @dataclass(frozen=True)
@@ -58,19 +54,10 @@ def plan(
     return Plan(tuple(todo), tuple(skipped), overwrite)
 
 
-def check_writable(results: Path) -> None:
-    try:
-        results.mkdir(parents=True, exist_ok=True)
-        probe = results / ".bench-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise BenchError(f"cannot write to results dir {results} ({err.strerror}); pass --results DIR") from None
-
-
-def run_jobs(the_plan: Plan, out=sys.stdout) -> list[dict]:
+def run_jobs(the_plan: Plan, out=None) -> list[dict]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
     goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch)."""
+    out = out or sys.stdout
     total = len(the_plan.jobs)
     finished = []
     for i, job in enumerate(the_plan.jobs, 1):
@@ -88,7 +75,7 @@ def run_jobs(the_plan: Plan, out=sys.stdout) -> list[dict]:
                 print(f"{tag} skipped: another bench process has just finished it", file=out, flush=True)
                 continue
             if the_plan.overwrite:
-                discard_checkpoints(checkpoint_dir(job.results, job.suite.name, job.runner_name, job.seed))
+                discard_checkpoints(job.checkpoints)
             record = _run_with_oom_retries(job, tag, out)
         finally:
             lock.release()
@@ -101,58 +88,15 @@ def run_jobs(the_plan: Plan, out=sys.stdout) -> list[dict]:
     return finished
 
 
-def smaller_micro_batch(protocol: ProtocolConfig) -> int | None:
-    """The largest divisor of the effective batch at most half the current micro-batch (None below 1)."""
-    for size in range(protocol.per_device_batch_size // 2, 0, -1):
-        if protocol.batch_size % size == 0:
-            return size
-    return None
-
-
 def _run_with_oom_retries(job: Job, tag: str, out) -> dict:
-    record = _attempt(job)
-    while record["status"] == "oom" and (size := smaller_micro_batch(job.suite.protocol)) is not None:
-        protocol = job.suite.protocol
-        smaller = dataclasses.replace(
-            protocol, per_device_batch_size=size, eval_batch_size=max(1, protocol.eval_batch_size // 2)
-        )
+    def say(old: Job, new: Job) -> None:
+        before, after = old.suite.protocol, new.suite.protocol
         print(
-            f"{tag} out of memory at micro-batch {protocol.per_device_batch_size}; retrying with micro-batch {size} "
-            f"x {smaller.gradient_accumulation_steps} accumulation steps (effective batch {protocol.batch_size}, "
-            "unchanged)",
+            f"{tag} out of memory at micro-batch {before.per_device_batch_size}; retrying with micro-batch "
+            f"{after.per_device_batch_size} x {after.gradient_accumulation_steps} accumulation steps (effective batch "
+            f"{after.batch_size}, unchanged)",
             file=out,
             flush=True,
         )
-        job = dataclasses.replace(job, suite=job.suite.replace(protocol=smaller), oom_retries=job.oom_retries + 1)
-        record = _attempt(job)
-    return record
 
-
-def run_in_fresh_process(target: Callable[[Any], None], job: Any, name: str) -> int | None:
-    """`target(job)` in a spawned interpreter (clean peak memory, no inherited CUDA state); its exit code.
-
-    On Ctrl-C the child is stopped (a run's worker ignores SIGINT, so it is never cut off half-way through writing a
-    checkpoint) and the interrupt goes on to the caller.
-    """
-    proc = multiprocessing.get_context("spawn").Process(target=target, args=(job,), name=name)
-    proc.start()
-    try:
-        proc.join()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.join()
-        raise
-    return proc.exitcode
-
-
-def _attempt(job: Job) -> dict:
-    """One try at a run, in a fresh spawned process: clean peak memory, no inherited CUDA state."""
-    job.record_path.unlink(missing_ok=True)
-    started = time.perf_counter()
-    exitcode = run_in_fresh_process(execute, job, f"bench-{job.runner_name}-seed{job.seed}")
-    record = read_record(job.record_path)
-    if record is None:  # killed, segfault, out of host memory: the worker could not say so itself
-        reason = f"worker process exited with code {exitcode} before writing its record"
-        record = failure_record(job, "failed", reason, time.perf_counter() - started)
-        write_record(job.record_path, record)
-    return record
+    return launch_with_retries(job, say)

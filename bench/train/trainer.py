@@ -16,16 +16,17 @@ from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import ProtocolConfig
 from bench.data import SuiteData, texts_of
-from bench.encoding import encode, tokenize
-from bench.measure import GpuMemory, ThroughputCallback, TokenCounter, peak_cpu_rss_mb
-from bench.metrics import classification_metrics
-from bench.runners import Runner
+from bench.host import GpuMemory, mixed_precision, peak_cpu_rss_mb
+from bench.runners import TransformerRunner
+from bench.train.encoding import encode, tokenize
+from bench.train.measure import ThroughputCallback, TokenCounter
+from bench.train.metrics import classification_metrics
 
 
 class RunnerCollator:
     """Dynamic padding to the longest sequence of the batch (rounded up as the runner needs), plus runner inputs."""
 
-    def __init__(self, tokenizer, runner: Runner) -> None:
+    def __init__(self, tokenizer, runner: TransformerRunner) -> None:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.runner = runner
 
@@ -45,7 +46,7 @@ class RunnerCollator:
         return batch
 
 
-class _CountingTrainer(Trainer):
+class CountingTrainer(Trainer):
     """Trainer that counts the tokens of every micro-batch it trains on (for honest tokens/s)."""
 
     def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
@@ -64,14 +65,6 @@ class _CountingTrainer(Trainer):
         # transformers 5 also length-groups evaluation batches, in a shuffled order; predictions must line up with
         # the examples, so evaluation reads in order (the eval splits are pre-sorted by length, for tight padding).
         return torch.utils.data.SequentialSampler(eval_dataset)
-
-
-def _precision_flags(setting: str) -> dict[str, bool]:
-    if not torch.cuda.is_available() or setting == "no":
-        return {"fp16": False, "bf16": False}
-    if setting == "auto":
-        setting = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return {"fp16": setting == "fp16", "bf16": setting == "bf16"}
 
 
 def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_devices: int = 1) -> TrainingArguments:
@@ -103,12 +96,13 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         remove_unused_columns=False,
-        **_precision_flags(protocol.mixed_precision),
+        fp16=mixed_precision(protocol.mixed_precision) == "fp16",
+        bf16=mixed_precision(protocol.mixed_precision) == "bf16",
     )
 
 
 def train_and_evaluate(
-    runner: Runner,
+    runner: TransformerRunner,
     data: SuiteData,
     protocol: ProtocolConfig,
     seed: int,
@@ -141,7 +135,7 @@ def train_and_evaluate(
 
     model_columns = ["input_ids", "attention_mask", "length", "label"]
     with GpuMemory() as gpu:
-        trainer = _CountingTrainer(
+        trainer = CountingTrainer(
             model=model,
             args=args,
             train_dataset=inputs["train"].select_columns(model_columns),
@@ -189,7 +183,7 @@ def train_and_evaluate(
         "micro_batch_size": protocol.per_device_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
-        **runner.run_facts(model),  # what only the runner knows about the run (e.g. BigBird's attention type)
+        "facts": runner.run_facts(model),  # what only the runner knows about the run (e.g. BigBird's attention type)
     }
     predictions = [
         {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}

@@ -1,0 +1,137 @@
+"""Command line: `bench run`, `bench list`, `bench report` and `bench profile`; the only argparse in bench.
+
+Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
+one line and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+RUN_EXAMPLES = """examples:
+  bench run                                    # the offline demo suite (tiny models, about 4 minutes on 2 CPU cores)
+  bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
+  bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
+  bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
+  bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
+"""
+LIST_EXAMPLES = """examples:
+  bench list                 # all suites and runners
+  bench list --suite imdb    # what the imdb suite runs, with its data and protocol
+"""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        values = []
+    if values:
+        return values
+    raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}")
+
+
+def _name_list(text: str) -> list[str]:
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated runner names")
+    return names
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line like every other bench error (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"bench: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="bench",
+        description="Is a long-context classifier worth its cost on your documents? Fine-tune text classifiers "
+        "under one protocol and compare accuracy, memory and throughput.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=RUN_EXAMPLES,
+    )
+    sub = parser.add_subparsers(dest="command")
+    run = sub.add_parser(
+        "run",
+        help="fine-tune and evaluate a suite's runners",
+        epilog=RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--suite", default="demo", help="built-in suite name or a .yaml/.toml suite file (default: demo)")
+    run.add_argument("--runners", type=_name_list, help="comma-separated runners (default: the suite's)")
+    run.add_argument("--seeds", type=_int_list, help="comma-separated seeds (default: the suite's)")
+    run.add_argument("--limit", type=_positive_int, help="use at most N training documents (test scaled alike)")
+    run.add_argument("--epochs", type=_positive_int, help="override the suite's number of epochs")
+    run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
+    run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
+    run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
+    lst = sub.add_parser(
+        "list",
+        help="list suites and runners",
+        epilog=LIST_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lst.add_argument("--suite", help="show one suite in detail")
+    from bench.cli import profile as profile_cli
+    from bench.cli import report as report_cli
+
+    rep = sub.add_parser(
+        "report",
+        help="render tables and plots from results/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n",
+    )
+    report_cli.add_arguments(rep)
+
+    prof = sub.add_parser(
+        "profile",
+        help="measure memory and time per step against sequence length (no fine-tuning)",
+        epilog=profile_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    profile_cli.add_arguments(prof)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("run", "list", "report", "profile", "-h", "--help"):
+        argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "list":
+            from bench.cli.listing import run
+        elif args.command == "report":
+            from bench.cli.report import run
+        elif args.command == "profile":
+            from bench.cli.profile import run
+        else:
+            from bench.cli.run import run
+        return run(args)
+    except BenchError as err:
+        print(f"bench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\nbench: interrupted. Finished runs are saved, and the interrupted run keeps its last epoch checkpoint: "
+            "run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return 130

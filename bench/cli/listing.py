@@ -1,0 +1,40 @@
+"""`bench list`: the suites and runners, or one suite in detail."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    from bench.data.suite import builtin_suites, load_suite
+    from bench.runners import RUNNERS
+
+    if args.suite:
+        suite = load_suite(args.suite)
+        print(f"suite {suite.name}: {suite.description}\n")
+        data = suite.data
+        where = f"{data.path}@{data.revision}" if data.source == "hub" else data.files or data.synthetic
+        print(f"data ({data.source}): {where}; text column {data.text_column!r}, label column {data.label_column!r}")
+        print(f"seeds: {', '.join(map(str, suite.seeds))}")
+        print("protocol: " + ", ".join(f"{k}={v}" for k, v in vars(suite.protocol).items()))
+        print("runners:")
+        for ref in suite.runners:
+            runner = RUNNERS.get(ref.runner).build(ref.params, name=ref.runner)
+            print(f"  {ref.name:<24} {runner.describe()}")
+        return 0
+    print("suites:")
+    for name in sorted(builtin_suites()):
+        suite = load_suite(name)
+        print(f"  {name:<24} {suite.description.splitlines()[0] if suite.description else ''}")
+    print("\nrunners:")
+    for name in RUNNERS:
+        entry = RUNNERS.get(name)
+        source = "" if entry.source == "bench" else f"  [from {entry.source}]"
+        try:
+            line = entry.build(name=name).describe()
+        except Exception as err:  # a plugin's bad defaults or describe() must not hide the other runners
+            line = f"BROKEN: {type(err).__name__}: {' '.join(str(err).split())}"
+        print(f"  {name:<28} {line}{source}")
+    for plugin, error in RUNNERS.plugin_errors.items():
+        print(f"  plugin {plugin} failed to load: {error}")
+    return 0

@@ -1,0 +1,11 @@
+"""Data: suite files (built-in and user), loading and validating documents, and the demo's synthetic documents.
+
+The lowest layer with `bench.results`: it imports nothing of bench but `config`, `errors` and `registry`.
+"""
+
+from __future__ import annotations
+
+from bench.data.load import SuiteData, cache_dir, load_suite_data, texts_of
+from bench.data.suite import builtin_suites, load_suite
+
+__all__ = ["SuiteData", "builtin_suites", "cache_dir", "load_suite", "load_suite_data", "texts_of"]

@@ -1,0 +1,148 @@
+"""Run one job in a fresh process: the one place every command launches work through.
+
+A job (a training run, a profile measurement) is a picklable object with
+
+    record_path                      where its record goes
+    process_name                     the worker's name in `ps`
+    run()                            in the worker: do the work and write the record (written last)
+    failure_record(status, error, wall_s) -> Record   the record of a job that did not finish
+    smaller()                        after running out of memory: the same job with less memory, or None
+
+`launch` spawns the worker (a clean interpreter: its peak memory is its own, no inherited CUDA state), stops it on
+Ctrl-C, and turns a worker that died without a word into a record written by the parent. `launch_with_retries`
+retries a job that ran out of memory as long as `job.smaller()` offers a smaller one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from bench.host import is_out_of_memory, last_line
+from bench.results.store import read_record, write_record
+
+EXIT_FAILED, EXIT_OOM, EXIT_ORPHANED = 1, 3, 75
+
+
+class Job(Protocol):
+    record_path: Path
+
+    @property
+    def process_name(self) -> str: ...
+
+    def run(self) -> None: ...
+
+    def failure_record(self, status: str, error: str, wall_s: float | None) -> Any: ...
+
+    def smaller(self) -> Job | None: ...
+
+
+def _worker(job: Job) -> None:
+    """The worker's entry point: run the job; any exception becomes its `failed` or `oom` record."""
+    # Ctrl-C reaches the whole process group; the parent decides what happens to the job (it stops it; a training
+    # run keeps its epoch checkpoints), so the worker must not die half-way through writing a checkpoint.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+    started = time.perf_counter()
+    try:
+        job.run()
+    except Exception as err:
+        oom = is_out_of_memory(err)
+        if not oom:
+            traceback.print_exc()
+        record = job.failure_record("oom" if oom else "failed", last_line(err), time.perf_counter() - started)
+        write_record(job.record_path, record)
+        if oom:
+            print(f"out of memory: {last_line(err)}", flush=True)
+        raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None
+
+
+def _exit_with_parent() -> None:
+    """Stop when the process that launched this worker dies (e.g. SIGKILL): its lock on the job is gone with it, and
+    an orphaned worker would race the rerun that resumes it."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
+
+
+def run_in_fresh_process(target: Callable[[Any], None], job: Any, name: str) -> int | None:
+    """`target(job)` in a spawned interpreter; its exit code. On Ctrl-C the child is stopped and the interrupt goes on
+    to the caller."""
+    proc = multiprocessing.get_context("spawn").Process(target=target, args=(job,), name=name)
+    proc.start()
+    try:
+        proc.join()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.join()
+        raise
+    return proc.exitcode
+
+
+def oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has killed in this memory cgroup (None where it cannot be read)."""
+    for path, key in (
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+    ):
+        try:
+            for line in Path(path).read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def died_without_record(exitcode: int | None, kills_before: int | None, kills_after: int | None) -> tuple[str, str]:
+    """(status, error) of a worker that exited without writing its record.
+
+    SIGKILL is what the kernel's OOM killer sends, and also what `kill -9` sends. Where the cgroup's OOM-kill
+    counter can be read, it decides; where it cannot, SIGKILL counts as running out of memory (the common cause on
+    a machine a run has to itself), and the error says what was seen.
+    """
+    reason = f"worker process exited with code {exitcode} before writing its record"
+    if exitcode != -signal.SIGKILL:
+        return "failed", reason
+    if kills_before is not None and kills_after is not None:
+        if kills_after > kills_before:
+            return "oom", reason + " (SIGKILL from the kernel's out-of-memory killer)"
+        return "failed", reason + " (SIGKILL, not from the out-of-memory killer)"
+    return "oom", reason + " (SIGKILL, as the kernel's out-of-memory killer sends)"
+
+
+def launch(job: Job) -> dict[str, Any]:
+    """One try at `job` in a fresh process; its record (written by the worker, or by this process for it)."""
+    job.record_path.unlink(missing_ok=True)
+    started, kills = time.perf_counter(), oom_kills()
+    exitcode = run_in_fresh_process(_worker, job, job.process_name)
+    record = read_record(job.record_path)
+    if record is None:  # killed, segfault, out of host memory: the worker could not say so itself
+        status, reason = died_without_record(exitcode, kills, oom_kills())
+        write_record(job.record_path, job.failure_record(status, reason, time.perf_counter() - started))
+        record = read_record(job.record_path)
+    return record
+
+
+def launch_with_retries(job: Job, on_retry: Callable[[Job, Job], None] = lambda old, new: None) -> dict[str, Any]:
+    """`launch(job)`, retried after running out of memory with `job.smaller()` while there is one."""
+    record = launch(job)
+    while record["status"] == "oom" and (smaller := job.smaller()) is not None:
+        on_retry(job, smaller)
+        job = smaller
+        record = launch(job)
+    return record

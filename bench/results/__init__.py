@@ -1,0 +1,1 @@
+"""Results: the record schema (`schema`) and the files on disk (`store`). Torch-free, so reports render anywhere."""

@@ -1,0 +1,243 @@
+"""What a record holds, declared once: the run record and the profile record as dataclasses whose fields carry
+their unit, help text, whether they are a column of the derived table, and whether only a GPU can measure them.
+
+Every column list, display name, numeric/text split and "empty on CPU" rule elsewhere is derived from here, so a new
+field is one line in this file. Pure Python: the report imports it on a laptop without torch.
+"""
+
+# No `from __future__ import annotations`: field types stay real types, so kinds (number or text) derive from them.
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+def _f(
+    help: str,
+    unit: str | None = None,
+    table: bool = False,
+    short: str | None = None,
+    gpu: bool = False,
+    key: bool = False,
+    default: Any = None,
+) -> Any:
+    """A record field. `table`: a column of results.csv; `short`: its header in printed tables; `gpu`: measurable on
+    a GPU only (None on a CPU, never 0); `key`: identifies the record (never averaged)."""
+    meta = {"help": help, "unit": unit, "table": table, "short": short, "gpu": gpu, "key": key}
+    if isinstance(default, dict | list):
+        return field(default_factory=lambda: type(default)(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+class Record:
+    """Shared behaviour of the record dataclasses: a plain JSON-ready dict, runner facts flattened into it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "facts"}  # type: ignore[arg-type]
+        facts = getattr(self, "facts", None) or {}
+        clash = sorted(set(facts) & set(out))
+        if clash:
+            raise ValueError(f"runner facts {', '.join(clash)} collide with declared record fields")
+        return {**out, **facts}
+
+
+@dataclass
+class RunRecord(Record):
+    """One run: (suite, runner, seed), its configuration, environment and measurements."""
+
+    # identity
+    suite: str = _f("suite name", table=True, key=True)
+    runner: str = _f("runner name (a suite's alias where it gives one)", table=True, key=True)
+    seed: int = _f("training seed", table=True, key=True)
+    status: str = _f("ok | failed | oom", table=True, key=True)
+    # quality on test, with the epoch (or setting) chosen on validation
+    accuracy: float | None = _f("test accuracy", table=True)
+    f1: float | None = _f("test F1 (binary on label 1 for two classes, else macro)", table=True)
+    precision: float | None = _f("test precision, averaged as f1", table=True)
+    recall: float | None = _f("test recall, averaged as f1", table=True)
+    f1_average: str | None = _f("binary or macro")
+    # what the runner reads
+    max_length: int | None = _f("longest model input in tokens", "tokens", table=True, short="max_len")
+    attention_window: int | None = _f("sliding attention window", "tokens", table=True, short="window")
+    truncation: str | None = _f("head | head+tail | chunks | none")
+    # cost
+    train_samples_per_s: float | None = _f("training documents per second (warm-up steps excluded)", "1/s", True)
+    train_tokens_per_s: float | None = _f(
+        "non-padding training tokens per second (warm-up excluded)", "1/s", table=True, short="train tok/s"
+    )
+    eval_samples_per_s: float | None = _f("test documents per second", "1/s", table=True, short="eval samples/s")
+    peak_gpu_mem_mb: float | None = _f(
+        "peak CUDA allocator memory (torch.cuda.max_memory_allocated)", "MB", table=True, short="peak GPU MB", gpu=True
+    )
+    peak_cpu_rss_mb: float | None = _f("peak resident memory of the run's process", "MB", True, "peak CPU RSS MB")
+    wall_s: float | None = _f("wall time of the run's process", "s", table=True, short="wall s")
+    device: str | None = _f("cuda | cpu", table=True)
+    n_params: int | None = _f("trainable and frozen parameters of the model", table=True)
+    model_family: str | None = _f("runners of one family share a line in plots", table=True)
+    best_epoch: int | None = _f("epoch (or setting) chosen on validation", table=True)
+    n_epochs: int | None = _f("epochs (or settings) trained", table=True)
+    train_padded_tokens_per_s: float | None = _f("training tokens per second, padding included", "1/s", table=True)
+    peak_gpu_mem_reserved_mb: float | None = _f("peak CUDA caching-allocator reservation", "MB", table=True, gpu=True)
+    peak_gpu_mem_nvml_mb: float | None = _f("peak GPU memory of the process seen by NVML", "MB", table=True, gpu=True)
+    error: str | None = _f("last line of the error of a run that did not finish", table=True)
+    # the rest of the record
+    model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")
+    oom_retries: int = _f("times the micro-batch was halved after running out of memory", default=0)
+    train_s: float | None = _f("training time, warm-up steps and evaluation excluded", "s")
+    prepare_s: float | None = _f("building the tokenizer, tokenizing and encoding", "s")
+    throughput_warmup_steps: int | None = _f("optimizer steps left out of the training throughput")
+    gpu_name: str | None = _f("CUDA device name", gpu=True)
+    gpu_driver: str | None = _f("NVIDIA driver version", gpu=True)
+    n_features: int | None = _f("feature count of a scikit-learn runner")
+    n_train: int | None = _f("training documents")
+    n_val: int | None = _f("validation documents")
+    n_test: int | None = _f("test documents")
+    micro_batch_size: int | None = _f("documents per forward pass (per device)")
+    gradient_accumulation_steps: int | None = _f("micro-batches per optimizer step")
+    mixed_precision: str | None = _f("bf16 | fp16 | no")
+    resumed_from_epoch: int | None = _f("the epoch checkpoint an interrupted run resumed from")
+    finished_at: str | None = _f("UTC time the record was written (ISO 8601)")
+    label_names: list | None = _f("class names in label-id order")
+    epochs: list | None = _f("per epoch: train loss and validation metrics")
+    selected_params: dict | None = _f("hyper-parameters chosen on validation (scikit-learn runners)")
+    environment: dict | None = _f("library versions, device, git revision")
+    config: dict | None = _f("the resolved suite, runner parameters, --limit and --data-dir")
+    schema_version: int = _f("version of this record layout", default=SCHEMA_VERSION)
+    facts: dict = _f(
+        "facts only the runner knows (e.g. BigBird's attention type), flattened into the record", default={}
+    )
+
+
+# Per-epoch rows of `RunRecord.epochs` and the columns of `seed<k>.predictions.csv`.
+EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall")
+PREDICTION_COLUMNS = ("id", "label", "pred", "score", "n_tokens")
+
+
+@dataclass
+class ProfileRecord(Record):
+    """One `bench profile` measurement: a (runner, mode, batch size, sequence length) on synthetic input."""
+
+    runner: str = _f("runner name", table=True, key=True)
+    mode: str = _f("train | infer", table=True, key=True)
+    batch_size: int = _f("documents per step", table=True, short="batch", key=True)
+    seq_len: int = _f("tokens per document", "tokens", table=True, short="length", key=True)
+    status: str = _f("ok | failed | oom", table=True, key=True)
+    s_per_step: float | None = _f("median seconds per step over the timed steps", "s", table=True, short="s/step")
+    s_per_step_min: float | None = _f("fastest timed step", "s", table=True)
+    tokens_per_s: float | None = _f("tokens per second at the median step", "1/s", table=True, short="tokens/s")
+    samples_per_s: float | None = _f("documents per second at the median step", "1/s", table=True)
+    step_mem_mb: float | None = _f(
+        "memory the steps add over the built model (GPU where there is one, else the RSS delta)", "MB", True,
+        "step mem MB",
+    )  # fmt: skip
+    step_mem_kind: str | None = _f("gpu | cpu: what step_mem_mb measured", table=True, short="mem kind")
+    peak_gpu_mem_mb: float | None = _f("peak CUDA allocator memory", "MB", table=True, short="peak GPU MB", gpu=True)
+    peak_gpu_mem_reserved_mb: float | None = _f("peak CUDA reservation", "MB", table=True, gpu=True)
+    peak_gpu_mem_nvml_mb: float | None = _f("peak NVML process memory", "MB", table=True, gpu=True)
+    peak_cpu_rss_mb: float | None = _f("peak RSS of the process, imports included", "MB", True, "peak RSS MB")
+    step_peak_cpu_rss_mb: float | None = _f("peak RSS over the steps (resettable high-water mark)", "MB", True)
+    step_cpu_rss_delta_mb: float | None = _f("step_peak_cpu_rss_mb minus the RSS of the built model", "MB", True)
+    flops_per_token: float | None = _f("model FLOPs per token", "FLOP", table=True)
+    achieved_flops_per_s: float | None = _f("model FLOPs per second achieved", "FLOP/s", table=True)
+    peak_flops_per_s: float | None = _f("the device's peak (data sheet, or a measured matmul on CPU)", "FLOP/s", True)
+    mfu: float | None = _f("model FLOPs utilisation: achieved over peak", table=True, short="MFU")
+    precision: str | None = _f("bf16 | fp16 | fp32", table=True)
+    attention_window: int | None = _f("sliding attention window", "tokens", table=True)
+    model_family: str | None = _f("runner family", table=True)
+    padded_len: int | None = _f("the batch's length after padding to the runner's multiple", "tokens", True)
+    n_params: int | None = _f("parameters of the model", table=True)
+    device: str | None = _f("cuda | cpu", table=True)
+    gpu_name: str | None = _f("CUDA device name", table=True, gpu=True)
+    steps: int | None = _f("timed steps", table=True)
+    warmup_steps: int | None = _f("untimed steps before them", table=True)
+    wall_s: float | None = _f("wall time of the measuring process", "s", table=True)
+    error: str | None = _f("last line of the error of a measurement that did not finish", table=True)
+    kind: str = _f("always 'profile'", default="profile")
+    model_id: str | None = _f("checkpoint of a pretrained runner")
+    s_per_step_mean: float | None = _f("mean seconds per timed step", "s")
+    padded_tokens_per_s: float | None = _f("tokens per second, padding included", "1/s")
+    model_gpu_mem_mb: float | None = _f("CUDA memory of the built model", "MB", gpu=True)
+    step_gpu_mem_mb: float | None = _f("peak CUDA memory the steps add over the model", "MB", gpu=True)
+    model_cpu_rss_mb: float | None = _f("RSS once the model is built", "MB")
+    dense_params: int | None = _f("weights every token is multiplied by (the FLOPs formula's N)")
+    peak_flops_source: str | None = _f("where peak_flops_per_s comes from")
+    attn_implementation: str | None = _f("attention kernels (sdpa, eager, …)")
+    gpu_driver: str | None = _f("NVIDIA driver version", gpu=True)
+    torch_threads: int | None = _f("torch CPU threads")
+    finished_at: str | None = _f("UTC time the record was written (ISO 8601)")
+    environment: dict | None = _f("library versions, device, git revision")
+    config: dict | None = _f("the runner's parameters")
+    schema_version: int = _f("version of this record layout", default=SCHEMA_VERSION)
+
+
+# ---- what the rest of bench derives from the declarations above ----
+
+
+def _base_type(tp: Any) -> Any:
+    """`float | None` -> float; a plain type stays itself."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else object
+    return tp
+
+
+def fields_of(cls: type) -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(cls) if f.name != "facts"]
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields_of(cls))
+
+
+def table_columns(cls: type) -> list[str]:
+    """The columns of the derived table (results.csv, profile.csv), in declaration order."""
+    return [f.name for f in fields_of(cls) if f.metadata["table"]]
+
+
+def scalar_fields(cls: type) -> tuple[str, ...]:
+    """Fields holding one number or string (not a list or mapping): what becomes a table column."""
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float, str))
+
+
+def integer_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) is int)
+
+
+def numeric_fields(cls: type) -> tuple[str, ...]:
+    """Measurements that may be averaged: numbers that do not identify the record."""
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float) and not f.metadata["key"])
+
+
+def text_fields(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) is str)
+
+
+def gpu_fields(cls: type) -> tuple[str, ...]:
+    """Fields only a GPU can measure: None on a CPU, never 0."""
+    return tuple(f.name for f in fields_of(cls) if f.metadata["gpu"])
+
+
+def display_names(cls: type, names: typing.Iterable[str]) -> dict[str, str]:
+    """Field -> header for a printed table (its `short` name, else the field name)."""
+    by_name = {f.name: f for f in fields_of(cls)}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise KeyError(f"not record fields of {cls.__name__}: {', '.join(unknown)}")
+    return {n: by_name[n].metadata["short"] or n for n in names}
+
+
+def describe_fields(cls: type) -> list[dict[str, Any]]:
+    """Name, unit, help and kind of every field: the record documented from its declaration."""
+    return [
+        {
+            "name": f.name,
+            "unit": f.metadata["unit"],
+            "help": f.metadata["help"],
+            "type": getattr(_base_type(f.type), "__name__", "any"),
+        }
+        for f in fields_of(cls)
+    ]

@@ -1,0 +1,36 @@
+"""Training: the protocol, written once per kind of runner, and what it measures.
+
+`train_and_evaluate` is the one dispatch: a `TransformerRunner` is trained by the Trainer protocol
+(`bench.train.trainer`), an `EstimatorRunner` by the scikit-learn protocol (`bench.train.estimator`). Both return the
+same record fields and predictions. Imported lazily, so a scikit-learn run never loads torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.config import ProtocolConfig
+from bench.data import SuiteData
+from bench.runners import EstimatorRunner, Runner
+
+
+def train_and_evaluate(
+    runner: Runner,
+    data: SuiteData,
+    protocol: ProtocolConfig,
+    seed: int,
+    checkpoints: Path | None = None,
+    resume_from: Path | None = None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions."""
+    if isinstance(runner, EstimatorRunner):
+        from bench.train import estimator
+
+        return estimator.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from)
+    import transformers
+
+    from bench.train import trainer
+
+    transformers.logging.set_verbosity_warning()
+    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from)

@@ -1,0 +1,128 @@
+"""One run of a suite, (runner, seed), as a job `bench.launch.local` runs in a fresh process: prepare or resume its
+checkpoints, load the data, train and evaluate under the protocol, write the predictions and then the record."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.config import ProtocolConfig, SuiteConfig, to_dict
+from bench.host import device_kind, environment, now
+from bench.results.schema import RunRecord
+from bench.results.store import checkpoint_dir, predictions_path, record_path, write_record
+from bench.runners import Runner
+from bench.train import checkpoints
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker process needs, picklable."""
+
+    suite: SuiteConfig
+    runner_name: str
+    runner: Runner
+    seed: int
+    results: Path
+    data_dir: Path | None = None
+    limit: int | None = None
+    oom_retries: int = 0  # how many times the micro-batch was halved after running out of memory
+
+    @property
+    def record_path(self) -> Path:
+        return record_path(self.results, self.suite.name, self.runner_name, self.seed)
+
+    @property
+    def checkpoints(self) -> Path:
+        return checkpoint_dir(self.results, self.suite.name, self.runner_name, self.seed)
+
+    @property
+    def process_name(self) -> str:
+        return f"bench-{self.runner_name}-seed{self.seed}"
+
+    def identity(self) -> dict[str, Any]:
+        """The record fields that say which run this is, shared by finished and failed runs."""
+        return {
+            "suite": self.suite.name,
+            "runner": self.runner_name,
+            "seed": self.seed,
+            "model_family": self.runner.family,
+            "model_id": getattr(self.runner, "model_id", None),
+            "max_length": self.runner.max_length,
+            "attention_window": self.runner.attention_window,
+            "truncation": self.runner.truncation,
+            "oom_retries": self.oom_retries,
+            "config": {
+                "suite": to_dict(self.suite),
+                "runner": {"name": self.runner_name, "class": type(self.runner).__qualname__, **self.runner.params()},
+                "limit": self.limit,
+                "data_dir": str(self.data_dir) if self.data_dir else None,
+            },
+        }
+
+    def failure_record(self, status: str, error: str, wall_s: float | None = None) -> RunRecord:
+        return RunRecord(**self.identity(), status=status, error=error, wall_s=wall_s, finished_at=now())
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a run's checkpoints depend on: resuming is only allowed into the very same run."""
+        return {"config": self.identity()["config"], "seed": self.seed, "runner": self.runner_name}
+
+    def smaller(self) -> Job | None:
+        """After running out of memory: the same run with half the micro-batch and twice the accumulation, so the
+        effective batch and the protocol are unchanged; None below a micro-batch of 1."""
+        protocol = self.suite.protocol
+        size = smaller_micro_batch(protocol)
+        if size is None:
+            return None
+        smaller = dataclasses.replace(
+            protocol, per_device_batch_size=size, eval_batch_size=max(1, protocol.eval_batch_size // 2)
+        )
+        return dataclasses.replace(self, suite=self.suite.replace(protocol=smaller), oom_retries=self.oom_retries + 1)
+
+    def run(self) -> None:
+        """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
+        the run is complete), then drop the checkpoints a finished run no longer needs."""
+        from bench.data import load_suite_data
+        from bench.train import train_and_evaluate
+
+        started = time.perf_counter()
+        resume_from, note = checkpoints.prepare(self.checkpoints, self.fingerprint())
+        if note:
+            print(f"note: {note}", flush=True)
+        resumed_from_epoch = None
+        if resume_from is not None:
+            resumed_from_epoch = checkpoints.epoch_of(resume_from)
+            print(f"resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})", flush=True)
+        data = load_suite_data(self.suite, self.data_dir, self.limit)
+        metrics, predictions = train_and_evaluate(
+            self.runner, data, self.suite.protocol, self.seed, self.checkpoints, resume_from
+        )
+        import pandas as pd
+
+        path = predictions_path(self.results, self.suite.name, self.runner_name, self.seed)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(predictions).to_csv(path.with_suffix(".tmp"), index=False)
+        path.with_suffix(".tmp").replace(path)
+        record = RunRecord(
+            **self.identity(),
+            status="ok",
+            **metrics,
+            resumed_from_epoch=resumed_from_epoch,
+            label_names=list(data.label_names),
+            device=device_kind(),
+            wall_s=time.perf_counter() - started,
+            environment=environment(),
+            finished_at=now(),
+        )
+        write_record(self.record_path, record)
+        checkpoints.discard(self.checkpoints)
+
+
+def smaller_micro_batch(protocol: ProtocolConfig) -> int | None:
+    """The largest divisor of the effective batch at most half the current micro-batch (None below 1)."""
+    for size in range(protocol.per_device_batch_size // 2, 0, -1):
+        if protocol.batch_size % size == 0:
+            return size
+    return None
