@@ -27,7 +27,7 @@ def train_and_evaluate(
     if isinstance(runner, EstimatorRunner):
         from bench.train import estimator
 
-        return estimator.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from)
+        return estimator.train_and_evaluate(runner, data, protocol, seed)  # nothing to checkpoint
     import transformers
 
     from bench.train import trainer

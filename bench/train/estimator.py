@@ -9,7 +9,6 @@ predicted exactly once, with it. Metrics, record fields and predictions are thos
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,17 +19,11 @@ from bench.runners.base import EstimatorRunner
 
 
 def train_and_evaluate(
-    runner: EstimatorRunner,
-    data: SuiteData,
-    protocol: ProtocolConfig,
-    seed: int,
-    checkpoints: Path | None = None,
-    resume_from: Path | None = None,
+    runner: EstimatorRunner, data: SuiteData, protocol: ProtocolConfig, seed: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's metrics and its per-example test predictions.
 
-    The signature is `bench.train.trainer.train_and_evaluate`'s; nothing is checkpointed and `resume_from` is unused: a
-    fit of a minute or two is simply run again.
+    Nothing is checkpointed: an interrupted fit of a minute or two is simply run again.
 
     `train_samples_per_s` counts each training document once per classifier fitted (as epochs count it for the
     transformer runners) over the training time: fitting the features plus fitting every classifier, validation

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.test_records import REQUIRED
+from tests.test_results_store import REQUIRED
 
 pytestmark = pytest.mark.slow
 
