@@ -81,6 +81,7 @@ class DataConfig:
     label_column: str = "label"
     id_column: str | None = None
     label_names: tuple[str, ...] | None = None  # names for integer labels, in id order
+    positive_label: str | None = None  # the class binary F1/precision/recall are for (default: the second label)
     train_split: str = "train"
     test_split: str = "test"
 

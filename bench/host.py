@@ -11,7 +11,6 @@ import platform
 import resource
 import subprocess
 import sys
-import threading
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -73,12 +72,39 @@ def last_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {lines[-1] if lines else ''}".strip()
 
 
+# What cuBLAS, cuDNN, SDPA and the CUDA runtime say when an allocation fails inside them: raised as a plain
+# RuntimeError, not torch.OutOfMemoryError, but the same condition (and a smaller micro-batch is the same remedy).
+_OOM_MESSAGES = (
+    "out of memory",
+    "CUBLAS_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_ALLOC_FAILED",
+    "CUDNN_STATUS_NOT_ENOUGH_WORKSPACE",
+    "cudaErrorMemoryAllocation",
+    "Failed to allocate memory",
+)
+
+
 def is_out_of_memory(err: BaseException) -> bool:
     """Whether `err` means the device or the host ran out of memory."""
     if isinstance(err, MemoryError):
         return True
     torch = sys.modules.get("torch")  # only a process that imported torch can run out of CUDA memory
-    return torch is not None and isinstance(err, torch.OutOfMemoryError)
+    if torch is not None and isinstance(err, torch.OutOfMemoryError):
+        return True
+    return isinstance(err, RuntimeError) and any(m.lower() in str(err).lower() for m in _OOM_MESSAGES)
+
+
+def pin_one_gpu() -> str | None:
+    """Make this process see exactly one GPU, the first of those it may use (CUDA_VISIBLE_DEVICES), and return it.
+
+    Must run before CUDA is initialised. A run trains on one device: with several visible, transformers' Trainer
+    wraps the model in nn.DataParallel, which multiplies the effective batch and reads memory from device 0 only.
+    A distributed launch (one process per GPU) sets CUDA_VISIBLE_DEVICES per process itself.
+    """
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0")  # unset: CUDA's first device (harmless without GPUs)
+    chosen = next((v.strip() for v in visible.split(",") if v.strip()), "")
+    os.environ["CUDA_VISIBLE_DEVICES"] = chosen
+    return chosen or None
 
 
 def device_kind() -> str:
@@ -93,77 +119,9 @@ def mixed_precision(setting: str = "auto") -> str:
 
     if not torch.cuda.is_available() or setting == "no":
         return "no"
-    if setting == "auto":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if setting == "auto":  # native bf16 only: V100/T4 would emulate it, slower than fp16
+        return "bf16" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16"
     return setting
-
-
-class GpuMemory:
-    """Context manager: peak CUDA allocator memory and NVML-reported process memory, in MB.
-
-    Every field stays None where it cannot be measured (no CUDA, no NVML): missing, never 0.
-    """
-
-    def __init__(self, poll_s: float = 0.1) -> None:
-        self.poll_s = poll_s
-        self.allocated_mb: float | None = None
-        self.reserved_mb: float | None = None
-        self.nvml_mb: float | None = None
-        self.gpu_name: str | None = None
-        self.driver: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._nvml: Any = None
-        self._handle: Any = None
-
-    def __enter__(self) -> GpuMemory:
-        import torch
-
-        if not torch.cuda.is_available():
-            return self
-        torch.cuda.reset_peak_memory_stats()
-        self.gpu_name = torch.cuda.get_device_name()
-        try:
-            import pynvml
-
-            pynvml.nvmlInit()
-            index = torch.cuda.current_device()
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-            if visible and visible.split(",")[index].strip().isdigit():
-                index = int(visible.split(",")[index])
-            self._nvml, self._handle = pynvml, pynvml.nvmlDeviceGetHandleByIndex(index)
-            driver = pynvml.nvmlSystemGetDriverVersion()
-            self.driver = driver.decode() if isinstance(driver, bytes) else driver
-            self._thread = threading.Thread(target=self._poll, daemon=True)
-            self._thread.start()
-        except Exception:  # NVML missing or not permitted: the allocator figures still stand
-            self._nvml = None
-        return self
-
-    def _poll(self) -> None:
-        # NVML sees what the CUDA context and caching allocator really hold, which max_memory_allocated does not
-        pid = os.getpid()
-        while not self._stop.is_set():
-            try:
-                for proc in self._nvml.nvmlDeviceGetComputeRunningProcesses(self._handle):
-                    if proc.pid == pid and proc.usedGpuMemory is not None:
-                        self.nvml_mb = max(self.nvml_mb or 0.0, proc.usedGpuMemory / 2**20)
-            except Exception:
-                return
-            self._stop.wait(self.poll_s)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        if not torch.cuda.is_available():
-            return
-        torch.cuda.synchronize()
-        self.allocated_mb = torch.cuda.max_memory_allocated() / 2**20
-        self.reserved_mb = torch.cuda.max_memory_reserved() / 2**20
-        if self._thread is not None:
-            self._stop.set()
-            self._thread.join()
-            self._nvml.nvmlShutdown()
 
 
 class HostMemory:

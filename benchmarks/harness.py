@@ -50,11 +50,10 @@ def _inputs(runner, data):
 
 def bench_trainer(runner, tokenizer, train, protocol, out: Path, counter, callbacks=()):
     """A Trainer set up as `bench.train.trainer.train_and_evaluate` sets it up for training (evaluation left out)."""
-    import torch
 
     from bench.train.trainer import CountingTrainer, RunnerCollator, training_arguments
 
-    args = training_arguments(protocol, SEED, out, max(1, torch.cuda.device_count()))
+    args = training_arguments(protocol, SEED, out)
     args = replace(args, eval_strategy="no", save_strategy="no", load_best_model_at_end=False)
     return CountingTrainer(
         model=runner.build_model(("neg", "pos")),

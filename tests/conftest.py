@@ -56,3 +56,15 @@ protocol: {{epochs: {epochs}, learning_rate: 5.0e-3, batch_size: 8, per_device_b
 def tiny_suite_file(tmp_path: Path) -> Path:
     """A suite that trains in seconds: 60 short synthetic documents, one 1-layer runner."""
     return write_suite(tmp_path / "tiny.yaml", TINY_SUITE.format(n_train=60, n_test=20, epochs=2))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `gpu` run where CUDA is, and are skipped with a reason elsewhere."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (run `pytest -m gpu` on a machine with one)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

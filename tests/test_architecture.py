@@ -23,6 +23,7 @@ LAYERS = {
     "errors": 0,
     "registry": 1,
     "host": 1,
+    "gpu": 1,
 }
 REPORT_MAY_IMPORT = {"report", "results", "errors"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}

@@ -1,5 +1,6 @@
 """`bench profile`: records, table, plots and exponents from real (tiny) measurements; out of memory as a result;
-the exponent fit, FLOPs formula and MFU; user errors before anything is written."""
+any runner kind (the chunk classifier has no config of its own); the exponent fit; user errors before anything is
+written. FLOPs and MFU: tests/test_profile_flops.py."""
 
 from __future__ import annotations
 
@@ -17,8 +18,7 @@ import pytest
 
 from bench.cli import main
 from bench.host import HostMemory
-from bench.profile import flops
-from bench.profile.child import synthetic_batch
+from bench.profile.child import ProfileJob, measure, synthetic_batch
 from bench.report.exponents import describe, exponents, fit_exponent
 from bench.runners import RUNNERS, RunnerEntry, build_runner
 from bench.runners.hf import RobertaRunner
@@ -175,42 +175,6 @@ def test_fit_exponent_recovers_power_laws():
     assert describe(1.02) == "about linear" and describe(1.98) == "about quadratic" and describe(None)
 
 
-def test_flops_per_token_formula():
-    full = flops.Shape(n_layers=2, hidden=64, intermediate=128)
-    assert full.dense_params == 2 * (4 * 64 * 64 + 2 * 64 * 128)
-    train = flops.flops_per_token(full, 512, "train")
-    assert train == 6 * full.dense_params + 12 * 2 * 64 * 512
-    assert flops.flops_per_token(full, 512, "infer") == train / 3
-    # full attention: the attention term grows with length; a 32-token window: constant once L > w
-    assert flops.flops_per_token(full, 1024, "train") - train == 12 * 2 * 64 * 512
-    windowed = flops.Shape(2, 64, 128, window=32)
-    assert flops.flops_per_token(windowed, 1024, "train") == flops.flops_per_token(windowed, 4096, "train")
-    assert flops.flops_per_token(windowed, 16, "train") == 6 * windowed.dense_params + 12 * 2 * 64 * (16 + 2)
-    assert flops.flops_per_token(None, 512, "train") is None
-
-
-def test_shape_from_model_configs():
-    from transformers import LongformerConfig, RobertaConfig
-
-    shape = flops.Shape.from_config(RobertaConfig(num_hidden_layers=3, hidden_size=48, intermediate_size=96))
-    assert shape == flops.Shape(3, 48, 96, None)
-    longformer = LongformerConfig(num_hidden_layers=2, hidden_size=32, intermediate_size=64, attention_window=64)
-    assert flops.Shape.from_config(longformer).window == 64  # a per-layer list is read as its widest window
-    assert flops.Shape.from_config(object()) is None
-
-
-def test_peak_table_and_mfu():
-    assert flops.table_peak("NVIDIA H100 80GB HBM3", "bf16") == pytest.approx(989.4e12)
-    assert flops.table_peak("NVIDIA H100 PCIe", "fp16") == pytest.approx(756e12)
-    assert flops.table_peak("NVIDIA H200", "bf16") == pytest.approx(989.4e12)
-    assert flops.table_peak("NVIDIA A100-SXM4-80GB", "bf16") == pytest.approx(312e12)
-    assert flops.table_peak("NVIDIA GeForce RTX 4090", "bf16") is None  # unknown: no MFU rather than a guess
-    assert flops.table_peak(None, "bf16") is None
-    assert flops.mfu(1e12, None) is None and flops.mfu(None, 1e12) is None
-    assert flops.mfu(2.5e14, 1e15) == pytest.approx(0.25)
-    assert flops.measured_cpu_peak(size=64, repeats=2) > 0
-
-
 def test_synthetic_batch_has_exactly_the_length():
     roberta = build_runner("tiny-roberta-512", {"max_length": 100, **SMALL})
     config = roberta.build_model(("0", "1")).config
@@ -219,9 +183,40 @@ def test_synthetic_batch_has_exactly_the_length():
     assert (batch["input_ids"][:, 0] == config.bos_token_id).all() and (batch["input_ids"][:, -1] == 2).all()
     assert int(batch["input_ids"][:, 1:-1].min()) > max(config.bos_token_id, config.eos_token_id, config.pad_token_id)
     longformer = build_runner("tiny-longformer-2048", {"max_length": 100, **SMALL})
-    batch = synthetic_batch(longformer, longformer.build_model(("0", "1")).config, 100, 2)
+    batch = synthetic_batch(longformer, longformer.model_config(longformer.build_model(("0", "1"))), 100, 2)
     assert batch["input_ids"].shape == (2, 128)  # padded to a multiple of the window, as its collator does
     assert int(batch["attention_mask"].sum()) == 200 and "global_attention_mask" in batch
+
+
+def test_measure_profiles_a_chunked_runner(tmp_path):
+    """The chunk classifier is a plain nn.Module without .config: the profiler asks the runner for the encoder's
+    config and shape. FLOPs count each token attending within its chunk of 32."""
+    runner = build_runner("tiny-roberta-chunks-2048", {"max_length": 128, "chunk_length": 32, **SMALL})
+    job = ProfileJob("tiny-roberta-chunks-2048", runner, 128, "train", 2, 1, 0, tmp_path / "r.json", threads=1)
+    metrics = measure(job)
+    assert metrics["padded_len"] == 128 and metrics["s_per_step"] > 0 and 0 < metrics["mfu"] < 1
+    dense = 1 * (4 * 16 * 16 + 2 * 16 * 32)  # SMALL: one layer, 16 wide, feed-forward 32
+    assert metrics["dense_params"] == dense and metrics["flops_per_token"] == 6 * dense + 12 * 16 * 32
+    assert metrics["attn_implementation"] == "sdpa"
+
+
+def test_a_chunked_runner_is_profiled_below_its_chunk_length():
+    # `bench profile` builds the runner at each length: one below the chunk is one chunk of that length
+    runner = build_runner("tiny-roberta-chunks-2048", {"max_length": 256})
+    assert (runner.chunk_length, runner.n_chunks, runner.params()["chunk_length"]) == (256, 1, 256)
+    assert build_runner("tiny-roberta-chunks-2048", {"max_length": 1024}).chunk_length == 512
+
+
+@pytest.mark.slow
+def test_plain_profile_measures_every_demo_runner_kind(tmp_path, capsys):
+    results = tmp_path / "results"
+    argv = ["profile", "--runners", "tiny-roberta-chunks-2048,tiny-longformer-2048", "--lengths", "256,512"]
+    assert call([*argv, "--steps", "1", "--warmup", "0", "--threads", "1", "--results", str(results)]) == 0
+    found = records(results)
+    assert len(found) == 4 and {r["status"] for r in found.values()} == {"ok"}, capsys.readouterr().out
+    dense = 2 * (4 * 64 * 64 + 2 * 64 * 128)  # the registered tiny sizes: 2 layers, 64 wide, feed-forward 128
+    assert found["tiny-roberta-chunks-2048", 512]["flops_per_token"] == 6 * dense + 12 * 64 * 2 * 512
+    assert found["tiny-roberta-chunks-2048", 256]["flops_per_token"] == 6 * dense + 12 * 64 * 2 * 256
 
 
 def test_host_memory_sees_an_allocation():

@@ -201,3 +201,23 @@ def test_real_imdb_copy_with_the_builtin_suite(imdb_dir: Path):
     for name in ("train", "validation", "test"):
         assert set(splits[name]["label"]) == {0, 1}, name
     assert all(isinstance(t, str) and t for t in splits["validation"]["text"])
+
+
+def test_the_positive_class_defaults_to_the_second_label_and_can_be_named(tmp_path: Path):
+    folder = data_dir(tmp_path, "jsonl", rows(40, ["true", "false"]), rows(10, ["true", "false"]))
+    default = load_suite_data(make_suite(), folder)
+    assert default.label_names == ("false", "true") and default.positive_label == "true" and default.positive_id == 1
+    named = load_suite_data(make_suite(positive_label="false"), folder)
+    assert named.positive_label == "false" and named.positive_id == 0
+
+
+def test_a_positive_label_that_is_not_a_class_is_one_line(tmp_path: Path):
+    folder = data_dir(tmp_path, "jsonl", rows(40, ["pos", "neg"]), rows(10, ["pos", "neg"]))
+    with pytest.raises(
+        BenchError, match=r"data.positive_label 'hyperpartisan' is not a class of the data \(neg, pos\)"
+    ):
+        load_suite_data(make_suite(positive_label="hyperpartisan"), folder)
+    three = data_dir(tmp_path, "json", rows(60, ["a", "b", "c"]), rows(12, ["a", "b", "c"]))
+    with pytest.raises(BenchError, match="macro-averaged"):
+        load_suite_data(make_suite(positive_label="a"), three)
+    assert load_suite_data(make_suite(), three).positive_label is None

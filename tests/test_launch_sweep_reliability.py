@@ -62,11 +62,16 @@ def outcome(results: Path) -> tuple[dict, str]:
 
 
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+def uninterrupted_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("uninterrupted")
     code, _, err = run_bench(write_suite(root / "tiny.yaml", LONG_SUITE), root / "results", root)
     assert code == 0, err[-2000:]
-    return outcome(root / "results")
+    return root / "results"
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(uninterrupted_results: Path) -> tuple[dict, str]:
+    return outcome(uninterrupted_results)
 
 
 def test_same_seed_twice_gives_identical_metrics_and_predictions(uninterrupted, tmp_path: Path):
@@ -77,7 +82,7 @@ def test_same_seed_twice_gives_identical_metrics_and_predictions(uninterrupted, 
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
-def test_an_interrupted_run_resumes_to_the_same_result(uninterrupted, tmp_path: Path, sig: int):
+def test_an_interrupted_run_resumes_to_the_same_result(uninterrupted, uninterrupted_results, tmp_path, sig):
     suite, results = write_suite(tmp_path / "tiny.yaml", LONG_SUITE), tmp_path / "results"
     code, err = interrupt_after_first_checkpoint(suite, results, tmp_path, sig)
     assert not (results / RUNS / "seed0.json").exists()  # no record: the run is not finished
@@ -91,6 +96,13 @@ def test_an_interrupted_run_resumes_to_the_same_result(uninterrupted, tmp_path: 
     assert record["resumed_from_epoch"] >= 1
     assert outcome(results) == uninterrupted
     assert not (results / RUNS / "seed0.checkpoints").exists()  # a finished run keeps no checkpoints
+
+    # the cost half: both processes' training time and tokens are summed (each leaves out its own warm-up)
+    whole = read_record(uninterrupted_results / RUNS / "seed0.json")
+    assert record["segments"] == 2 and whole["segments"] == 1
+    assert 0.5 < record["train_s"] / whole["train_s"] < 2, (record["train_s"], whole["train_s"])
+    assert 0.5 < record["train_tokens_per_s"] / whole["train_tokens_per_s"] < 2
+    assert record["wall_s"] > record["train_s"]
 
 
 def oom_job(tmp_path: Path, fits: int, micro_batch: int) -> Job:

@@ -15,14 +15,24 @@ import pandas as pd
 import pytest
 
 from bench.cli import report as report_cli
-from bench.report import ReportError, build_report
-from tests.report_fixtures import NASTY, make_record, make_test_set, predictions, prf, write_run, write_sweep
+from bench.report import ReportError, build_report, stats
+from tests.report_fixtures import (
+    NASTY,
+    make_record,
+    make_test_set,
+    predict,
+    predictions,
+    prf,
+    write_run,
+    write_sweep,
+)
 
 PLOT_NAMES = (
     "accuracy_vs_length",
     "memory_vs_length",
     "throughput_vs_length",
     "accuracy_vs_cost",
+    "accuracy_vs_energy",
     "accuracy_by_length",
     "learning_curves",
 )
@@ -203,3 +213,108 @@ def test_html_renders_in_headless_chromium(sweep, tmp_path):
     ]  # fmt: skip
     subprocess.run(command, check=True, capture_output=True, timeout=60)
     assert shot.stat().st_size > 50_000  # a blank page compresses to a few kB
+
+
+def _table_header(report: Path, first_column: str, after: str) -> str:
+    text = report.read_text(encoding="utf-8")
+    return next(line for line in text[text.index(after) :].splitlines() if line.startswith(f"| {first_column} |"))
+
+
+def _news_suite(results: Path, suite: str, positives: dict[str, str | None]) -> Path:
+    """Two one-seed runners on an imbalanced news test set: 30 hyperpartisan (label id 0) of 100, the 'sorted
+    second' class mainstream is the majority. Each runner's record names `positives[runner]` (None: an older
+    record) and its metrics are on that class."""
+    labels = np.array([0] * 30 + [1] * 70)
+    names = ["hyperpartisan", "mainstream"]
+    for runner, length, window, missed in (("roberta-512", 512, None, 12), ("longformer-256-4096", 4096, 256, 4)):
+        preds = labels.copy()
+        preds[:missed] = 1
+        positive = positives[runner]
+        metrics = prf(1 - labels, 1 - preds) if positive == "hyperpartisan" else prf(labels, preds)
+        record = make_record(suite, runner, 0, metrics=metrics, max_length=length, attention_window=window,
+                             family="roberta" if window is None else "longformer", label_names=names,
+                             positive_label=positive)  # fmt: skip
+        write_run(results, record, predictions(labels, preds, np.full(100, 800)))
+    return build_report(results, suite, results.parent / f"report-{suite}")
+
+
+def test_f1_names_its_positive_class(tmp_path):
+    report = _news_suite(
+        tmp_path / "results", "news", {"roberta-512": "hyperpartisan", "longformer-256-4096": "hyperpartisan"}
+    )
+    header = _table_header(report, "runner", "## Quality")
+    assert (
+        "| F1 (positive: hyperpartisan) | precision (positive: hyperpartisan) | recall (positive: hyperpartisan) |"
+        in header
+    )
+    summary = pd.read_csv(report.parent / "tables" / "summary.csv").set_index("runner")
+    row = summary.loc["roberta-512"]
+    assert row["positive_label"] == "hyperpartisan"
+    assert row["f1_mean"] == pytest.approx(36 / 48)  # 18 of 30 found: F1 of hyperpartisan, not of mainstream
+    assert row["f1_ci_low"] < row["f1_mean"] < row["f1_ci_high"] < 140 / 152  # the CI is on the same class
+    assert row["recall_ci_high"] < 0.9
+
+
+def test_older_records_fall_back_to_the_second_label_and_say_so(pair):
+    text = pair.read_text(encoding="utf-8")
+    assert "| F1 (positive: pos) |" in text
+    assert "do not name their positive class" in text and "'pos'" in text
+
+
+def test_runners_on_different_positive_classes_are_not_compared(tmp_path):
+    report = _news_suite(tmp_path / "results", "mixed", {"roberta-512": "hyperpartisan", "longformer-256-4096": None})
+    header = _table_header(report, "runner", "## Quality")
+    assert "| F1 | precision | recall |" in header
+    text = report.read_text(encoding="utf-8")
+    assert "(positive: hyperpartisan)" in text and "(positive: mainstream)" in text
+    assert "not comparable across runners" in text
+
+
+def test_length_buckets_use_the_baselines_tokens(tmp_path):
+    """bigbird sorts before roberta, and its tokenizer counts three times as many tokens: the buckets must still be
+    roberta-512's (the baseline's) for every runner."""
+    labels, n_tokens = make_test_set(200)
+    for runner, length, factor in (("bigbird-4096", 4096, 3), ("roberta-512", 512, 1)):
+        preds = predict(labels, n_tokens, length, 0)
+        record = make_record("tok", runner, 0, metrics=prf(labels, preds), max_length=length, family=runner[:7])
+        write_run(tmp_path, record, predictions(labels, preds, n_tokens * factor))
+    report = build_report(tmp_path, "tok", tmp_path / "report")
+    lengths = pd.read_csv(report.parent / "tables" / "accuracy_by_length.csv")
+    edges = stats.length_edges(n_tokens, [512, 4096])
+    expected = np.bincount(stats.bucket_index(n_tokens, edges), minlength=len(edges) + 1)
+    for runner in ("roberta-512", "bigbird-4096"):
+        counts = lengths[lengths["runner"] == runner].sort_values("bucket_index")["n_examples"].to_numpy()
+        np.testing.assert_array_equal(counts, expected[expected > 0])
+    assert set(lengths["tokens_of"]) == {"roberta-512"}
+    assert "Lengths in roberta-512's tokens** (the baseline)" in report.read_text(encoding="utf-8")
+
+
+def test_comparison_says_which_uncertainty_each_figure_covers(sweep):
+    comparison = pd.read_csv(sweep.parent / "tables" / "comparison.csv").set_index("runner")
+    three_seeds = ["longformer-256-2048", "longformer-256-4096"]
+    assert comparison.loc[three_seeds, "delta_seed_ci_low"].notna().all()
+    assert comparison.drop(index=three_seeds)["delta_seed_ci_low"].isna().all()  # 2 and 1 seeds: none
+    for runner in three_seeds:  # seeds disagree in this sweep: the two-level interval is the wider one
+        one = comparison.loc[runner, "delta_ci_high"] - comparison.loc[runner, "delta_ci_low"]
+        assert comparison.loc[runner, "delta_seed_ci_high"] - comparison.loc[runner, "delta_seed_ci_low"] > one
+    text = sweep.read_text(encoding="utf-8")
+    assert "Δ 95% CI, seeds and test set" in text and "— (\\< 3 seeds)" in text
+    assert "cover **test-set sampling only**" in text and "covers **seeds and test set**" in text
+    assert "it covers **test-set sampling only**" in text  # the quality table's CIs
+
+
+def test_a_difference_within_the_seed_spread_says_so(tmp_path):
+    labels = np.array([0, 1] * 100)
+    for runner, length, window, rights in (
+        ("roberta-512", 512, None, (140, 140, 140)),
+        ("longformer-256-4096", 4096, 256, (120, 160, 200)),  # 60%, 80%, 100%: +10 pp, from one lucky seed
+    ):
+        for seed, right in enumerate(rights):
+            preds = np.where(np.arange(200) < right, labels, 1 - labels)
+            record = make_record("spread", runner, seed, metrics=prf(labels, preds), max_length=length,
+                                 attention_window=window)  # fmt: skip
+            write_run(tmp_path, record, predictions(labels, preds, np.full(200, 900)))
+    report = build_report(tmp_path, "spread", tmp_path / "report")
+    row = pd.read_csv(report.parent / "tables" / "comparison.csv").iloc[0]
+    assert row["p_value"] < 0.05 and row["delta_ci_low"] > 0 > row["delta_seed_ci_low"]
+    assert "better on this test set; within the spread over seeds" in report.read_text(encoding="utf-8")

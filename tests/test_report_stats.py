@@ -104,3 +104,49 @@ def test_formatting():
     assert fmt.duration(90) == "1.5 min"
     assert fmt.best_mask([0.5, math.nan, 0.7, 0.7]) == [False, False, True, True]
     assert fmt.best_mask([3.0, 1.0], higher=False) == [False, True]
+
+
+def _one_level_delta(correct_a: np.ndarray, correct_b: np.ndarray) -> np.ndarray:
+    """Examples-only bootstrap samples of the seed-averaged accuracy difference, as the comparison table draws them."""
+    x = np.stack([correct_a.mean(axis=0), correct_b.mean(axis=0)], axis=1)
+    boot = stats.bootstrap_sums(x) / x.shape[0]
+    return boot[:, 0] - boot[:, 1]
+
+
+def _right_on_first(n: int, *counts: int) -> np.ndarray:
+    """Per-seed correctness, shape (len(counts), n): seed k is right on the first counts[k] examples."""
+    return np.stack([np.arange(n) < c for c in counts]).astype(float)
+
+
+def test_two_level_bootstrap_is_wider_when_seeds_disagree():
+    baseline = _right_on_first(200, 140, 140, 140)
+    runner = _right_on_first(200, 120, 160, 200)  # seeds at 60%, 80% and 100%: mean +10 pp
+    one = stats.percentile_ci(_one_level_delta(runner, baseline))
+    two = stats.percentile_ci(stats.two_level_bootstrap_delta(runner, baseline))
+    assert two[1] - two[0] > 2 * (one[1] - one[0])
+    assert one[0] > 0 > two[0]  # clear on this test set, not across seeds
+
+
+def test_two_level_bootstrap_equals_one_level_when_seeds_agree():
+    baseline = _right_on_first(300, 210, 210, 210)
+    runner = np.repeat(np.random.default_rng(3).random((1, 300)) < 0.8, 4, axis=0).astype(float)  # 4 equal seeds
+    np.testing.assert_allclose(stats.two_level_bootstrap_delta(runner, baseline), _one_level_delta(runner, baseline))
+
+
+def test_two_level_bootstrap_is_deterministic():
+    rng = np.random.default_rng(5)
+    a, b = (rng.random((3, 150)) < 0.8).astype(float), (rng.random((4, 150)) < 0.7).astype(float)
+    np.testing.assert_array_equal(stats.two_level_bootstrap_delta(a, b), stats.two_level_bootstrap_delta(a, b))
+    assert not np.array_equal(stats.two_level_bootstrap_delta(a, b), stats.two_level_bootstrap_delta(a, b, seed=1))
+
+
+def test_bootstrap_f1_is_on_the_positive_class():
+    labels = np.array([0] * 300 + [1] * 700)
+    preds = labels.copy()
+    preds[:100] = 1  # 100 of the 300 class-0 examples missed: F1 of class 0 = 400/500, of class 1 = 1400/1500
+    on_0 = stats.bootstrap_classification(labels, preds[None, :], n_classes=2, positive=0)
+    on_1 = stats.bootstrap_classification(labels, preds[None, :], n_classes=2, positive=1)
+    assert on_0["f1"][0] < 0.8 < on_0["f1"][1] < 1400 / 1500
+    assert 0.8 < on_1["f1"][0] < 1400 / 1500 < on_1["f1"][1]
+    assert on_0["recall"][1] < 1 and on_1["recall"] == (1.0, 1.0)
+    assert set(stats.bootstrap_classification(labels, preds[None, :], n_classes=2, positive=None)) == {"accuracy"}

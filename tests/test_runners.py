@@ -188,6 +188,39 @@ def test_chunk_model_pools_only_the_chunks_a_document_has(tmp_path: Path, poolin
     assert all(p.grad is not None for p in model.parameters())
 
 
+@pytest.mark.parametrize("pooling", ["mean", "max"])
+def test_padding_chunks_change_nothing_whether_skipped_or_encoded(tmp_path: Path, pooling: str):
+    """Skipping all-padding chunks needs their count on the host, a sync on a GPU, so there every chunk is encoded
+    and the empty ones are left out of pooling: a document's pooled vector is the same either way, with or without
+    a longer document in its batch, and nothing is NaN, forward or backward."""
+    checkpoint = _save_tiny_checkpoint(tmp_path / "roberta", "roberta")
+    runner = build_runner("roberta-chunks-4096", {"model_id": str(checkpoint), "chunk_length": 16, "pooling": pooling})
+    tokenizer = runner.build_tokenizer(lambda: iter(()))
+    torch.manual_seed(0)
+    model = runner.build_model(["neg", "pos"]).eval()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.5)
+    collate = RunnerCollator(tokenizer, runner)
+    long, short = runner.encode(IN_VOCAB[:60], tokenizer), runner.encode(IN_VOCAB[30:40], tokenizer)
+    mixed = collate([{"input_ids": long, "label": 1}, {"input_ids": short, "label": 0}])
+    alone = collate([{"input_ids": short, "label": 0}])
+    assert mixed["attention_mask"].view(2, 5, 16)[1, 1:].sum() == 0  # four all-padding chunks
+    pooled = {}
+    for skip in (True, False):
+        model.skip_empty_chunks = skip
+        with torch.no_grad():
+            together = model.pool(mixed["input_ids"], mixed["attention_mask"])
+            by_itself = model.pool(alone["input_ids"], alone["attention_mask"])
+        assert torch.isfinite(together).all()
+        torch.testing.assert_close(together[1], by_itself[0])
+        pooled[skip] = together
+    torch.testing.assert_close(pooled[True], pooled[False])
+    model.train()  # the encode-every-chunk path, as on a GPU
+    model(**mixed).loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
 def test_chunk_runner_trains_and_reloads_its_best_checkpoint(tmp_path: Path, tiny_suite_file: Path, monkeypatch):
     """The chunk model is a plain nn.Module: the Trainer must still save it and restore the best epoch's weights."""
     import safetensors.torch

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import torch
 import transformers
 
 from bench.data import load_suite_data
@@ -106,3 +107,60 @@ def test_classification_metrics_binary_and_macro():
     assert m == pytest.approx({"accuracy": 0.75, "precision": 2 / 3, "recall": 1.0, "f1": 0.8})
     m3 = classification_metrics(np.array([0, 1, 2]), np.array([0, 1, 1]), 3)
     assert m3["accuracy"] == pytest.approx(2 / 3) and m3["recall"] == pytest.approx(2 / 3)
+
+
+def test_no_host_sync_settings_and_one_device(tmp_path: Path):
+    protocol = load_suite("imdb").protocol
+    args = training_arguments(protocol, seed=0, output_dir=tmp_path)
+    assert args.logging_nan_inf_filter is False  # the NaN/inf filter syncs the host every micro-batch
+    # whatever the number of GPUs the machine has: a run sees one
+    assert args.gradient_accumulation_steps == protocol.batch_size // protocol.per_device_batch_size
+
+
+def test_f1_is_for_the_stated_positive_class():
+    labels, preds = np.array([0, 0, 0, 1]), np.array([0, 0, 1, 1])
+    as_one = classification_metrics(labels, preds, 2)  # the default: label id 1
+    as_zero = classification_metrics(labels, preds, 2, positive=0)
+    assert as_one["f1"] == pytest.approx(2 / 3) and as_zero["f1"] == pytest.approx(0.8)
+    assert as_one["accuracy"] == as_zero["accuracy"] == 0.75
+
+
+def test_one_micro_batch_of_8_has_the_gradients_of_4_micro_batches_of_2(tmp_path: Path):
+    """The accumulation regression: the Trainer must divide each micro-batch's mean loss by the accumulation steps."""
+    from datasets import Dataset
+    from transformers import RobertaConfig, RobertaForSequenceClassification, TrainerCallback
+
+    from bench.config import ProtocolConfig
+    from bench.train.measure import TokenCounter
+    from bench.train.trainer import CountingTrainer, RunnerCollator
+
+    rows = {"input_ids": [[0, 5 + i, 6 + i, 7, 2] for i in range(8)], "label": [i % 2 for i in range(8)]}
+    rows["attention_mask"] = [[1] * 5] * 8
+    rows["length"] = [5] * 8
+    data = Dataset.from_dict(rows)  # equal lengths: one optimizer step holds all 8, whatever the order
+
+    class Grads(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            self.grads = {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    def gradients(micro: int) -> dict:
+        torch.manual_seed(0)
+        config = RobertaConfig(vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=32, max_position_embeddings=16, hidden_dropout_prob=0.0,
+                               attention_probs_dropout_prob=0.0, classifier_dropout=0.0)  # fmt: skip
+        model = RobertaForSequenceClassification(config)
+        protocol = ProtocolConfig(epochs=1, batch_size=8, per_device_batch_size=micro, warmup_ratio=0.0)
+        args = training_arguments(protocol, 0, tmp_path / f"m{micro}")
+        args.eval_strategy, args.save_strategy, args.load_best_model_at_end = "no", "no", False
+        spy = Grads()
+        tokenizer = type("Tok", (), {"pad_token_id": 1})()
+        runner = build_runner("tiny-roberta-128")
+        trainer = CountingTrainer(model=model, args=args, train_dataset=data, data_collator=RunnerCollator(tokenizer, runner),
+                                  callbacks=[spy], counter=TokenCounter())  # fmt: skip
+        trainer.train()
+        return spy.grads
+
+    whole, accumulated = gradients(8), gradients(2)
+    assert whole.keys() == accumulated.keys() and whole
+    for name in whole:
+        torch.testing.assert_close(accumulated[name], whole[name], rtol=1e-4, atol=1e-6, msg=name)

@@ -76,7 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--suite", default="demo", help="built-in suite name or a .yaml/.toml suite file (default: demo)")
     run.add_argument("--runners", type=_name_list, help="comma-separated runners (default: the suite's)")
     run.add_argument("--seeds", type=_int_list, help="comma-separated seeds (default: the suite's)")
-    run.add_argument("--limit", type=_positive_int, help="use at most N training documents (test scaled alike)")
+    run.add_argument(
+        "--limit",
+        type=_positive_int,
+        help="use at most N documents for training and validation together (test scaled alike)",
+    )
     run.add_argument("--epochs", type=_positive_int, help="override the suite's number of epochs")
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")

@@ -27,10 +27,20 @@ def cache_dir() -> Path:
 
 @dataclass(frozen=True)
 class SuiteData:
-    """The three splits every run of a suite uses, with the label names (index = label id)."""
+    """The three splits every run of a suite uses, with the label names (index = label id).
+
+    `positive_label` is the class binary F1, precision and recall are computed for (two classes only): the suite's
+    `data.positive_label`, else the second label name (labels sorted, so for 0/1 labels the class 1, and for
+    negative/positive "positive"). None with more than two classes (F1 is macro-averaged).
+    """
 
     splits: DatasetDict  # train, validation, test; columns id, text, label
     label_names: tuple[str, ...]
+    positive_label: str | None = None
+
+    @property
+    def positive_id(self) -> int:
+        return self.label_names.index(self.positive_label) if self.positive_label is not None else 1
 
 
 def texts_of(ds: Dataset, column: str = "text") -> list[str]:
@@ -70,7 +80,23 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     from datasets import DatasetDict
 
     splits = DatasetDict(train=parts["train"], validation=parts["test"], test=test)
-    return SuiteData(splits=splits, label_names=names)
+    return SuiteData(splits=splits, label_names=names, positive_label=_positive_label(suite, names))
+
+
+def _positive_label(suite: SuiteConfig, names: tuple[str, ...]) -> str | None:
+    wanted = suite.data.positive_label
+    if len(names) != 2:
+        if wanted is not None:
+            raise BenchError(
+                f"data.positive_label is set ({wanted!r}) but the data has {len(names)} classes; F1 is macro-averaged "
+                "over more than two classes: remove positive_label"
+            )
+        return None
+    if wanted is None:
+        return names[1]
+    if str(wanted) not in names:
+        raise BenchError(f"data.positive_label {wanted!r} is not a class of the data ({', '.join(names)}); pick one")
+    return str(wanted)
 
 
 def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.host import GpuMemory, HostMemory, environment, mixed_precision, now, peak_cpu_rss_mb
+from bench.gpu import GpuMemory
+from bench.host import HostMemory, environment, mixed_precision, now, peak_cpu_rss_mb, pin_one_gpu
 from bench.profile import flops
 from bench.results.schema import ProfileRecord
 from bench.results.store import write_record
@@ -67,6 +68,7 @@ class ProfileJob:
 
     def run(self) -> None:
         """In the worker: measure, then write the record."""
+        pin_one_gpu()  # one device, before anything initialises CUDA
         import transformers
 
         transformers.logging.set_verbosity_error()
@@ -80,7 +82,9 @@ def synthetic_batch(
     runner: TransformerRunner, config: Any, seq_len: int, batch_size: int, seed: int = 0
 ) -> dict[str, Any]:
     """`batch_size` documents of exactly `seq_len` tokens: <s>, random ordinary ids, </s>, then padding only where
-    the runner pads batches to a multiple (Longformer: of its window) — as its collator would."""
+    the runner pads batches to a multiple (Longformer: of its window) — as its collator would. `config` is the
+    runner's `model_config(model)`. A chunked runner's later chunks start with an ordinary id instead of <s>: the
+    same cost."""
     import torch
 
     specials = [getattr(config, f"{name}_token_id", None) for name in ("bos", "eos", "pad")]
@@ -115,7 +119,9 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     model = job.runner.build_model(LABEL_NAMES).to(device)
-    batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, model.config, job.seq_len, job.batch_size).items()}
+    # asked of the runner, not the model: a wrapper (the chunk classifier) has no config of its own
+    config = job.runner.model_config(model)
+    batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, config, job.seq_len, job.batch_size).items()}
     precision = mixed_precision("auto")
     dtype_name, dtype = {"bf16": ("bf16", torch.bfloat16), "fp16": ("fp16", torch.float16)}.get(
         precision, ("fp32", None)
@@ -152,7 +158,7 @@ def measure(job: ProfileJob) -> dict[str, Any]:
                 times.append(time.perf_counter() - started)
 
     s_per_step = statistics.median(times)
-    shape = flops.Shape.from_config(model.config)
+    shape = job.runner.model_shape(config)
     per_token = flops.flops_per_token(shape, job.seq_len, job.mode)
     tokens = job.batch_size * job.seq_len
     achieved = None if per_token is None else per_token * tokens / s_per_step
@@ -191,7 +197,7 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "peak_flops_source": source,
         "mfu": flops.mfu(achieved, peak),
         "precision": dtype_name,
-        "attn_implementation": getattr(model.config, "_attn_implementation", None),
+        "attn_implementation": getattr(config, "_attn_implementation", None),
         "device": "cuda" if cuda else "cpu",
         "gpu_name": gpu.gpu_name,
         "gpu_driver": gpu.driver,

@@ -2,23 +2,24 @@
 
 Model FLOPs count the matrix multiplications the architecture needs, not what a kernel happens to execute
 (recomputation under gradient checkpointing, Longformer's overlapping chunks and padding are not counted), as in
-the PaLM paper's MFU (Chowdhery et al. 2022, appendix B). Per token, for `n_layers` layers of width `d` with
-feed-forward width `f`, each token attending to `ctx` keys:
+the PaLM paper's MFU (Chowdhery et al. 2022, appendix B). The runner declares its model's shape
+(`TransformerRunner.model_shape`, a `bench.runners.shapes.Shape`): n layers of width d, feed-forward width f,
+and in each layer i a token attending to ctx_i(L) keys at sequence length L. Per token:
 
-    dense  = 2 · N                   N = n_layers · (4·d² + 2·d·f): Q, K, V, output and the two FFN matrices
-    attn   = 4 · n_layers · d · ctx  Q·Kᵀ and attention·V, 2 multiply-adds each per key
+    dense  = 2 · N                   N = n · (4·d² + 2·d·f): Q, K, V, output and the two FFN matrices
+                                     (3·d·f for a gated feed-forward, ModernBERT's: d -> 2f, then f -> d)
+    attn   = 4 · d · Σ_i ctx_i(L)    Q·Kᵀ and attention·V, 2 multiply-adds each per key
     forward (infer) = dense + attn;  training = 3 · forward (the backward pass costs twice the forward)
 
-so training is 6·N + 12·n_layers·d·ctx per token. Embedding lookups and the classification head (run on one token
-per document) are left out. Full attention has ctx = L, the sequence length: cost per token grows with L, per
-sequence with L². Longformer's sliding window has ctx = min(L, w + 1) + 2 (w/2 keys on each side and the token
-itself, plus the global first token both ways), constant in L.
+so training is 6·N + 12·d·Σ ctx_i per token. Embedding lookups and the classification head (run on one token
+per document) are left out. Full attention has ctx = L; Longformer's window w has ctx = min(L, w + 1) + 2 (the
+global <s> both ways); ModernBERT's local layers min(L, 129); BigBird's block-sparse layers about (5 + r) blocks
+plus two global query blocks; a chunk encoder min(L, chunk length) (see `bench.runners.shapes`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from bench.runners.shapes import Shape
 
 # Dense (no 2:4 sparsity) tensor-core peaks in TFLOP/s, from NVIDIA's data sheets, which quote sparse figures: half
 # of those. H100 SXM5: 989.4 bf16/fp16, 494.7 tf32, 66.9 fp32 (H100 data sheet; Hopper architecture white paper,
@@ -35,43 +36,11 @@ PEAK_TFLOPS: dict[str, dict[str, float]] = {
 }
 
 
-@dataclass(frozen=True)
-class Shape:
-    """What the FLOPs formula needs from a model config."""
-
-    n_layers: int
-    hidden: int
-    intermediate: int
-    window: int | None = None  # sliding attention window (all keys on both sides), None for full attention
-
-    @classmethod
-    def from_config(cls, config: Any) -> Shape | None:
-        """The shape of a BERT-like config (RoBERTa, Longformer, …), or None where it lacks the fields."""
-        try:
-            n_layers, hidden = int(config.num_hidden_layers), int(config.hidden_size)
-            intermediate = int(config.intermediate_size)
-        except (AttributeError, TypeError, ValueError):
-            return None
-        window = getattr(config, "attention_window", None)
-        if isinstance(window, list | tuple):
-            window = max(window) if window else None  # per-layer windows: the widest bounds the cost
-        return cls(n_layers, hidden, intermediate, int(window) if window else None)
-
-    @property
-    def dense_params(self) -> int:
-        """N: the weights every token is multiplied by (biases and layer norms left out)."""
-        return self.n_layers * (4 * self.hidden**2 + 2 * self.hidden * self.intermediate)
-
-    def context(self, seq_len: int) -> int:
-        """Keys each token attends to, on average."""
-        return seq_len if self.window is None else min(seq_len, self.window + 1) + 2
-
-
 def flops_per_token(shape: Shape | None, seq_len: int, mode: str) -> float | None:
     """Model FLOPs per token (see the module docstring); `mode` is 'train' or 'infer'."""
     if shape is None:
         return None
-    forward = 2 * shape.dense_params + 4 * shape.n_layers * shape.hidden * shape.context(seq_len)
+    forward = 2 * shape.dense_params + 4 * shape.hidden * shape.attention_keys(seq_len)
     return float(3 * forward if mode == "train" else forward)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, plots, profiling, tables
+from bench.report import compose, cost, plots, profiling, tables
 from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
@@ -21,8 +21,8 @@ def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: 
     results = load_results(results_dir, suite)
     out_dir = out_dir if out_dir is not None else Path("reports") / suite
     chosen = tables.pick_baseline(results, baseline)  # fails on an unknown baseline before anything is written
-    aligned = align_predictions(results.predictions)
     order = tables.runner_order(results, first=chosen)
+    aligned = align_predictions(results.predictions, reference=chosen or order[0])  # lengths in the baseline's tokens
     summary = tables.summary_table(results, aligned, order)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
@@ -41,7 +41,7 @@ def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: 
     ):
         _write_csv(frame, csv_dir / f"{name}.csv")
 
-    memory_label = compose.MEMORY_LABELS[compose.memory_column_kind(summary)]
+    memory_label = cost.memory_label(summary)
     saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
     data = compose.ReportData(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
-from bench.report import fmt, stats
+from bench.report import cost, fmt, stats
+from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
 from bench.report.render import Cell, Code, Document, Heading, Image, Paragraph, Strong, Table
-
-MEMORY_LABELS = {"gpu": "peak GPU memory allocated", "cpu": "peak CPU RSS", "mixed": "peak memory"}
 
 
 @dataclass(frozen=True)
@@ -31,141 +29,148 @@ class ReportData:
     skipped_plots: list[str]
 
 
-def memory_column_kind(summary: pd.DataFrame) -> str:
-    """'gpu' or 'cpu' when every runner with a measurement has that kind, else 'mixed' (each cell says which)."""
-    kinds = set(summary.loc[summary["memory_mb"].notna(), "memory_kind"])
-    return kinds.pop() if len(kinds) == 1 else ("gpu" if not kinds else "mixed")
-
-
-def _seeds_cell(row: pd.Series) -> Cell:
-    detail = [row["not_ok"]] if row["not_ok"] else []
-    if row["missing_seeds"]:
-        detail.append(f"no run for seed {row['missing_seeds'].replace(' ', ', ')}")
-    complete = row["seeds_ok"] == row["seeds_in_suite"]
-    return Cell(
-        f"{row['seeds_ok']}/{row['seeds_in_suite']} ok",
-        f"({'; '.join(detail)})" if detail else "",
-        bad=not complete,
-        numeric=True,
-    )
-
-
-def _runner_cell(runner: str, baseline: str | None) -> Cell:
-    return Cell(runner, "(baseline)" if runner == baseline else "")
+def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
+    """The header suffix naming the positive class of F1, precision and recall (' (positive: x)'), or '' where
+    runners differ (each cell names its own) or the task has more than two classes; and the notes on it."""
+    s = data.summary[data.summary["seeds_ok"] > 0]
+    labels = set(s["positive_label"]) - {""}
+    if not labels:
+        return "", []
+    notes = []
+    if len(labels) > 1:
+        notes.append(
+            Paragraph.of(
+                Strong("The runners' F1, precision and recall are on different positive classes"),
+                " (below each value): they are not comparable across runners.",
+            )
+        )
+    unnamed = s.loc[~s["positive_named"].astype(bool), "runner"]
+    if len(unnamed):
+        names = data.results.label_names
+        label = repr(names[1]) if len(names) == 2 else "label id 1"
+        notes.append(
+            Paragraph.of(
+                "The records of ",
+                ", ".join(unnamed),
+                " do not name their positive class (written before ",
+                Code("positive_label"),
+                f"); they were computed on label id 1, the second of the sorted label names: {label}.",
+            )
+        )
+    return (f" (positive: {labels.pop()})" if len(labels) == 1 else ""), notes
 
 
 def quality_table(data: ReportData) -> Table:
     s = data.summary
+    positive, positive_notes = _positive(data)
+    per_cell = positive == "" and bool((s["positive_label"] != "").any())  # runners on different classes
     best = {m: fmt.best_mask(list(s[f"{m}_mean"])) for m in ("accuracy", "f1", "precision", "recall")}
     rows = []
     for i, row in s.iterrows():
         failed = row["seeds_ok"] == 0
-        cells = [_runner_cell(row["runner"], data.baseline), Cell(str(row["model_family"] or fmt.MISSING))]
+        cells = [runner_cell(row["runner"], data.baseline), Cell(str(row["model_family"] or fmt.MISSING))]
         cells += [Cell(fmt.length(row["max_length"]), numeric=True), Cell(fmt.length(row["attention_window"]))]
-        cells.append(_seeds_cell(row))
+        cells.append(seeds_cell(row))
         for m in ("accuracy", "f1", "precision", "recall"):
             text = "failed" if failed else fmt.metric(row[f"{m}_mean"], row[f"{m}_std"])
             ci = fmt.interval(row[f"{m}_ci_low"], row[f"{m}_ci_high"])
-            cells.append(Cell(text, ci, best=best[m][i], bad=failed, numeric=True))
+            if per_cell and m != "accuracy" and row["positive_label"]:
+                ci = f"{ci} (positive: {row['positive_label']})".strip()
+            cells.append(Cell(text, ci, best=best[m][i] and not (per_cell and m != "accuracy"), bad=failed,
+                              numeric=True))  # fmt: skip
         rows.append(cells)
-    f1_average = data.results.runs["f1_average"].dropna().unique()
-    f1_note = f1_average[0] if len(f1_average) == 1 else "binary on label 1 for two classes, macro otherwise"
+    if positive or per_cell:
+        average = ["binary, of the positive class named ", "in the header" if positive else "below each value"]
+    else:
+        f1_average = data.results.runs["f1_average"].dropna().unique()
+        average = [Code(f1_average[0] if len(f1_average) == 1 else "binary for two classes, macro otherwise")]
     notes = [
         Paragraph.of(
-            "Mean ± std (sample, ddof=1) over successful seeds; a single seed shows its value with no ±. "
-            "Below each: the 95% bootstrap CI over test examples (",
+            "Mean ± std (sample, ddof=1) over successful seeds: the ± is the spread over training seeds; a single "
+            "seed shows its value with no ±. Below each: the 95% bootstrap CI over test examples (",
             str(stats.N_BOOTSTRAP),
-            " resamples of the test set, each seed scored on the same resample and averaged). ",
+            " resamples of the test set, each seed scored on the same resample and averaged): it covers ",
+            Strong("test-set sampling only"),
+            ", the trained models held fixed. ",
             Strong("Bold"),
             ": best in the column. F1, precision and recall: ",
-            Code(str(f1_note)),
+            *average,
             ".",
-        )
+        ),
+        *positive_notes,
     ]
-    columns = ["runner", "model family", "max length", "attention window", "seeds", "accuracy", "F1", "precision"]
-    return Table([*columns, "recall"], rows, notes)
+    columns = ["runner", "model family", "max length", "attention window", "seeds", "accuracy"]
+    return Table([*columns, *(f"{m}{positive}" for m in ("F1", "precision", "recall"))], rows, notes)
 
 
 def cost_table(data: ReportData) -> Table:
-    s = data.summary
-    kind = memory_column_kind(s)
-    memory = s["memory_mb"].where(s["memory_kind"] == kind) if kind != "mixed" else s["memory_mb"] * np.nan
-    marks = {
-        "memory": fmt.best_mask(list(memory), higher=False),
-        "tokens": fmt.best_mask(list(s["train_tokens_per_s"])),
-        "epoch": fmt.best_mask(list(s["train_s_per_epoch"]), higher=False),
-        "eval": fmt.best_mask(list(s["eval_samples_per_s"])),
-        "wall": fmt.best_mask(list(s["wall_s"]), higher=False),
-    }
-    rows = []
-    for i, row in s.iterrows():
-        failed = row["seeds_ok"] == 0
-        mem_sub = "(CPU RSS)" if kind == "mixed" and row["memory_kind"] == "cpu" else ""
-        rows.append(
-            [
-                _runner_cell(row["runner"], data.baseline),
-                _seeds_cell(row),
-                Cell(fmt.megabytes(row["memory_mb"]), mem_sub, best=marks["memory"][i], bad=failed, numeric=True),
-                Cell(fmt.rate(row["train_tokens_per_s"]), best=marks["tokens"][i], numeric=True),
-                Cell(fmt.duration(row["train_s_per_epoch"]), best=marks["epoch"][i], numeric=True),
-                Cell(fmt.rate(row["eval_samples_per_s"]), best=marks["eval"][i], numeric=True),
-                Cell(fmt.duration(row["wall_s"]), best=marks["wall"][i], numeric=True),
-                Cell(fmt.count(row["n_params"]), numeric=True),
-                Cell(row["gpu_name"] or row["device"] or fmt.MISSING),
-            ]
-        )
-    label = MEMORY_LABELS[kind]
-    notes = [
-        Paragraph.of(
-            "Means over successful seeds. ",
-            f"Memory: {label} in MB"
-            + (" (torch max_memory_allocated). " if kind == "gpu" else ". ")
-            + ("These runs had no GPU, so the CPU's resident set size is shown instead. " if kind == "cpu" else "")
-            + (
-                "Runners without a GPU measurement show CPU RSS, marked so, and no best is marked. "
-                if kind == "mixed"
-                else ""
-            )
-            + "Train tokens/s counts non-padding tokens after warm-up; wall time covers the whole run. ",
-            Strong("Bold"),
-            ": best in the column (parameters are not ranked).",
-        )
-    ]
-    columns = ["runner", "seeds", f"{label} (MB)", "train tokens/s", "train time / epoch", "eval samples/s"]
-    return Table([*columns, "wall time", "parameters", "device"], rows, notes)
+    return cost.cost_table(data.summary, data.baseline)
+
+
+def _verdict(row: object) -> str:
+    if row.p_value >= 0.05:
+        return "no clear difference"
+    verdict = "better" if row.delta_accuracy > 0 else "worse"
+    if pd.notna(row.delta_seed_ci_low) and row.delta_seed_ci_low <= 0 <= row.delta_seed_ci_high:
+        return f"{verdict} on this test set; within the spread over seeds"
+    return verdict
 
 
 def comparison_table(data: ReportData) -> Table:
+    two_level = bool(data.comparison["delta_seed_ci_low"].notna().any())
     rows = []
     for row in data.comparison.itertuples():
-        significant = row.p_value < 0.05
-        verdict = ("better" if row.delta_accuracy > 0 else "worse") if significant else "no clear difference"
         ci = fmt.interval(100 * row.delta_ci_low, 100 * row.delta_ci_high, 2)
-        rows.append(
-            [
-                Cell(row.runner),
-                Cell(fmt.points(row.delta_accuracy), f"{ci} pp" if ci else "", best=significant, numeric=True),
-                Cell(fmt.p_value(row.p_value), f"({row.p_method})", numeric=True),
-                Cell(f"{row.better:,} / {row.worse:,}", numeric=True),
-                Cell(f"{row.seeds} / {row.baseline_seeds}", numeric=True),
-                Cell(verdict),
-            ]
-        )
-    columns = ["runner", "Δ accuracy vs baseline", "p-value", "examples better / worse", "seeds (runner / baseline)"]
+        cells = [
+            Cell(row.runner),
+            Cell(fmt.points(row.delta_accuracy), f"{ci} pp" if ci else "", best=row.p_value < 0.05, numeric=True),
+        ]
+        if two_level:
+            seed_ci = fmt.interval(100 * row.delta_seed_ci_low, 100 * row.delta_seed_ci_high, 2)
+            few = f"(< {stats.MIN_SEEDS_TWO_LEVEL} seeds)"
+            cells.append(Cell(f"{seed_ci} pp" if seed_ci else fmt.MISSING, "" if seed_ci else few, numeric=True))
+        cells += [
+            Cell(fmt.p_value(row.p_value), f"({row.p_method})", numeric=True),
+            Cell(f"{row.better:,} / {row.worse:,}", numeric=True),
+            Cell(f"{row.seeds} / {row.baseline_seeds}", numeric=True),
+            Cell(_verdict(row)),
+        ]
+        rows.append(cells)
+    columns = ["runner", "Δ accuracy vs baseline", *(["Δ 95% CI, seeds and test set"] if two_level else [])]
+    columns += ["p-value", "examples better / worse", "seeds (runner / baseline)", "verdict"]
+    n = f"{data.aligned.n if data.aligned else 0:,}"
     notes = [
         Paragraph.of(
-            "Δ: runner minus baseline accuracy on the same ",
-            f"{data.aligned.n if data.aligned else 0:,}",
-            " test examples, in percentage points, averaged over each runner's seeds. Below it: 95% paired bootstrap "
-            "CI (the same resampled examples score both runners). p-value: ",
+            f"Δ: runner minus baseline accuracy on the same {n} test examples, in percentage points, averaged over "
+            "each runner's seeds. Below it: 95% paired bootstrap CI (the same resampled examples score both "
+            "runners). p-value: ",
             Strong("exact McNemar test"),
             " on the discordant examples when both runners have one seed; with more seeds, a ",
             Strong("paired sign-flip permutation test"),
             f" on per-example seed-averaged correctness ({stats.N_SIGN_FLIPS:,} random flips), which reduces to "
             "McNemar for one seed. Bold: p < 0.05 (no correction for multiple comparisons).",
-        )
+        ),
+        Paragraph.of(
+            "Which uncertainty each figure covers: the CI below Δ and the p-value cover ",
+            Strong("test-set sampling only"),
+            ": they ask whether these trained models differ on documents like the test set, not whether another "
+            "training seed would give the same answer. "
+            + (
+                "The CI in its own column covers "
+                if two_level
+                else f"With {stats.MIN_SEEDS_TWO_LEVEL} or more seeds per runner the report adds an interval over "
+            ),
+            Strong("seeds and test set"),
+            (
+                f": a two-level bootstrap ({stats.N_BOOTSTRAP:,} resamples) that draws each runner's seeds, then the "
+                f"test examples, with replacement; shown where both runners have {stats.MIN_SEEDS_TWO_LEVEL} or more "
+                "seeds. A verdict whose two-level interval holds 0 says so."
+                if two_level
+                else " (a two-level bootstrap: seeds, then examples)."
+            ),
+        ),
     ]
-    return Table([*columns, "verdict"], rows, notes)
+    return Table(columns, rows, notes)
 
 
 def length_table(data: ReportData) -> Table:
@@ -174,9 +179,7 @@ def length_table(data: ReportData) -> Table:
     pivot = lengths.pivot(index="runner", columns="bucket_index")
     runners = [r for r in data.summary["runner"] if r in pivot.index]
     meta = data.summary.set_index("runner")
-    rows = [
-        [_runner_cell(r, data.baseline), Cell(fmt.length(meta.loc[r, "max_length"]), numeric=True)] for r in runners
-    ]
+    rows = [[runner_cell(r, data.baseline), Cell(fmt.length(meta.loc[r, "max_length"]), numeric=True)] for r in runners]
     for b in buckets["bucket_index"]:
         means = [pivot.loc[r, ("accuracy_mean", b)] for r in runners]
         marks = fmt.best_mask(means)
@@ -187,11 +190,16 @@ def length_table(data: ReportData) -> Table:
         "max length",
         *(f"{b} tokens (n={n:,})" for b, n in zip(buckets["bucket"], buckets["n_examples"], strict=True)),
     ]
+    tokens_of = data.aligned.tokens_of if data.aligned is not None else None
+    whose = "the baseline" if tokens_of == data.baseline else "the baseline has no token counts"
     notes = [
         Paragraph.of(
-            "Test accuracy on documents in each length bucket (length in tokens before truncation; n = documents). "
-            "Mean ± std over seeds. Bold: best in the bucket. A runner loses accuracy where documents outgrow its "
-            "max length."
+            "Test accuracy on documents in each length bucket (n = documents). ",
+            Strong(f"Lengths in {tokens_of}'s tokens"),
+            f" ({whose}), before truncation, for every runner: a bucket holds the same documents for all, though "
+            "each runner's own tokenizer may count a document's tokens differently. Mean ± std over seeds (the spread "
+            "over seeds only; a small bucket's test-set sampling adds more). Bold: best in the bucket. A runner loses "
+            "accuracy where documents outgrow its max length.",
         )
     ]
     return Table(columns, rows, notes)
@@ -251,7 +259,11 @@ def _highlights(data: ReportData) -> list[Paragraph]:
     front = s[stats.pareto_front(s["train_s_per_epoch"].to_numpy(), s["accuracy_mean"].to_numpy())]
     if len(front):
         names = ", ".join(front.sort_values("train_s_per_epoch")["runner"])
-        out.append(Paragraph.of("Pareto front of accuracy vs training time per epoch: ", names, ".", bullet=True))
+        unmeasured = s.loc[s["train_s_per_epoch"].isna(), "runner"]
+        left_out = f" (not ranked, training time not measured: {', '.join(unmeasured)})" if len(unmeasured) else ""
+        out.append(
+            Paragraph.of("Pareto front of accuracy vs training time per epoch: ", names, left_out, ".", bullet=True)
+        )
     bad = data.summary[data.summary["seeds_ok"] < data.summary["seeds_in_suite"]]
     if len(bad):
         out.append(Paragraph.of("Incomplete: ", ", ".join(bad["runner"]), " (see Runs).", bullet=True))

@@ -38,6 +38,15 @@ def megabytes(x: float) -> str:
     return MISSING if _missing(x) else f"{x:,.0f}"
 
 
+def watt_hours(joules: float) -> str:
+    """Energy given in joules, shown in watt-hours (1 Wh = 3600 J): '1,250', '52.3', '0.412'."""
+    return rate(joules / 3600) if not _missing(joules) else MISSING
+
+
+def watts(x: float) -> str:
+    return MISSING if _missing(x) else f"{x:,.0f}"
+
+
 def duration(seconds: float) -> str:
     """'42.0 s', '5.3 min' or '1.25 h'."""
     if _missing(seconds):

@@ -163,7 +163,9 @@ class AlignedPredictions:
     Attributes:
         ids: Test example ids, shape (n,).
         labels: True labels, shape (n,).
-        n_tokens: Document lengths in tokens before truncation, shape (n,); NaN where unknown.
+        n_tokens: Document lengths in tokens before truncation, shape (n,), counted by one runner's tokenizer
+            (`tokens_of`) for every runner, so that length buckets hold the same documents for all; NaN where unknown.
+        tokens_of: The runner whose token counts `n_tokens` are; None when no runner recorded any.
         preds: Per runner, predicted labels of shape (n_seeds, n), one row per seed in `seeds[runner]`.
         seeds: Per runner, the seeds whose predictions are in `preds`.
         n_dropped: Examples left out because not every run has a prediction for them.
@@ -172,6 +174,7 @@ class AlignedPredictions:
     ids: np.ndarray
     labels: np.ndarray
     n_tokens: np.ndarray
+    tokens_of: str | None
     preds: dict[str, np.ndarray]
     seeds: dict[str, list[int]]
     n_dropped: int
@@ -185,14 +188,34 @@ class AlignedPredictions:
         return (self.preds[runner] == self.labels[None, :]).mean(axis=0)
 
 
-def align_predictions(predictions: pd.DataFrame) -> AlignedPredictions | None:
-    """Put all runs' predictions on the test examples they share; None when there are no predictions."""
+def _token_counts(predictions: pd.DataFrame, ids: np.ndarray, reference: str | None) -> tuple[np.ndarray, str | None]:
+    """Lengths of `ids` in one runner's tokens: `reference`'s where it recorded them, else the first runner's (by
+    name) that did. Runners tokenize differently (BigBird's and ModernBERT's counts differ from RoBERTa's), so
+    lengths are never mixed across runners."""
+    runners = sorted(str(r) for r in predictions["runner"].unique())
+    for runner in ([reference] if reference in runners else []) + [r for r in runners if r != reference]:
+        rows = predictions[predictions["runner"] == runner].sort_values("seed", kind="stable").drop_duplicates("id")
+        counts = pd.to_numeric(rows.set_index("id")["n_tokens"].reindex(ids), errors="coerce").to_numpy(dtype=float)
+        if not np.isnan(counts).all():
+            return counts, runner
+    return np.full(len(ids), np.nan), None
+
+
+def align_predictions(predictions: pd.DataFrame, reference: str | None = None) -> AlignedPredictions | None:
+    """Put all runs' predictions on the test examples they share; None when there are no predictions.
+
+    Args:
+        predictions: `SuiteResults.predictions`.
+        reference: The runner whose token counts measure document length (the report's baseline); where it has
+            none, the first runner by name that has them (`AlignedPredictions.tokens_of` says which).
+    """
     if predictions.empty:
         return None
     all_ids = set(predictions["id"])
     common = set.intersection(*(set(g["id"]) for _, g in predictions.groupby(["runner", "seed"])))
     ids = np.array(sorted(common), dtype=object)
     first = predictions.drop_duplicates("id").set_index("id").loc[ids]
+    n_tokens, tokens_of = _token_counts(predictions, ids, reference)
     preds, seeds = {}, {}
     for runner, group in predictions.groupby("runner"):
         runner_seeds = sorted(int(s) for s in group["seed"].unique())
@@ -202,7 +225,8 @@ def align_predictions(predictions: pd.DataFrame) -> AlignedPredictions | None:
     return AlignedPredictions(
         ids=ids,
         labels=first["label"].to_numpy(dtype=np.int64),
-        n_tokens=pd.to_numeric(first["n_tokens"], errors="coerce").to_numpy(dtype=float),
+        n_tokens=n_tokens,
+        tokens_of=tokens_of,
         preds=preds,
         seeds=seeds,
         n_dropped=len(all_ids) - len(ids),

@@ -203,24 +203,40 @@ def throughput_vs_length(summary: pd.DataFrame, **_: object) -> Figure | None:
     return fig
 
 
-def accuracy_vs_cost(summary: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
-    data = summary[summary["accuracy_mean"].notna() & (summary["train_s_per_epoch"] > 0)]
+def _accuracy_vs(
+    summary: pd.DataFrame,
+    colors: dict[str, str],
+    x: str,
+    scale: float,
+    axis: tuple[str, str],
+    unranked: pd.Series | None = None,
+    why_unranked: str = "",
+) -> Figure | None:
+    """Accuracy against one cost (summary column `x` times `scale`; `axis` is its name and unit) with the Pareto
+    front; `unranked` runners are drawn hollow, labelled with `why_unranked` and kept off the front. A cost that is
+    missing or 0 was not measured: such a runner is not drawn."""
+    data = summary[summary["accuracy_mean"].notna() & (summary[x] > 0)]
     if data.empty:
         return None
+    cost, cost_std = data[x] * scale, data[f"{x}_std"] * scale
+    free = np.ones(len(data), dtype=bool) if unranked is None else ~unranked.loc[data.index].to_numpy(dtype=bool)
+    front = stats.pareto_front(cost.where(free).to_numpy(), data["accuracy_mean"].to_numpy())
+    on_front = data[front].assign(cost=cost[front]).sort_values("cost")
     fig = Figure(figsize=(7, 4.6))
     ax = fig.subplots()
-    front = stats.pareto_front(data["train_s_per_epoch"].to_numpy(), data["accuracy_mean"].to_numpy())
-    on_front = data[front].sort_values("train_s_per_epoch")
-    ax.step(on_front["train_s_per_epoch"], on_front["accuracy_mean"], where="post", color="#888888", lw=1.2,
+    ax.step(on_front["cost"], on_front["accuracy_mean"], where="post", color="#888888", lw=1.2,
             ls="--", label="Pareto front", zorder=1)  # fmt: skip
-    for is_front, row in zip(front, data.itertuples(), strict=True):
-        xerr = row.train_s_per_epoch_std if pd.notna(row.train_s_per_epoch_std) else None
+    for is_front, is_free, c, c_std, row in zip(front, free, cost, cost_std, data.itertuples(), strict=True):
+        xerr = c_std if pd.notna(c_std) else None
         yerr = row.accuracy_std if pd.notna(row.accuracy_std) else None
-        ax.errorbar([row.train_s_per_epoch], [row.accuracy_mean], xerr=xerr, yerr=yerr, color=colors[row.runner],
-                    marker="o", ms=9 if is_front else 7, mec="black" if is_front else "white", mew=1.2, zorder=3)  # fmt: skip
-        ax.annotate(row.runner, (row.train_s_per_epoch, row.accuracy_mean), xytext=(7, 5), textcoords="offset points",
-                    fontsize=8, fontweight="bold" if is_front else "normal", color="#333333")  # fmt: skip
-    low, high = data["train_s_per_epoch"].min(), data["train_s_per_epoch"].max()
+        color = colors[row.runner]
+        ax.errorbar([c], [row.accuracy_mean], xerr=xerr, yerr=yerr, color=color, marker="o",
+                    ms=9 if is_front else 7, mec="black" if is_front else ("white" if is_free else color),
+                    mfc=color if is_free else "white", mew=1.2, zorder=3)  # fmt: skip
+        ax.annotate(row.runner if is_free else f"{row.runner} ({why_unranked})", (c, row.accuracy_mean), xytext=(7, 5),
+                    textcoords="offset points", fontsize=8, fontweight="bold" if is_front else "normal",
+                    color="#333333")  # fmt: skip
+    low, high = cost.min(), cost.max()
     if high / low > 4:  # a log axis only where costs spread enough for one to squeeze the others together
         ax.set_xscale("log")
         # Costs often span less than a decade: label 1-2-5 steps, not only powers of ten.
@@ -230,11 +246,22 @@ def accuracy_vs_cost(summary: pd.DataFrame, colors: dict[str, str], **_: object)
     else:
         ax.set_xlim(0, high * 1.25)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
-    ax.set_xlabel(f"training time per epoch (s{', log scale' if high / low > 4 else ''})")
+    ax.set_xlabel(f"{axis[0]} ({axis[1]}{', log scale' if high / low > 4 else ''})")
     ax.set_ylabel("test accuracy")
-    ax.set_title("Accuracy vs cost (black ring: on the Pareto front)")
+    ax.set_title(f"Accuracy vs {'cost' if x == 'train_s_per_epoch' else 'energy'} (black ring: on the Pareto front)")
     ax.legend(loc="best")
     return fig
+
+
+def accuracy_vs_cost(summary: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    return _accuracy_vs(summary, colors, "train_s_per_epoch", 1.0, ("training time per epoch", "s"))
+
+
+def accuracy_vs_energy(summary: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    # A shared GPU's energy counter includes the other processes' energy: shown hollow, never on the front.
+    shared = summary["gpu_shared_runs"] > 0
+    axis = ("GPU energy while training", "Wh")
+    return _accuracy_vs(summary, colors, "train_energy_j", 1 / 3600, axis, shared, "GPU shared: not ranked")
 
 
 def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
@@ -256,7 +283,9 @@ def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: objec
     ax.set_xticklabels([f"{b}\n(n={n:,})" for b, n in zip(buckets["bucket"], buckets["n_examples"], strict=True)])
     ax.xaxis.grid(False)
     ax.set_xlim(-0.6, len(buckets) - 0.4)
-    ax.set_xlabel("document length (tokens, before truncation)")
+    tokens_of = lengths["tokens_of"].dropna()
+    whose = f"{tokens_of.iloc[0]}'s tokens" if len(tokens_of) else "tokens"
+    ax.set_xlabel(f"document length ({whose}, before truncation)")
     ax.set_ylabel("test accuracy")
     ax.set_title("Accuracy by document length")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the lines fill the whole panel
@@ -301,18 +330,26 @@ def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
 
 
 PlotFunction = Callable[..., Figure | None]
+NO_DATA = {"accuracy_vs_energy": "no GPU energy in the records (CPU runs, or no NVML energy counter)"}
 # name, title, caption, function. The order is the report's order.
 PLOTS: tuple[tuple[str, str, str, PlotFunction], ...] = (
     ("accuracy_vs_length", "Accuracy vs max sequence length",
      "A line per model family (and attention window); error bars are ±1 std over seeds where there are 2+ seeds; "
      "a red x marks a runner with no successful run.", accuracy_vs_length),
     ("memory_vs_length", "Peak memory vs max sequence length",
-     "Peak memory of training and evaluation, mean over successful seeds.", memory_vs_length),
+     "Peak memory while training (on a GPU; the whole run's peak for records without a training peak; CPU RSS "
+     "without a GPU), mean over successful seeds.", memory_vs_length),
     ("throughput_vs_length", "Throughput vs max sequence length",
      "Training throughput counts non-padding tokens; evaluation throughput counts documents.", throughput_vs_length),
     ("accuracy_vs_cost", "Accuracy vs cost",
      "Cost is training time per epoch. A runner is on the Pareto front when no other runner is both at most as "
-     "slow and at least as accurate (and better in one).", accuracy_vs_cost),
+     "slow and at least as accurate (and better in one). Runners whose training time was not measured are left "
+     "out.", accuracy_vs_cost),
+    ("accuracy_vs_energy", "Accuracy vs energy",
+     "Cost is the GPU energy of training (NVML board counter, Wh), mean over the runs that measured it. A hollow "
+     "point ran on a GPU that other processes shared in some run: its counter includes their energy, so it is not "
+     "ranked.",
+     accuracy_vs_energy),
     ("accuracy_by_length", "Accuracy by document length",
      "Accuracy on the test documents in each length bucket (n = documents in the bucket); truncation hurts where "
      "a runner's curve drops for documents longer than its max length.", accuracy_by_length),
@@ -340,7 +377,7 @@ def draw_all(
                 continue
             fig = function(summary=summary, lengths=lengths, curves=curves, colors=colors, memory_label=memory_label)
             if fig is None:
-                skipped.append(f"{title}: no data for it in the records")
+                skipped.append(f"{title}: {NO_DATA.get(name, 'no data for it in the records')}")
                 continue
             png, svg = save(fig, out_dir, name)
             saved.append(Plot(name, title, caption, png, svg))

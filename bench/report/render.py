@@ -118,7 +118,10 @@ def _md_table(table: Table) -> str:
     align = ["---:" if any(row[i].numeric for row in table.rows) else ":---" for i in range(len(table.columns))]
     lines = ["| " + " | ".join(md_escape(c) for c in table.columns) + " |", "|" + "|".join(align) + "|"]
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
-    notes = "\n".join(_md_paragraph(n) for n in table.notes)
+    notes = ""
+    for i, note in enumerate(table.notes):  # a blank line between paragraphs, none inside a list of bullets
+        joint = "" if i == 0 else "\n" if note.bullet and table.notes[i - 1].bullet else "\n\n"
+        notes += joint + _md_paragraph(note)
     return "\n".join(lines) + (f"\n\n{notes}" if notes else "")
 
 

@@ -12,6 +12,8 @@ N_BOOTSTRAP = 2000
 N_SIGN_FLIPS = 100_000
 CI_LEVEL = 0.95
 BOOTSTRAP_SEED = 0  # fixed: the same results always give the same report
+# Seeds are resampled only from 3 up: two seeds give three distinct resamples, too few for a percentile interval.
+MIN_SEEDS_TWO_LEVEL = 3
 
 
 @dataclass(frozen=True)
@@ -82,35 +84,83 @@ def prf_from_counts(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> tuple[np.
 
 
 def bootstrap_classification(
-    labels: np.ndarray, preds: np.ndarray, n_classes: int, n_boot: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED
+    labels: np.ndarray,
+    preds: np.ndarray,
+    n_classes: int,
+    positive: int | None = 1,
+    n_boot: int = N_BOOTSTRAP,
+    seed: int = BOOTSTRAP_SEED,
 ) -> dict[str, tuple[float, float]]:
     """95% bootstrap CIs over test examples of accuracy, F1, precision and recall, averaged over seeds.
 
     Each resample draws test examples with replacement; every seed is scored on the same resample and the scores
-    are averaged, so the interval is for the seed-averaged metric. F1/precision/recall are on label 1 for two
-    classes and macro-averaged otherwise, as `bench run` computes them.
+    are averaged, so the interval is for the seed-averaged metric and covers test-set sampling only (the seeds are
+    held fixed). F1/precision/recall are binary on the label id `positive` for two classes and macro-averaged
+    otherwise, as `bench run` computes them.
 
     Args:
         labels: True labels, shape (n,).
         preds: Predicted labels, shape (n_seeds, n).
         n_classes: Number of classes.
+        positive: Label id of the positive class of a two-class task; None when it is not known (then only
+            accuracy gets an interval: an F1 interval for the wrong class would be worse than none).
         n_boot: Number of resamples.
         seed: Random seed of the resampling.
 
     Returns:
         Metric name -> (low, high).
     """
-    classes = [1] if n_classes == 2 else list(range(n_classes))
+    classes = [] if n_classes == 2 and positive is None else [positive] if n_classes == 2 else list(range(n_classes))
     columns = [preds == labels[None, :]]  # (S, n) each
     for c in classes:
         columns += [(preds == c) & (labels == c), (preds == c) & (labels != c), (preds != c) & (labels == c)]
     x = np.concatenate([col.T for col in columns], axis=1).astype(float)  # (n, S * (1 + 3 * len(classes)))
     sums = bootstrap_sums(x, n_boot, seed).reshape(n_boot, 1 + 3 * len(classes), preds.shape[0])
     accuracy = sums[:, 0] / len(labels)
+    if not classes:
+        return {"accuracy": percentile_ci(accuracy.mean(axis=1))}
     prf = [prf_from_counts(sums[:, 1 + 3 * i], sums[:, 2 + 3 * i], sums[:, 3 + 3 * i]) for i in range(len(classes))]
     precision, recall, f1 = (np.mean([m[j] for m in prf], axis=0) for j in range(3))  # macro: mean over classes
     metrics = {"accuracy": accuracy, "f1": f1, "precision": precision, "recall": recall}
     return {name: percentile_ci(values.mean(axis=1)) for name, values in metrics.items()}
+
+
+def _seed_weights(n_seeds: int, n_boot: int, seed: int, stream: int) -> np.ndarray:
+    """How often each seed is drawn in each of `n_boot` resamples of `n_seeds` seeds, shape (n_boot, n_seeds)."""
+    rng = np.random.default_rng([seed, stream])
+    return rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_boot).astype(float)
+
+
+def two_level_bootstrap_delta(
+    correct_a: np.ndarray, correct_b: np.ndarray, n_boot: int = N_BOOTSTRAP, seed: int = BOOTSTRAP_SEED
+) -> np.ndarray:
+    """Bootstrap samples of accuracy(A) - accuracy(B) that resample seeds, then test examples.
+
+    Each resample draws each runner's seeds with replacement, then the test examples with replacement, and scores
+    the drawn seeds on the drawn examples: its spread covers both the seed-to-seed variation of training and the
+    sampling of the test set. The examples are drawn once per resample for both runners and all seeds (there is one
+    test set: pairing on it is what makes the comparison sharp), with the same draws as `bootstrap_sums`, so with
+    seeds that all agree the samples equal the one-level, examples-only ones. The two runners' seeds are drawn
+    independently: seed k of one model and seed k of another share a number, not a model.
+
+    Args:
+        correct_a: Per-seed correctness (0/1) of runner A, shape (S_a, n).
+        correct_b: Per-seed correctness of runner B, shape (S_b, n), on the same n examples.
+        n_boot: Number of resamples.
+        seed: Random seed of the resampling.
+
+    Returns:
+        The differences of seed-averaged accuracy, shape (n_boot,).
+    """
+    correct_a, correct_b = np.atleast_2d(correct_a).astype(float), np.atleast_2d(correct_b).astype(float)
+    s_a, n = correct_a.shape
+    sums = bootstrap_sums(np.vstack([correct_a, correct_b]).T, n_boot, seed)  # (n_boot, S_a + S_b)
+    # Streams 1 and 2: A's and B's seed draws are independent of each other and of the example draws.
+    w_a = _seed_weights(s_a, n_boot, seed, stream=1)
+    w_b = _seed_weights(correct_b.shape[0], n_boot, seed, stream=2)
+    mean_a = (w_a * sums[:, :s_a]).sum(axis=1) / s_a
+    mean_b = (w_b * sums[:, s_a:]).sum(axis=1) / correct_b.shape[0]
+    return (mean_a - mean_b) / n
 
 
 def mcnemar_exact(b: int, c: int) -> float:
@@ -153,9 +203,14 @@ def paired_sign_flip_test(diff: np.ndarray, n_draws: int = N_SIGN_FLIPS, seed: i
 
 
 def pareto_front(cost: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """Mask of the points no other point beats: none is at most as costly and at least as good, and better in one."""
+    """Mask of the points no other point beats: none is at most as costly and at least as good, and better in one.
+
+    A missing cost, or one of 0 or less, is not a measurement (a run resumed before its timer started recorded 0 s):
+    such a point is never on the front and never beats another.
+    """
     cost, value = np.asarray(cost, dtype=float), np.asarray(value, dtype=float)
-    valid = ~(np.isnan(cost) | np.isnan(value))
+    with np.errstate(invalid="ignore"):
+        valid = ~(np.isnan(cost) | np.isnan(value)) & (cost > 0)
     front = np.zeros(cost.shape, dtype=bool)
     for i in np.flatnonzero(valid):
         others = valid & (cost <= cost[i]) & (value >= value[i]) & ((cost < cost[i]) | (value > value[i]))

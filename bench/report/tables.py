@@ -8,12 +8,11 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench.report import stats
+from bench.report import cost, stats
 from bench.report.errors import ReportError
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 
 METRICS = ("accuracy", "f1", "precision", "recall")
-COST_FIELDS = ("train_tokens_per_s", "train_s_per_epoch", "eval_samples_per_s", "wall_s", "n_params")
 
 
 def runner_order(results: SuiteResults, first: str | None = None) -> list[str]:
@@ -28,27 +27,36 @@ def runner_order(results: SuiteResults, first: str | None = None) -> list[str]:
     return ([first] if first in order else []) + [r for r in order if r != first]
 
 
-def memory_kind(runs: pd.DataFrame) -> str:
-    """'gpu' when any successful run measured GPU memory, else 'cpu' (the CPU RSS is shown instead)."""
-    ok = runs[runs["status"] == OK]
-    return "gpu" if ok["peak_gpu_mem_mb"].notna().any() else "cpu"
-
-
 def _status_text(statuses: pd.Series) -> str:
     """'1 failed, 2 oom': the runs that did not finish, by status in name order."""
     counts = statuses[statuses != OK].value_counts()
     return ", ".join(f"{counts[status]} {status}" for status in sorted(counts.index))
 
 
+def positive_class(ok: pd.DataFrame, label_names: list[str], n_classes: int) -> tuple[str, int | None, bool]:
+    """The class a runner's binary F1, precision and recall are on: (name, label id, named by the records).
+
+    Records name it in `positive_label`; older ones do not, and were computed by the rule of their time (labels
+    sorted, binary F1 on label id 1), so their class is the second of `label_names`. The label id is None where the
+    recorded name is not one of `label_names` (or the runs disagree); the name is "" for more than two classes.
+    """
+    if n_classes != 2 or (ok["f1_average"].astype(str) == "macro").any():
+        return "", None, False
+    named = sorted(set(ok["positive_label"].dropna().astype(str)))
+    if named:
+        index = label_names.index(named[0]) if len(named) == 1 and named[0] in label_names else None
+        return " / ".join(named), index, True
+    return (label_names[1] if len(label_names) == 2 else "label 1"), 1, False
+
+
 def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, order: list[str]) -> pd.DataFrame:
     """One row per runner: quality (mean, std over seeds, bootstrap CI) and cost, with run counts and statuses.
 
-    Quality means come from the records; the CIs come from the predictions of the same runs. Cost columns are
-    means over successful runs. `memory_mb` is peak GPU memory allocated, or peak CPU RSS where the runner has no
-    GPU measurement (`memory_kind` says which).
+    Quality means come from the records; the CIs come from the predictions of the same runs, with F1, precision
+    and recall on the runner's `positive_label` (`positive_class`). Cost columns come from `cost.runner_costs`:
+    means over successful runs of what they measured.
     """
-    runs = results.runs.copy()
-    runs["train_s_per_epoch"] = runs["train_s"] / runs["n_epochs"]
+    runs = results.runs
     n_classes = max(len(results.label_names), 2)
     if aligned is not None and aligned.n:
         n_classes = max(n_classes, int(max(aligned.labels.max(), *(p.max() for p in aligned.preds.values()))) + 1)
@@ -73,18 +81,15 @@ def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, ord
         for metric in METRICS:
             s = stats.seed_stats(ok[metric])
             row |= {f"{metric}_mean": s.mean, f"{metric}_std": s.std, f"{metric}_n": s.n}
+        positive, positive_id, named = positive_class(ok, results.label_names, n_classes)
+        row |= {"positive_label": positive, "positive_named": named}
         cis: dict[str, tuple[float, float]] = {}
         if aligned is not None and runner in aligned.preds and aligned.n:
-            cis = stats.bootstrap_classification(aligned.labels, aligned.preds[runner], n_classes)
+            cis = stats.bootstrap_classification(aligned.labels, aligned.preds[runner], n_classes, positive_id)
         for metric in METRICS:
             row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = cis.get(metric, (math.nan, math.nan))
         row["ci_seeds"] = len(aligned.seeds.get(runner, [])) if aligned is not None else 0
-        gpu = ok["peak_gpu_mem_mb"].notna().any()
-        memory = stats.seed_stats(ok["peak_gpu_mem_mb" if gpu else "peak_cpu_rss_mb"])
-        row |= {"memory_mb": memory.mean, "memory_mb_std": memory.std, "memory_kind": "gpu" if gpu else "cpu"}
-        for name in COST_FIELDS:
-            s = stats.seed_stats(ok[name])
-            row |= {name: s.mean, f"{name}_std": s.std}
+        row |= cost.runner_costs(ok)
         row["device"] = ", ".join(sorted(ok["device"].dropna().astype(str).unique()))
         row["gpu_name"] = ", ".join(sorted(ok["gpu_name"].dropna().astype(str).unique()))
         rows.append(row)
@@ -135,10 +140,13 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
 
     `delta_accuracy` is the seed-averaged accuracy difference (runner minus baseline) on the shared examples,
     its CI a paired bootstrap over those examples, and `p_value` the paired sign-flip test of
-    `stats.paired_sign_flip_test` (the exact McNemar test when each runner has one seed).
+    `stats.paired_sign_flip_test` (the exact McNemar test when each runner has one seed): all three hold the
+    trained models fixed and cover test-set sampling only. Where both runners have `stats.MIN_SEEDS_TWO_LEVEL`
+    seeds or more, `delta_seed_ci_low`/`_high` is the two-level bootstrap interval (seeds, then examples) of
+    `stats.two_level_bootstrap_delta`, which covers seed-to-seed variation of training too; NaN elsewhere.
     """
     columns = ["runner", "baseline", "delta_accuracy", "delta_ci_low", "delta_ci_high", "p_value", "p_method"]
-    columns += ["n_examples", "better", "worse", "seeds", "baseline_seeds"]
+    columns += ["delta_seed_ci_low", "delta_seed_ci_high", "n_examples", "better", "worse", "seeds", "baseline_seeds"]
     if aligned is None or baseline is None or baseline not in aligned.preds or not aligned.n:
         return pd.DataFrame(columns=columns)
     runners = [r for r in order if r in aligned.preds]
@@ -153,6 +161,10 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
         diff = correct[:, j] - correct[:, base]
         units = np.rint(diff * s_a * s_b).astype(np.int64)
         lo, hi = stats.percentile_ci(boot[:, j] - boot[:, base])
+        seed_lo = seed_hi = math.nan
+        if min(s_a, s_b) >= stats.MIN_SEEDS_TWO_LEVEL:
+            per_seed = [aligned.preds[r] == aligned.labels[None, :] for r in (runner, baseline)]  # (S, n) each
+            seed_lo, seed_hi = stats.percentile_ci(stats.two_level_bootstrap_delta(*per_seed))
         method = "exact McNemar" if s_a == s_b == 1 else "paired sign-flip"
         rows.append(
             {
@@ -163,6 +175,8 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
                 "delta_ci_high": hi,
                 "p_value": stats.paired_sign_flip_test(units),
                 "p_method": method,
+                "delta_seed_ci_low": seed_lo,
+                "delta_seed_ci_high": seed_hi,
                 "n_examples": aligned.n,
                 "better": int((units > 0).sum()),
                 "worse": int((units < 0).sum()),
@@ -174,8 +188,12 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
 
 
 def length_table(aligned: AlignedPredictions | None, order: list[str], max_lengths: list[int]) -> pd.DataFrame:
-    """Accuracy per runner and document-length bucket (mean and std over seeds), with the bucket's size."""
-    columns = ["runner", "bucket", "bucket_index", "n_examples", "accuracy_mean", "accuracy_std", "seeds"]
+    """Accuracy per runner and document-length bucket (mean and std over seeds), with the bucket's size.
+
+    Lengths are one runner's token counts for every runner (`AlignedPredictions.tokens_of`, the baseline's where
+    it has them; column `tokens_of`), so a bucket holds the same documents whichever runner it scores.
+    """
+    columns = ["runner", "bucket", "bucket_index", "n_examples", "accuracy_mean", "accuracy_std", "seeds", "tokens_of"]
     if aligned is None or not aligned.n or np.isnan(aligned.n_tokens).all():
         return pd.DataFrame(columns=columns)
     edges = stats.length_edges(aligned.n_tokens, max_lengths)
@@ -189,7 +207,7 @@ def length_table(aligned: AlignedPredictions | None, order: list[str], max_lengt
             if not mask.any():
                 continue
             s = stats.seed_stats(correct[:, mask].mean(axis=1))
-            rows.append([runner, label, i, int(mask.sum()), s.mean, s.std, s.n])
+            rows.append([runner, label, i, int(mask.sum()), s.mean, s.std, s.n, aligned.tokens_of])
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -60,6 +60,7 @@ class RunRecord(Record):
     precision: float | None = _f("test precision, averaged as f1", table=True)
     recall: float | None = _f("test recall, averaged as f1", table=True)
     f1_average: str | None = _f("binary or macro")
+    positive_label: str | None = _f("the class binary F1, precision and recall are computed for (two classes)")
     # what the runner reads
     max_length: int | None = _f("longest model input in tokens", "tokens", table=True, short="max_len")
     attention_window: int | None = _f("sliding attention window", "tokens", table=True, short="window")
@@ -83,6 +84,13 @@ class RunRecord(Record):
     train_padded_tokens_per_s: float | None = _f("training tokens per second, padding included", "1/s", table=True)
     peak_gpu_mem_reserved_mb: float | None = _f("peak CUDA caching-allocator reservation", "MB", table=True, gpu=True)
     peak_gpu_mem_nvml_mb: float | None = _f("peak GPU memory of the process seen by NVML", "MB", table=True, gpu=True)
+    peak_gpu_mem_train_mb: float | None = _f(
+        "peak CUDA allocator memory while training (validation passes excluded)", "MB", True, "train GPU MB", gpu=True
+    )
+    peak_gpu_mem_eval_mb: float | None = _f(
+        "peak CUDA allocator memory of the test pass", "MB", table=True, short="eval GPU MB", gpu=True
+    )
+    train_energy_j: float | None = _f("GPU energy while training (NVML board counter)", "J", True, "train J", gpu=True)
     error: str | None = _f("last line of the error of a run that did not finish", table=True)
     # the rest of the record
     model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")
@@ -92,6 +100,20 @@ class RunRecord(Record):
     throughput_warmup_steps: int | None = _f("optimizer steps left out of the training throughput")
     gpu_name: str | None = _f("CUDA device name", gpu=True)
     gpu_driver: str | None = _f("NVIDIA driver version", gpu=True)
+    gpu_uuid: str | None = _f("the GPU's UUID (what NVML was asked about)", gpu=True)
+    peak_gpu_mem_train_reserved_mb: float | None = _f("peak CUDA reservation while training", "MB", gpu=True)
+    peak_gpu_mem_train_nvml_mb: float | None = _f("peak NVML memory while training", "MB", gpu=True)
+    peak_gpu_mem_eval_reserved_mb: float | None = _f("peak CUDA reservation of the test pass", "MB", gpu=True)
+    peak_gpu_mem_eval_nvml_mb: float | None = _f("peak NVML memory of the test pass", "MB", gpu=True)
+    nvml_scope: str | None = _f(
+        "process: NVML memory of this process; device: of the whole GPU (the process was not visible to NVML)", gpu=True
+    )
+    eval_energy_j: float | None = _f("GPU energy of the test pass (NVML board counter)", "J", gpu=True)
+    avg_gpu_power_w: float | None = _f("train_energy_j / train_s", "W", gpu=True)
+    gpu_shared: bool | None = _f(
+        "other processes used the GPU during the run: the energy counter is the whole board's", gpu=True
+    )
+    segments: int | None = _f("processes that trained part of this run (1 + resumes); times and tokens are summed")
     n_features: int | None = _f("feature count of a scikit-learn runner")
     n_train: int | None = _f("training documents")
     n_val: int | None = _f("validation documents")
@@ -199,8 +221,8 @@ def table_columns(cls: type) -> list[str]:
 
 
 def scalar_fields(cls: type) -> tuple[str, ...]:
-    """Fields holding one number or string (not a list or mapping): what becomes a table column."""
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float, str))
+    """Fields holding one number, string or flag (not a list or mapping): what becomes a table column."""
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float, str, bool))
 
 
 def integer_fields(cls: type) -> tuple[str, ...]:
@@ -213,7 +235,8 @@ def numeric_fields(cls: type) -> tuple[str, ...]:
 
 
 def text_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) is str)
+    """Fields read as they are (strings and flags), never converted to numbers."""
+    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (str, bool))
 
 
 def gpu_fields(cls: type) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.errors import BenchError
+from bench.runners.shapes import Shape, bert_like
 
 if TYPE_CHECKING:
     import torch
@@ -91,6 +92,23 @@ class TransformerRunner(Runner):
     def extra_inputs(self, input_ids: torch.Tensor) -> dict[str, torch.Tensor]:
         """Additional model inputs computed per padded batch of shape [batch, seq]."""
         return {}
+
+    def model_config(self, model: Any) -> Any:
+        """The transformers config of the model `build_model` returned (a wrapper's: its encoder's), which `bench
+        profile` reads the vocabulary, special-token ids and shape from. Default: `model.config`."""
+        config = getattr(model, "config", None)
+        if config is None:
+            raise BenchError(
+                f"{type(model).__name__} has no .config: {type(self).__name__} must override model_config(model) "
+                "to return the config of the transformer inside it"
+            )
+        return config
+
+    def model_shape(self, config: Any) -> Shape | None:
+        """What the model's FLOPs depend on, from `model_config(model)`; None where unknown (no FLOPs, no MFU).
+        Default: a BERT-like encoder (2-matrix feed-forward) with full attention in every layer. A runner whose model
+        attends otherwise or has another feed-forward overrides it."""
+        return bert_like(config)
 
     @property
     def model_name(self) -> str:

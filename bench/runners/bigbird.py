@@ -11,12 +11,13 @@ and counts the passes that ran each type, which `run_facts` puts into the record
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
 from bench.runners.hf import PretrainedRunner
 from bench.runners.registry import register_runner
+from bench.runners.shapes import BlockSparse, Shape
 
 ATTENTION_TYPES = ("block_sparse", "original_full")
 
@@ -45,7 +46,7 @@ class BigBirdRunner(PretrainedRunner):
     @property
     def min_sparse_length(self) -> int:
         """The shortest (padded) batch that can run block-sparse attention; shorter ones run full attention."""
-        return (5 + 2 * self.num_random_blocks) * self.block_size + 1
+        return BlockSparse(self.block_size, self.num_random_blocks).min_sparse_length
 
     def config_overrides(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,15 @@ class BigBirdRunner(PretrainedRunner):
             "block_size": self.block_size,
             "num_random_blocks": self.num_random_blocks,
         }
+
+    def model_shape(self, config: Any) -> Shape | None:
+        """Block-sparse attention in every layer (full attention on sequences too short for it, as transformers
+        falls back to), counted by `bench.runners.shapes.BlockSparse`; full attention where the config asks for it."""
+        shape = super().model_shape(config)
+        if shape is None or getattr(config, "attention_type", "block_sparse") != "block_sparse":
+            return shape
+        sparse = BlockSparse(int(config.block_size), int(config.num_random_blocks))
+        return replace(shape, attention=(sparse,) * shape.n_layers)
 
     def build_model(self, label_names):
         model = super().build_model(label_names)

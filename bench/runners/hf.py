@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
 from bench.runners.base import TransformerRunner
 from bench.runners.mixins import GlobalFirstToken, HeadTail
 from bench.runners.registry import register_runner
+from bench.runners.shapes import FullAttention, Shape, SlidingWindow
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,21 @@ class ModernBertRunner(PretrainedRunner):
 
     def config_overrides(self) -> dict[str, Any]:
         return {"attn_implementation": "sdpa"}  # explicit, so every run of the suite uses the same kernels
+
+    def model_shape(self, config: Any) -> Shape | None:
+        """A gated (GLU) feed-forward: Wi projects d -> 2f (input and gate), Wo f -> d. Layer i attends globally
+        when i % global_attn_every_n_layers == 0, else to |i - j| <= local_attention / 2: local_attention + 1 keys
+        (14 of the base model's 22 layers, with a window of 128)."""
+        shape = super().model_shape(config)
+        if shape is None:
+            return None
+        types = getattr(config, "layer_types", None)
+        if not types:  # configs written before transformers listed layer types
+            every = int(getattr(config, "global_attn_every_n_layers", 3))
+            types = ["sliding_attention" if i % every else "full_attention" for i in range(shape.n_layers)]
+        local = SlidingWindow(int(config.local_attention))
+        attention = tuple(local if t == "sliding_attention" else FullAttention() for t in types)
+        return replace(shape, attention=attention, gated_ffn=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,11 +5,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bench.errors import BenchError
 from bench.runners.base import with_specials
+from bench.runners.shapes import Shape, SlidingWindow, WithinChunks
 
 if TYPE_CHECKING:
     import torch
@@ -78,6 +79,16 @@ class GlobalFirstToken:
         mask[:, 0] = 1
         return {"global_attention_mask": mask}
 
+    def model_shape(self, config: Any) -> Shape | None:
+        """The encoder's shape with each layer's window (the config's, per layer where it lists one) and <s> global."""
+        shape = super().model_shape(config)  # type: ignore[misc]
+        if shape is None:
+            return None
+        windows = getattr(config, "attention_window", None) or self.attention_window
+        if not isinstance(windows, list | tuple):
+            windows = [windows] * shape.n_layers
+        return replace(shape, attention=tuple(SlidingWindow(int(w), global_tokens=1) for w in windows))
+
     def describe(self) -> str:
         return f"{super().describe()}, global attention on <s>"  # type: ignore[misc]
 
@@ -87,10 +98,11 @@ class Chunked:
     """The document cut into chunks read by one shared encoder, their first-token vectors pooled (mean or max).
 
     A document becomes consecutive chunks `<s> + up to chunk_length - 2 tokens + </s>`, at most
-    max_length / chunk_length of them. Every chunk but the last is exactly chunk_length long, and the collator pads
-    each batch to a multiple of chunk_length, so chunk boundaries fall at fixed offsets and the model can cut the
-    batch into [batch * n_chunks, chunk_length] without knowing where each document ended. The runner it is mixed
-    into builds the encoder (`build_encoder`); the mixin wraps it.
+    max_length / chunk_length of them (a max_length shorter than chunk_length: one chunk of max_length). Every chunk
+    but the last is exactly chunk_length long, and the collator pads each batch to a multiple of chunk_length, so
+    chunk boundaries fall at fixed offsets and the model can cut the batch into [batch * n_chunks, chunk_length]
+    without knowing where each document ended. The runner it is mixed into builds the encoder (`build_encoder`); the
+    mixin wraps it.
     """
 
     chunk_length: int = 512
@@ -101,6 +113,10 @@ class Chunked:
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[misc]
         _check_int("chunk_length", self.chunk_length, 8)
+        if self.max_length < self.chunk_length:
+            # One chunk of max_length, rather than a refusal: `bench profile` builds the runner at lengths below its
+            # chunk, and a suite may cut documents shorter. The record's chunk_length then says what really ran.
+            object.__setattr__(self, "chunk_length", self.max_length)
         if self.max_length % self.chunk_length:
             raise BenchError(f"max_length ({self.max_length}) must be a multiple of chunk_length ({self.chunk_length})")
         if self.pooling not in POOLINGS:
@@ -124,6 +140,16 @@ class Chunked:
 
     def positions_needed(self) -> int:
         return self.chunk_length  # the encoder reads one chunk at a time
+
+    def model_config(self, model) -> Any:
+        return model.encoder.config  # the ChunkPoolingClassifier is a plain nn.Module around the encoder
+
+    def model_shape(self, config: Any) -> Shape | None:
+        """The encoder's shape, each layer attending within one chunk: context min(L, chunk_length)."""
+        shape = super().model_shape(config)  # type: ignore[misc]
+        if shape is None:
+            return None
+        return replace(shape, attention=tuple(WithinChunks(a, self.chunk_length) for a in shape.attention))
 
     def encode(self, ids: list[int], tokenizer) -> list[int]:
         body = self.chunk_length - len(with_specials([], tokenizer))  # 2 for <s>/</s>; fewer if a tokenizer lacks one

@@ -55,7 +55,7 @@ def train_and_evaluate(
         classifier.fit(x_train, labels["train"])
         train_s += time.perf_counter() - fit_started
         val_probs = classifier.predict_proba(x_val)
-        scores = classification_metrics(labels["validation"], val_probs.argmax(-1), n_labels)
+        scores = classification_metrics(labels["validation"], val_probs.argmax(-1), n_labels, data.positive_id)
         train_loss = log_loss(labels["train"], classifier.predict_proba(x_train), labels=range(n_labels))
         val_loss = log_loss(labels["validation"], val_probs, labels=range(n_labels))
         epochs.append(
@@ -78,7 +78,8 @@ def train_and_evaluate(
     # fields a bag of n-grams on a CPU cannot have (token rates, GPU memory, micro-batches) are left to the record's
     # defaults: None, never 0
     metrics = {
-        **classification_metrics(labels["test"], preds, n_labels),
+        **classification_metrics(labels["test"], preds, n_labels, data.positive_id),
+        "positive_label": data.positive_label,
         "f1_average": "binary" if n_labels == 2 else "macro",
         "best_epoch": best + 1,
         "n_epochs": len(epochs),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import ProtocolConfig, SuiteConfig, to_dict
-from bench.host import device_kind, environment, now
+from bench.host import device_kind, environment, now, pin_one_gpu
 from bench.results.schema import RunRecord
 from bench.results.store import checkpoint_dir, predictions_path, record_path, write_record
 from bench.runners import Runner
@@ -84,6 +84,7 @@ class Job:
     def run(self) -> None:
         """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
         the run is complete), then drop the checkpoints a finished run no longer needs."""
+        pin_one_gpu()  # before anything initialises CUDA
         from bench.data import load_suite_data
         from bench.train import train_and_evaluate
 
@@ -105,6 +106,7 @@ class Job:
         path.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame(predictions).to_csv(path.with_suffix(".tmp"), index=False)
         path.with_suffix(".tmp").replace(path)
+        earlier_wall_s = metrics.pop("earlier_wall_s", 0.0)  # processes that trained this run before this one
         record = RunRecord(
             **self.identity(),
             status="ok",
@@ -112,7 +114,7 @@ class Job:
             resumed_from_epoch=resumed_from_epoch,
             label_names=list(data.label_names),
             device=device_kind(),
-            wall_s=time.perf_counter() - started,
+            wall_s=earlier_wall_s + time.perf_counter() - started,
             environment=environment(),
             finished_at=now(),
         )

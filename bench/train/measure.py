@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
+
+from bench.gpu import GpuMemory
+from bench.results.store import atomic_write_text
 
 
 def _sync() -> None:
@@ -36,44 +43,163 @@ class TokenCounter:
         return self.samples, int(self._real), self.padded_tokens
 
 
-class ThroughputCallback(TrainerCallback):
-    """Training time and token counts after the first `warmup_steps` optimizer steps, evaluation excluded."""
+MEASURES = "bench-measures.json"  # beside each checkpoint: what the run measured up to it
 
-    def __init__(self, counter: TokenCounter, warmup_steps: int) -> None:
+
+@dataclass
+class Totals:
+    """What a run measured while training, summed over the processes that trained part of it (a resumed run is
+    several). A figure one of them could not measure is None for the whole run: missing, never 0."""
+
+    train_s: float | None = 0.0
+    samples: int = 0
+    real_tokens: int = 0
+    padded_tokens: int = 0
+    energy_j: float | None = 0.0
+    wall_s: float = 0.0  # every process's wall time, lost work after its last checkpoint excepted
+    segments: int = 0
+    peak_train: tuple[float | None, float | None, float | None] = (None, None, None)  # allocated, reserved, NVML MB
+
+    @classmethod
+    def read(cls, checkpoint: Path) -> Totals | None:
+        """The totals saved with `checkpoint`, or None where they are missing (the run cannot be measured whole)."""
+        try:
+            raw = json.loads((checkpoint / MEASURES).read_text(encoding="utf-8"))
+            return cls(**{**raw, "peak_train": tuple(raw["peak_train"])})
+        except (OSError, ValueError, TypeError, KeyError):
+            return None
+
+
+def _add(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+class ThroughputCallback(TrainerCallback):
+    """Training time, token counts and energy after this process's first `warmup_steps` optimizer steps, evaluation
+    excluded; training memory peaks with validation excluded.
+
+    Every process that trains part of a run (a resumed run starts a new one) leaves out its own warm-up and adds its
+    own interval to the totals it resumed with (`carried`); the totals are saved beside every checkpoint, so a run
+    resumed from any of them knows what was measured before. Resumed without saved totals (`carried` None while
+    resuming), the run's time and rates are None.
+    """
+
+    def __init__(
+        self,
+        counter: TokenCounter,
+        warmup_steps: int,
+        carried: Totals | None = None,
+        gpu: GpuMemory | None = None,
+        wall_started: float | None = None,
+    ) -> None:
         self.counter = counter
         self.warmup_steps = warmup_steps
+        self.carried = carried
+        self.gpu = gpu
+        self.wall_started = time.perf_counter() if wall_started is None else wall_started
         self.train_s = 0.0
+        self.energy_j: float | None = 0.0
+        self.peak_train: tuple[float | None, float | None, float | None] = (None, None, None)
+        self._first_step = 0
         self._start: tuple[int, int, int] | None = None
         self._mark = 0.0
+        self._energy_mark: float | None = None
+
+    def _begin_interval(self) -> None:
+        self._mark = time.perf_counter()
+        self._energy_mark = self.gpu.energy_j() if self.gpu is not None else None
 
     def on_train_begin(self, args, state, control, **kwargs):
-        # a run shorter than the warm-up is measured whole rather than not at all
-        self.warmup_steps = min(self.warmup_steps, max(0, state.max_steps - 1))
+        self._first_step = state.global_step  # > 0 when this process resumes a run
+        # a segment shorter than the warm-up is measured whole rather than not at all
+        self.warmup_steps = min(self.warmup_steps, max(0, state.max_steps - self._first_step - 1))
+        if self.gpu is not None:
+            self.gpu.reset()
         if self.warmup_steps == 0:
             self._start = self.counter.snapshot()
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        self._mark = time.perf_counter()
+        self._begin_interval()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.warmup_steps and self._start is None:
+        if state.global_step == self._first_step + self.warmup_steps and self._start is None:
             _sync()
             self._start = self.counter.snapshot()
-            self._mark = time.perf_counter()
+            self._begin_interval()
 
     def on_epoch_end(self, args, state, control, **kwargs):
         # called before the epoch's evaluation, so evaluation time is never counted as training time
         _sync()
         if self._start is not None:
             self.train_s += time.perf_counter() - self._mark
+            energy = self.gpu.energy_j() if self.gpu is not None else None
+            used = None if energy is None or self._energy_mark is None else energy - self._energy_mark
+            self.energy_j = _add(self.energy_j, used)
+        if self.gpu is not None:
+            self.peak_train = tuple(_max(a, b) for a, b in zip(self.peak_train, self.gpu.phase_peaks(), strict=True))
 
-    def rates(self) -> dict[str, float | None]:
-        if self._start is None or self.train_s <= 0:
-            return {"train_samples_per_s": None, "train_tokens_per_s": None, "train_padded_tokens_per_s": None}
-        samples, real, padded = (end - start for end, start in zip(self.counter.snapshot(), self._start, strict=True))
+    def on_evaluate(self, args, state, control, **kwargs):
+        if self.gpu is not None:
+            self.gpu.reset()  # the validation pass's peak is not the next epoch's training peak
+
+    def on_save(self, args, state, control, **kwargs):
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            atomic_write_text(folder / MEASURES, json.dumps(dataclasses.asdict(self.totals())) + "\n")
+
+    def totals(self) -> Totals:
+        """The run's totals so far: what was carried in plus this process's own."""
+        own = Totals(
+            train_s=self.train_s if self._start is not None else None,
+            energy_j=self.energy_j if self._start is not None else None,
+            wall_s=time.perf_counter() - self.wall_started,
+            segments=1,
+            peak_train=self.peak_train,
+        )
+        if self._start is not None:
+            own.samples, own.real_tokens, own.padded_tokens = (
+                end - start for end, start in zip(self.counter.snapshot(), self._start, strict=True)
+            )
+        base = self.carried if self.carried is not None or self._first_step == 0 else None
+        if base is None and self._first_step > 0:  # resumed, but what came before was not measured
+            return dataclasses.replace(own, train_s=None, energy_j=None, segments=None)  # type: ignore[arg-type]
+        base = base or Totals()
+        return Totals(
+            train_s=_add(base.train_s, own.train_s),
+            samples=base.samples + own.samples,
+            real_tokens=base.real_tokens + own.real_tokens,
+            padded_tokens=base.padded_tokens + own.padded_tokens,
+            energy_j=_add(base.energy_j, own.energy_j),
+            wall_s=base.wall_s + own.wall_s,
+            segments=base.segments + 1,
+            peak_train=tuple(_max(a, b) for a, b in zip(base.peak_train, own.peak_train, strict=True)),
+        )
+
+    def record_fields(self) -> dict[str, Any]:
+        """The run's training measurements as record fields, and `earlier_wall_s` (the wall time of the processes
+        that trained it before this one), which the job adds to its own."""
+        t = self.totals()
+        measured = t.train_s is not None and t.train_s > 0
+
+        def rate(n: float | None) -> float | None:
+            return n / t.train_s if measured and n is not None else None
+
+        allocated, reserved, nvml = t.peak_train
         return {
-            "train_samples_per_s": samples / self.train_s,
-            "train_tokens_per_s": real / self.train_s,
-            "train_padded_tokens_per_s": padded / self.train_s,
+            "train_s": t.train_s if measured else None,
+            "train_samples_per_s": rate(t.samples),
+            "train_tokens_per_s": rate(t.real_tokens),
+            "train_padded_tokens_per_s": rate(t.padded_tokens),
             "throughput_warmup_steps": self.warmup_steps,
+            "train_energy_j": t.energy_j if measured else None,
+            "avg_gpu_power_w": rate(t.energy_j),
+            "peak_gpu_mem_train_mb": allocated,
+            "peak_gpu_mem_train_reserved_mb": reserved,
+            "peak_gpu_mem_train_nvml_mb": nvml,
+            "segments": t.segments,
+            "earlier_wall_s": t.wall_s - (time.perf_counter() - self.wall_started),
         }
+
+
+def _max(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else max(a, b)

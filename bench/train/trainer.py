@@ -16,10 +16,11 @@ from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import ProtocolConfig
 from bench.data import SuiteData, texts_of
-from bench.host import GpuMemory, mixed_precision, peak_cpu_rss_mb
+from bench.gpu import GpuMemory
+from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner
 from bench.train.encoding import encode, tokenize
-from bench.train.measure import ThroughputCallback, TokenCounter
+from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
 
 
@@ -67,8 +68,11 @@ class CountingTrainer(Trainer):
         return torch.utils.data.SequentialSampler(eval_dataset)
 
 
-def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_devices: int = 1) -> TrainingArguments:
-    """The protocol as TrainingArguments; the effective batch is the same whatever the micro-batch."""
+def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path) -> TrainingArguments:
+    """The protocol as TrainingArguments on one device; the effective batch is the same whatever the micro-batch.
+
+    A run's worker sees one GPU (`bench.host.pin_one_gpu`): with several, the Trainer would silently wrap the model
+    in `nn.DataParallel` and multiply the effective batch by the number of GPUs."""
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=protocol.epochs,
@@ -78,7 +82,7 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
         warmup_steps=protocol.warmup_ratio,  # a float below 1 is a fraction of all steps in transformers 5
         max_grad_norm=protocol.max_grad_norm,
         per_device_train_batch_size=protocol.per_device_batch_size,
-        gradient_accumulation_steps=max(1, protocol.batch_size // (protocol.per_device_batch_size * n_devices)),
+        gradient_accumulation_steps=protocol.gradient_accumulation_steps,
         per_device_eval_batch_size=protocol.eval_batch_size,
         activation_checkpointing=protocol.gradient_checkpointing,
         eval_strategy="epoch",
@@ -95,6 +99,10 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, n_
         report_to="none",
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
+        # no host syncs per step: batches are copied asynchronously from pinned memory, and the loss is not checked
+        # for NaN/inf every micro-batch (the logged epoch loss still shows a diverged run)
+        accelerator_config={"non_blocking": torch.cuda.is_available()},
+        logging_nan_inf_filter=False,
         remove_unused_columns=False,
         fp16=mixed_precision(protocol.mixed_precision) == "fp16",
         bf16=mixed_precision(protocol.mixed_precision) == "bf16",
@@ -109,7 +117,10 @@ def train_and_evaluate(
     checkpoints: Path,
     resume_from: Path | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fine-tune `runner` under the protocol; return the run's metrics and its per-example test predictions.
+    """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions.
+
+    The fields include `earlier_wall_s`, the wall time of the processes that trained this run before this one
+    (0 unless resumed), which the job adds to its own wall time.
 
     A checkpoint is saved into `checkpoints` after every epoch; `resume_from` (one of them, from an interrupted run
     of the same configuration) continues training where it stopped, with its optimizer, schedule and RNG states.
@@ -127,14 +138,16 @@ def train_and_evaluate(
     model = runner.build_model(data.label_names)
     n_labels = len(data.label_names)
     counter = TokenCounter()
-    throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps)
-    args = training_arguments(protocol, seed, checkpoints, max(1, torch.cuda.device_count()))
+    args = training_arguments(protocol, seed, checkpoints)
+    positive = data.positive_id
 
     def compute_metrics(pred) -> dict[str, float]:
-        return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels)
+        return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels, positive)
 
     model_columns = ["input_ids", "attention_mask", "length", "label"]
     with GpuMemory() as gpu:
+        carried = Totals.read(resume_from) if resume_from else None
+        throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps, carried, gpu, started)
         trainer = CountingTrainer(
             model=model,
             args=args,
@@ -151,30 +164,39 @@ def train_and_evaluate(
 
         # the single touch of the test split, with the checkpoint chosen on validation
         test = inputs["test"]
+        gpu.reset()
+        energy_before = gpu.energy_j()
         eval_started = time.perf_counter()
         output = trainer.predict(test.select_columns(model_columns), metric_key_prefix="test")
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
+        eval_peak = gpu.phase_peaks()  # synchronizes
         eval_s = time.perf_counter() - eval_started
+        energy_after = gpu.energy_j()
 
     probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
     preds = probs.argmax(-1)
     labels = np.asarray(test["label"])
     metrics = {
-        **classification_metrics(labels, preds, n_labels),
+        **classification_metrics(labels, preds, n_labels, positive),
         "f1_average": "binary" if n_labels == 2 else "macro",
+        "positive_label": data.positive_label,
         "best_epoch": best_epoch,
         "n_epochs": protocol.epochs,
         "epochs": epochs,
-        **throughput.rates(),
+        **throughput.record_fields(),
         "eval_samples_per_s": len(test) / eval_s,
-        "train_s": throughput.train_s,
         "prepare_s": prepared_s,
-        "peak_gpu_mem_mb": gpu.allocated_mb,
+        "peak_gpu_mem_mb": gpu.allocated_mb,  # the whole run: training, validation and test
         "peak_gpu_mem_reserved_mb": gpu.reserved_mb,
         "peak_gpu_mem_nvml_mb": gpu.nvml_mb,
+        "peak_gpu_mem_eval_mb": eval_peak[0],
+        "peak_gpu_mem_eval_reserved_mb": eval_peak[1],
+        "peak_gpu_mem_eval_nvml_mb": eval_peak[2],
+        "eval_energy_j": None if energy_before is None or energy_after is None else energy_after - energy_before,
         "gpu_name": gpu.gpu_name,
         "gpu_driver": gpu.driver,
+        "gpu_uuid": gpu.uuid,
+        "nvml_scope": gpu.scope,
+        "gpu_shared": gpu.shared,
         "peak_cpu_rss_mb": peak_cpu_rss_mb(),
         "n_params": sum(p.numel() for p in model.parameters()),
         "n_train": len(inputs["train"]),

@@ -1,0 +1,217 @@
+"""The cost section: per-runner time, throughput, memory and energy from the records, and the table that shows them.
+
+A cost of 0 or less is read as not measured (a run resumed before its timer started used to record `train_s` 0):
+it is shown as missing, left out of means, and never ranked, in the table or on a Pareto front.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.report import fmt, stats
+from bench.report.cells import plural, runner_cell, seeds_cell
+from bench.report.render import Cell, Paragraph, Strong, Table
+
+# Cost columns of the summary that are ranked, with whether higher is better; n_params is shown, never ranked.
+RANKED = {"train_tokens_per_s": True, "train_s_per_epoch": False, "eval_samples_per_s": True, "wall_s": False}
+COST_FIELDS = (*RANKED, "n_params")
+ENERGY_FIELDS = ("train_energy_j", "eval_energy_j", "avg_gpu_power_w")
+MEMORY_LABELS = {"gpu": "training peak GPU memory allocated", "cpu": "peak CPU RSS", "mixed": "peak memory"}
+
+
+def measured(values: pd.Series) -> pd.Series:
+    """`values` as floats, with 0 and below (not a measurement of a time, a rate, memory or energy) as NaN."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    return numbers.where(numbers > 0)
+
+
+def _is_true(values: pd.Series) -> pd.Series:
+    """True where a flag read from JSON is true (False for None, NaN and false)."""
+    return values.map(lambda v: isinstance(v, bool | np.bool_ | int | float) and v == 1).astype(bool)
+
+
+def run_costs(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per successful run, the figures the cost table averages, not-measured values as NaN.
+
+    `gpu_memory` is the training peak (`peak_gpu_mem_train_mb`); a record written before training and evaluation
+    peaks were split has only the whole-run `peak_gpu_mem_mb`, used instead and flagged in `memory_whole_run`.
+    """
+    train_s = measured(ok["train_s"])
+    out = pd.DataFrame(index=ok.index)
+    out["train_s_per_epoch"] = train_s / measured(ok["n_epochs"])
+    for name in ("train_tokens_per_s", "eval_samples_per_s", "wall_s", "n_params", "train_energy_j", "eval_energy_j"):
+        out[name] = measured(ok[name])
+    out["avg_gpu_power_w"] = measured(ok["avg_gpu_power_w"]).fillna(out["train_energy_j"] / train_s)
+    train_peak, whole_run_peak = measured(ok["peak_gpu_mem_train_mb"]), measured(ok["peak_gpu_mem_mb"])
+    out["gpu_memory"] = train_peak.fillna(whole_run_peak)
+    out["memory_whole_run"] = train_peak.isna() & whole_run_peak.notna()
+    return out
+
+
+def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
+    """One runner's cost columns of the summary, from its successful runs: means, stds and how many runs measured
+    each (`<name>_n`), memory and its kind, micro-batch sizes and OOM retries, resumed and shared-GPU run counts."""
+    runs = run_costs(ok)
+    gpu = bool(runs["gpu_memory"].notna().any())
+    memory = stats.seed_stats(runs["gpu_memory"] if gpu else measured(ok["peak_cpu_rss_mb"]))
+    micro = sorted(int(m) for m in measured(ok["micro_batch_size"]).dropna().unique())
+    segments = pd.to_numeric(ok["segments"], errors="coerce")
+    row: dict[str, Any] = {
+        "memory_mb": memory.mean,
+        "memory_mb_std": memory.std,
+        "memory_mb_n": memory.n,
+        "memory_kind": "gpu" if gpu else "cpu",
+        "memory_whole_run": int(runs["memory_whole_run"].sum()) if gpu else 0,
+        "eval_memory_mb": stats.seed_stats(measured(ok["peak_gpu_mem_eval_mb"])).mean,
+        "micro_batch": " / ".join(map(str, micro)),
+        "oom_retries": int(pd.to_numeric(ok["oom_retries"], errors="coerce").fillna(0).sum()),
+        "resumed_runs": int(((segments > 1) | ok["resumed_from_epoch"].notna()).sum()),
+        "gpu_shared_runs": int(_is_true(ok["gpu_shared"]).sum()),
+    }
+    for name in (*COST_FIELDS, *ENERGY_FIELDS):
+        s = stats.seed_stats(runs[name])
+        row |= {name: s.mean, f"{name}_std": s.std, f"{name}_n": s.n}
+    return row
+
+
+def memory_column_kind(summary: pd.DataFrame) -> str:
+    """'gpu' or 'cpu' when every runner with a measurement has that kind, else 'mixed' (each cell says which)."""
+    kinds = set(summary.loc[summary["memory_mb"].notna(), "memory_kind"])
+    return kinds.pop() if len(kinds) == 1 else ("gpu" if not kinds else "mixed")
+
+
+def _only_whole_run(summary: pd.DataFrame) -> bool:
+    """True when every GPU memory figure is a whole-run peak: all records predate the training peak."""
+    gpu = summary[(summary["memory_kind"] == "gpu") & (summary["memory_mb_n"] > 0)]
+    return not gpu.empty and bool((gpu["memory_whole_run"] == gpu["memory_mb_n"]).all())
+
+
+def memory_label(summary: pd.DataFrame) -> str:
+    """What the memory column holds, for its header and the memory plot."""
+    kind = memory_column_kind(summary)
+    return "peak GPU memory allocated" if kind == "gpu" and _only_whole_run(summary) else MEMORY_LABELS[kind]
+
+
+def has_energy(summary: pd.DataFrame) -> bool:
+    return bool(summary["train_energy_j"].notna().any())
+
+
+def _coverage(row: pd.Series, name: str) -> list[str]:
+    """['2 of 3 runs'] where some successful runs did not measure `name`, ['not measured'] where none did."""
+    n, ok = int(row[f"{name}_n"]), int(row["seeds_ok"])
+    if ok == 0 or n == ok:
+        return []
+    return ["not measured"] if n == 0 else [f"{n} of {ok} runs"]
+
+
+def _sub(parts: list[str]) -> str:
+    return f"({'; '.join(parts)})" if parts else ""
+
+
+def _memory_cell(row: pd.Series, kind: str, only_whole_run: bool, best: bool) -> Cell:
+    parts = ["CPU RSS"] if kind == "mixed" and row["memory_kind"] == "cpu" else []
+    whole_run = int(row["memory_whole_run"])
+    if whole_run and not only_whole_run:  # where all are whole-run peaks, the header says so
+        parts.append("whole run" if whole_run == row["seeds_ok"] else f"{whole_run} of {row['seeds_ok']} whole run")
+    if row["micro_batch"]:
+        retries = int(row["oom_retries"])
+        over = f" in {row['seeds_ok']} runs" if row["seeds_ok"] > 1 else ""
+        parts.append(f"micro-batch {row['micro_batch']}")
+        if retries:
+            parts[-1] += f" after {plural(retries, 'OOM retry', 'OOM retries')}{over}"
+    if pd.notna(row["eval_memory_mb"]):
+        parts.append(f"test pass {fmt.megabytes(row['eval_memory_mb'])} MB")
+    return Cell(fmt.megabytes(row["memory_mb"]), _sub(parts), best=best, bad=row["seeds_ok"] == 0, numeric=True)
+
+
+def _energy_cells(row: pd.Series, best: bool) -> list[Cell]:
+    parts = _coverage(row, "train_energy_j")
+    if pd.notna(row["eval_energy_j"]):
+        parts.append(f"test pass {fmt.watt_hours(row['eval_energy_j'])} Wh")
+    shared = int(row["gpu_shared_runs"])
+    if shared:
+        parts.append(f"GPU shared in {plural(shared, 'run')}: whole board's energy")
+    text = fmt.watt_hours(row["train_energy_j"])
+    return [
+        Cell(text, _sub(parts), best=best, bad=bool(shared), numeric=True),
+        Cell(fmt.watts(row["avg_gpu_power_w"]), _sub(_coverage(row, "avg_gpu_power_w")), numeric=True),
+    ]
+
+
+def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
+    """Memory, throughput, time and (where measured) energy per runner; best marks only among measured values."""
+    s = summary
+    kind = memory_column_kind(s)
+    energy = has_energy(s)
+    memory = s["memory_mb"].where(s["memory_kind"] == kind) if kind != "mixed" else s["memory_mb"] * float("nan")
+    marks = {name: fmt.best_mask(list(s[name]), higher=higher) for name, higher in RANKED.items()}
+    marks["memory"] = fmt.best_mask(list(memory), higher=False)
+    # A shared GPU's counter includes the other processes' energy: such a runner is shown, never ranked.
+    marks["energy"] = fmt.best_mask(list(s["train_energy_j"].where(s["gpu_shared_runs"] == 0)), higher=False)
+    rows = []
+    for i, row in s.iterrows():
+        time_notes = _coverage(row, "train_s_per_epoch")
+        if row["resumed_runs"]:
+            time_notes.append(f"{row['resumed_runs']} resumed")
+        cells = [
+            runner_cell(row["runner"], baseline),
+            seeds_cell(row),
+            _memory_cell(row, kind, _only_whole_run(s), marks["memory"][i]),
+            Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s")),
+                 best=marks["train_tokens_per_s"][i], numeric=True),
+            Cell(fmt.duration(row["train_s_per_epoch"]), _sub(time_notes), best=marks["train_s_per_epoch"][i],
+                 numeric=True),
+            Cell(fmt.rate(row["eval_samples_per_s"]), _sub(_coverage(row, "eval_samples_per_s")),
+                 best=marks["eval_samples_per_s"][i], numeric=True),
+            Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
+        ]  # fmt: skip
+        cells += _energy_cells(row, marks["energy"][i]) if energy else []
+        cells += [Cell(fmt.count(row["n_params"]), numeric=True), Cell(row["gpu_name"] or row["device"] or fmt.MISSING)]
+        rows.append(cells)
+    columns = ["runner", "seeds", f"{memory_label(s)} (MB)", "train tokens/s", "train time / epoch", "eval samples/s"]
+    columns += ["wall time", *(["train energy (Wh)", "avg GPU power (W)"] if energy else []), "parameters", "device"]
+    return Table(columns, rows, _notes(kind, energy, s))
+
+
+def _notes(kind: str, energy: bool, summary: pd.DataFrame) -> list[Paragraph]:
+    memory = f"Memory: {memory_label(summary)} in MB"
+    if kind == "gpu" and _only_whole_run(summary):
+        memory += " (torch max_memory_allocated over the whole run: training, validation and the test pass; these "
+        memory += "records predate the training peak)"
+    elif kind == "gpu":
+        memory += " (torch max_memory_allocated while training; validation and test passes excluded)"
+    memory += ". "
+    if kind == "cpu":
+        memory += "These runs had no GPU, so the peak resident set size of the run's process is shown instead. "
+    if kind == "mixed":
+        memory += "Runners without a GPU measurement show CPU RSS, marked so, and no best is marked. "
+    if summary["memory_whole_run"].any() and not _only_whole_run(summary):
+        memory += "Records written before the training peak was recorded apart show the whole run's peak "
+        memory += "(training and the test pass), marked whole run. "
+    memory += "Below it: the micro-batch the runs trained with and the out-of-memory retries (each halves the "
+    memory += "micro-batch) it took to get there, and the test pass's peak where recorded. "
+    notes = [
+        Paragraph.of(
+            "Means over successful seeds. ",
+            memory,
+            "Train tokens/s counts non-padding tokens after warm-up; train time / epoch is the training time "
+            "(warm-up and evaluation excluded, summed over the processes of a resumed run) over the epochs; wall time "
+            "covers the whole run. A time or rate that is missing or 0 was not measured: it shows as —, is left out "
+            "of the means (below the value: how many runs measured it) and is never ranked. ",
+            Strong("Bold"),
+            ": best in the column (parameters are not ranked).",
+        )
+    ]
+    if energy:
+        notes.append(
+            Paragraph.of(
+                "Energy: the GPU's NVML energy counter over training, in watt-hours (1 Wh = 3.6 kJ), mean over the "
+                "runs that measured it; below it the test pass's energy. Average power = training energy / training "
+                "time. The counter is the whole board's: where other processes shared the GPU (GPU shared) it counts "
+                "their energy too, so such runners are flagged and not ranked. — where NVML has no energy counter."
+            )
+        )
+    return notes
