@@ -6,6 +6,7 @@ one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,8 @@ RUN_EXAMPLES = """examples:
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
+  bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 2000 --epochs 1   # real model, offline
+  bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
   bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
 """
 LIST_EXAMPLES = """examples:
@@ -42,6 +45,28 @@ def _int_list(text: str) -> list[int]:
     if values:
         return values
     raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}")
+
+
+def _folder(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory")
+    return path.resolve()
+
+
+def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    """Where pretrained runners get their weights: options shared by `bench run` and `bench profile`."""
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="build every pretrained runner from bench's bundled config with random weights (no hub, no cache): "
+        "cost only, recorded as <runner>@random-init and left out of accuracy comparisons",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=_folder,
+        help="a folder of local checkpoints: model id org/name loads from DIR/org/name (same as $BENCH_MODELS_DIR)",
+    )
 
 
 def _name_list(text: str) -> list[str]:
@@ -85,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
+    _checkpoint_options(run)
     lst = sub.add_parser(
         "list",
         help="list suites and runners",
@@ -110,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     profile_cli.add_arguments(prof)
+    _checkpoint_options(prof)
     return parser
 
 
@@ -119,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in ("run", "list", "report", "profile", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
+    if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
+        from bench.runners.locate import MODELS_DIR_ENV
+
+        os.environ[MODELS_DIR_ENV] = str(args.models_dir)
     try:
         if args.command == "list":
             from bench.cli.listing import run

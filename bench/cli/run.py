@@ -33,7 +33,8 @@ def run(args: argparse.Namespace) -> int:
         raise BenchError(
             f"--data-dir {args.data_dir} is not a directory; point it at a folder with train and test files"
         )
-    the_plan = plan(suite, args.results, args.runners, args.data_dir, args.limit, args.overwrite)
+    random_init = getattr(args, "random_init", False)
+    the_plan = plan(suite, args.results, args.runners, args.data_dir, args.limit, args.overwrite, random_init)
     for job in {j.runner_name: j for j in the_plan.jobs}.values():
         if job.runner.params().get("trust_remote_code"):
             print(
@@ -78,6 +79,8 @@ def format_table(suite: SuiteConfig, results: Path, runners: Sequence[Runner] = 
         return "(no results)"
     gpu = table["peak_gpu_mem_mb"].notna().any()
     columns = [c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
+    cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
+    table.loc[cost_only, ["accuracy", "f1"]] = float("nan")  # random weights: the accuracy means nothing
     shown = table[columns].rename(columns=display_names(RunRecord, columns))
     if suite.data.source == "synthetic":
         from bench.data.synthetic import SyntheticSpec, expected_accuracy
@@ -92,4 +95,7 @@ def format_table(suite: SuiteConfig, results: Path, runners: Sequence[Runner] = 
             expected[key] = value if expected.get(key, value) == value else None
         keys = pd.Series(list(zip(table["model_family"], table["max_length"], strict=True)), index=table.index)
         shown.insert(4, "expected", keys.map(lambda k: expected.get(k)).astype(float))
-    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
+    if cost_only.any():
+        text += "\n(@random-init: the real architecture with random weights, cost only; accuracy not shown)"
+    return text

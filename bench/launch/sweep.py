@@ -12,7 +12,7 @@ from bench.config import SuiteConfig
 from bench.errors import BenchError
 from bench.launch.local import launch_with_retries
 from bench.results.store import lock_path, read_record, rebuild_table
-from bench.runners import RUNNERS, build_runner
+from bench.runners import RUNNERS, build_runner, run_name
 from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.job import Job
 
@@ -31,8 +31,10 @@ def plan(
     data_dir: Path | None = None,
     limit: int | None = None,
     overwrite: bool = False,
+    random_init: bool = False,
 ) -> Plan:
-    """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`."""
+    """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`.
+    `random_init` builds every pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
     refs = {ref.name: ref for ref in suite.runners}
     names = runners or list(refs)
     jobs = []
@@ -40,12 +42,12 @@ def plan(
         ref = refs.get(name)
         if ref is None and name not in RUNNERS:
             raise BenchError(RUNNERS.unknown_message(name) + f" Suite '{suite.name}' runs: {', '.join(refs)}.")
-        runner = build_runner(ref.runner, ref.params) if ref else build_runner(name)
+        runner = build_runner(ref.runner if ref else name, ref.params if ref else None, random_init)
         try:
             runner.check_supported()
         except BenchError as err:
             raise BenchError(f"runner '{name}': {err}") from None
-        jobs += [Job(suite, name, runner, seed, results, data_dir, limit) for seed in suite.seeds]
+        jobs += [Job(suite, run_name(name, runner), runner, seed, results, data_dir, limit) for seed in suite.seeds]
     todo, skipped = [], []
     for job in jobs:
         record = read_record(job.record_path)

@@ -19,6 +19,7 @@ from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner
+from bench.runners.tokenizers import tokenizer_source
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
@@ -185,6 +186,7 @@ def train_and_evaluate(
         **throughput.record_fields(),
         "eval_samples_per_s": len(test) / eval_s,
         "prepare_s": prepared_s,
+        "tokenizer": tokenizer_source(tokenizer),
         "peak_gpu_mem_mb": gpu.allocated_mb,  # the whole run: training, validation and test
         "peak_gpu_mem_reserved_mb": gpu.reserved_mb,
         "peak_gpu_mem_nvml_mb": gpu.nvml_mb,
