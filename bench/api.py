@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.config import SuiteConfig, trackers
-from bench.data.suite import apply_overrides, load_suite, suite_from_dict
+from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
 from bench.launch.sweep import Plan, plan, run_jobs
 from bench.report import report
@@ -179,8 +179,7 @@ def load_results(results_dir: str | Path = "results", suite: str | None = None) 
 
 def _suite(suite: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None) -> SuiteConfig:
     if isinstance(suite, Mapping):
-        raw = apply_overrides(dict(suite), overrides or {})
-        return suite_from_dict(raw, default_name=str(suite.get("name") or "suite"))
+        return suite_from_dict(dict(suite), overrides=overrides)
     return load_suite(suite, overrides)
 
 

@@ -74,12 +74,7 @@ def parse_suite_file(path: Path, overrides: Mapping[str, Any] | None = None) -> 
         raise BenchError(f"suite file {path} is not valid {path.suffix[1:].upper()}: {detail}") from None
     if not isinstance(raw, dict):
         raise BenchError(f"suite file {path} must be a mapping with keys {', '.join(sorted(SUITE_KEYS))}")
-    if not overrides:
-        return suite_from_dict(raw, source=path, default_name=path.stem)
-    try:
-        return suite_from_dict(apply_overrides(raw, overrides), source=path, default_name=path.stem)
-    except BenchError as err:
-        raise BenchError(f"{err} (with the override(s) {', '.join(overrides)})") from None
+    return suite_from_dict(raw, source=path, default_name=path.stem, overrides=overrides)
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -87,14 +82,12 @@ def parse_override(text: str) -> tuple[str, Any]:
     suite file: `2e-5` is a number, `[0,1]` a list, `body` a string)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
-        raise BenchError(
-            f"--set expects KEY=VALUE with a dotted suite key, like protocol.learning_rate=2e-5; got {text!r}"
-        )
+        raise BenchError(f"expected KEY=VALUE with a dotted suite key, like protocol.learning_rate=2e-5; got {text!r}")
     try:
         return key.strip(), yaml.load(value, Loader=_Loader)
     except yaml.YAMLError as err:
         detail = getattr(err, "problem", None) or " ".join(str(err).split())
-        raise BenchError(f"--set {text}: the value is not valid YAML ({detail})") from None
+        raise BenchError(f"{text!r}: the value is not valid YAML ({detail})") from None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,7 +118,19 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
     return out
 
 
-def suite_from_dict(raw: dict[str, Any], source: Path | None = None, default_name: str = "suite") -> SuiteConfig:
+def suite_from_dict(
+    raw: dict[str, Any],
+    source: Path | None = None,
+    default_name: str = "suite",
+    overrides: Mapping[str, Any] | None = None,
+) -> SuiteConfig:
+    """A validated suite from its mapping (a suite file's content), with `overrides` (dotted keys) set first."""
+    if overrides:
+        changed = apply_overrides(raw, overrides)
+        try:
+            return suite_from_dict(changed, source, default_name)
+        except BenchError as err:
+            raise BenchError(f"{err} (with the override(s) {', '.join(overrides)})") from None
     where = f"suite file {source}" if source else "suite"
     _check_keys(where, raw, SUITE_KEYS)
     if "data" not in raw or not isinstance(raw["data"], dict):
