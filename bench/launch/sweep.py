@@ -15,6 +15,7 @@ from bench.results.store import lock_path, read_record, rebuild_table
 from bench.runners import RUNNERS, build_runner
 from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.job import Job
+from bench.train.tracking import check_installed
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def plan(
     overwrite: bool = False,
 ) -> Plan:
     """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`."""
+    check_installed(suite.report_to)
     refs = {ref.name: ref for ref in suite.runners}
     names = runners or list(refs)
     jobs = []
