@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from bench.cli.run import format_table
 from bench.data.suite import load_suite
 from bench.data.synthetic import SyntheticSpec, expected_accuracy
-from bench.results.store import TABLE_COLUMNS
+from bench.results.store import run_table
 from bench.runners import build_runner
 
 RUNNERS = {
@@ -22,7 +21,7 @@ RUNNERS = {
 }
 
 
-def test_expected_column_comes_from_what_each_runner_reads(tmp_path: Path):
+def test_expected_column_comes_from_what_each_runner_reads():
     suite = load_suite("demo")
     runners = {name: build_runner(name) for name in RUNNERS}
     rows = [
@@ -30,10 +29,7 @@ def test_expected_column_comes_from_what_each_runner_reads(tmp_path: Path):
          "max_length": runners[name].max_length, "peak_cpu_rss_mb": 100.0}
         for name, family in RUNNERS.items()
     ]  # fmt: skip
-    (tmp_path / "demo").mkdir()
-    pd.DataFrame(rows, columns=TABLE_COLUMNS).to_csv(tmp_path / "demo" / "results.csv", index=False)
-
-    table = format_table(suite, tmp_path, list(runners.values()))
+    table = format_table(suite, run_table(rows), list(runners.values()))
     lines = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
     head = expected_accuracy(SyntheticSpec(**suite.data.synthetic), 510)
     assert float(lines["tiny-roberta-512"][4]) == pytest.approx(head, abs=1e-4)
@@ -43,15 +39,13 @@ def test_expected_column_comes_from_what_each_runner_reads(tmp_path: Path):
     assert lines["tfidf-logreg"][4] == "—"  # no closed form for a bag of words
 
 
-def test_runners_that_share_family_and_length_but_read_differently_get_no_expectation(tmp_path: Path):
+def test_runners_that_share_family_and_length_but_read_differently_get_no_expectation():
     suite = load_suite("demo")
     a = build_runner("tiny-roberta-chunks-2048", {"max_length": 1024})
     b = build_runner("tiny-roberta-chunks-2048", {"max_length": 1024, "chunk_length": 128})
     rows = [{"runner": n, "seed": 0, "status": "ok", "accuracy": 0.7, "model_family": "tiny-roberta-chunks-mean",
              "max_length": 1024, "peak_cpu_rss_mb": 1.0} for n in ("a", "b")]  # fmt: skip
-    (tmp_path / "demo").mkdir()
-    pd.DataFrame(rows, columns=TABLE_COLUMNS).to_csv(tmp_path / "demo" / "results.csv", index=False)
-    lines = format_table(suite, tmp_path, [a, b]).splitlines()[1:]
+    lines = format_table(suite, run_table(rows), [a, b]).splitlines()[1:]
     assert [line.split()[4] for line in lines] == ["—", "—"]
 
 

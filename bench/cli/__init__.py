@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError
 
@@ -20,10 +21,13 @@ RUN_EXAMPLES = """examples:
   bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 2000 --epochs 1   # real model, offline
   bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
   bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
+  bench run --set protocol.learning_rate=1e-3 --set seeds=[0,1]   # any suite key, validated like the file
+  bench run --report-to tensorboard            # events in results/<suite>/runs/<runner>/seed<k>.tensorboard/
 """
 LIST_EXAMPLES = """examples:
   bench list                 # all suites and runners
   bench list --suite imdb    # what the imdb suite runs, with its data and protocol
+  bench list --suite imdb --set protocol.epochs=1   # the same, with a suite key overridden
 """
 
 
@@ -76,6 +80,27 @@ def _name_list(text: str) -> list[str]:
     return names
 
 
+def _override(text: str) -> tuple[str, Any]:
+    from bench.data.suite import parse_override
+
+    try:
+        return parse_override(text)
+    except BenchError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        type=_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a suite key (dotted, e.g. protocol.learning_rate=2e-5, data.text_column=body, seeds=[0,1]); "
+        "the value is read as YAML; repeatable",
+    )
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with usage errors on one line like every other bench error (exit code 2)."""
 
@@ -110,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
+    _add_set(run)
+    run.add_argument(
+        "--report-to",
+        metavar="TRACKERS",
+        help="experiment trackers, comma-separated: tensorboard, wandb, mlflow, trackio, or none "
+        "(default: the suite's report_to, else none)",
+    )
     _checkpoint_options(run)
     lst = sub.add_parser(
         "list",
@@ -118,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lst.add_argument("--suite", help="show one suite in detail")
+    _add_set(lst)
     from bench.cli import profile as profile_cli
     from bench.cli import report as report_cli
 
@@ -170,3 +203,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # `bench list | head`: the reader has gone, which is not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (so the interpreter's final flush does not fail again)
+        return 0

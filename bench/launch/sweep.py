@@ -15,6 +15,7 @@ from bench.results.store import lock_path, read_record, rebuild_table
 from bench.runners import RUNNERS, build_runner, run_name
 from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.job import Job
+from bench.train.tracking import check_installed
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ def plan(
 ) -> Plan:
     """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`.
     `random_init` builds every pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
+    check_installed(suite.report_to)
     refs = {ref.name: ref for ref in suite.runners}
     names = runners or list(refs)
     jobs = []

@@ -13,7 +13,10 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: init
+# (pretrained | random | scratch) and the run's tokenizer (older records are migrated on read:
+# bench/results/migrations.py)
+SCHEMA_VERSION = 3
 
 
 def _f(
@@ -56,7 +59,7 @@ class RunRecord(Record):
     status: str = _f("ok | failed | oom", table=True, key=True)
     # quality on test, with the epoch (or setting) chosen on validation
     accuracy: float | None = _f("test accuracy", table=True)
-    f1: float | None = _f("test F1 (binary on label 1 for two classes, else macro)", table=True)
+    f1: float | None = _f("test F1 (binary on positive_label for two classes, else macro)", table=True)
     precision: float | None = _f("test precision, averaged as f1", table=True)
     recall: float | None = _f("test recall, averaged as f1", table=True)
     f1_average: str | None = _f("binary or macro")

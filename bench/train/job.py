@@ -4,6 +4,7 @@ checkpoints, load the data, train and evaluate under the protocol, write the pre
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,9 +13,10 @@ from typing import Any
 from bench.config import ProtocolConfig, SuiteConfig, to_dict
 from bench.host import device_kind, environment, now, pin_one_gpu
 from bench.results.schema import RunRecord
-from bench.results.store import checkpoint_dir, predictions_path, record_path, write_record
+from bench.results.store import checkpoint_dir, predictions_path, record_path, tensorboard_dir, write_record
 from bench.runners import Runner
 from bench.train import checkpoints
+from bench.train.tracking import Tracking
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,19 @@ class Job:
         return RunRecord(**self.identity(), status=status, error=error, wall_s=wall_s, finished_at=now())
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a run's checkpoints depend on: resuming is only allowed into the very same run."""
-        return {"config": self.identity()["config"], "seed": self.seed, "runner": self.runner_name}
+        """What a run's checkpoints depend on: resuming is only allowed into the very same run. The trackers it
+        reports to only watch it, so they are left out: adding one keeps the checkpoints."""
+        config = self.identity()["config"]
+        suite = {key: value for key, value in config["suite"].items() if key != "report_to"}
+        return {"config": {**config, "suite": suite}, "seed": self.seed, "runner": self.runner_name}
+
+    def tracking(self) -> Tracking | None:
+        """What this run tells the suite's experiment trackers; None when it reports to none."""
+        if not self.suite.report_to:
+            return None
+        folder = tensorboard_dir(self.results, self.suite.name, self.runner_name, self.seed)
+        name = f"{self.suite.name}/{self.runner_name}/seed{self.seed}"
+        return Tracking(self.suite.report_to, name, folder, self.identity()["config"])
 
     def smaller(self) -> Job | None:
         """After running out of memory: the same run with half the micro-batch and twice the accumulation, so the
@@ -97,9 +110,12 @@ class Job:
         if resume_from is not None:
             resumed_from_epoch = checkpoints.epoch_of(resume_from)
             print(f"resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})", flush=True)
+        tracking = self.tracking()
+        if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
+            shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)
         data = load_suite_data(self.suite, self.data_dir, self.limit)
         metrics, predictions = train_and_evaluate(
-            self.runner, data, self.suite.protocol, self.seed, self.checkpoints, resume_from
+            self.runner, data, self.suite.protocol, self.seed, self.checkpoints, resume_from, tracking
         )
         import pandas as pd
 

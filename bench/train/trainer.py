@@ -7,6 +7,7 @@ evaluate `test` exactly once with that checkpoint. Never select on test.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from bench.runners.tokenizers import tokenizer_source
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
+from bench.train.tracking import Tracking, attach
 
 
 class RunnerCollator:
@@ -69,12 +71,22 @@ class CountingTrainer(Trainer):
         return torch.utils.data.SequentialSampler(eval_dataset)
 
 
-def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path) -> TrainingArguments:
+@dataclass
+class BenchTrainingArguments(TrainingArguments):
+    """TrainingArguments that carry the run's record config: every tracker integration logs `args.to_dict()` as the
+    run's settings, so a field here reaches all of them, whatever the model (the chunk runners' has no `config`)."""
+
+    bench: dict = field(default_factory=dict, metadata={"help": "the bench record's config of this run"})
+
+
+def training_arguments(
+    protocol: ProtocolConfig, seed: int, output_dir: Path, tracking: Tracking | None = None
+) -> TrainingArguments:
     """The protocol as TrainingArguments on one device; the effective batch is the same whatever the micro-batch.
 
     A run's worker sees one GPU (`bench.host.pin_one_gpu`): with several, the Trainer would silently wrap the model
     in `nn.DataParallel` and multiply the effective batch by the number of GPUs."""
-    return TrainingArguments(
+    return BenchTrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=protocol.epochs,
         learning_rate=protocol.learning_rate,
@@ -97,7 +109,9 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path) ->
         length_column_name="length",
         seed=seed,
         data_seed=seed,
-        report_to="none",
+        report_to=list(tracking.report_to) if tracking else "none",
+        run_name=tracking.run_name if tracking else None,
+        bench=tracking.config if tracking else {},
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         # no host syncs per step: batches are copied asynchronously from pinned memory, and the loss is not checked
@@ -117,6 +131,7 @@ def train_and_evaluate(
     seed: int,
     checkpoints: Path,
     resume_from: Path | None = None,
+    tracking: Tracking | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions.
 
@@ -125,6 +140,7 @@ def train_and_evaluate(
 
     A checkpoint is saved into `checkpoints` after every epoch; `resume_from` (one of them, from an interrupted run
     of the same configuration) continues training where it stopped, with its optimizer, schedule and RNG states.
+    `tracking` reports the run to experiment trackers through the Trainer's integrations.
     """
     started = time.perf_counter()
     set_seed(seed)
@@ -139,7 +155,7 @@ def train_and_evaluate(
     model = runner.build_model(data.label_names)
     n_labels = len(data.label_names)
     counter = TokenCounter()
-    args = training_arguments(protocol, seed, checkpoints)
+    args = training_arguments(protocol, seed, checkpoints, tracking)
     positive = data.positive_id
 
     def compute_metrics(pred) -> dict[str, float]:
@@ -160,6 +176,8 @@ def train_and_evaluate(
             callbacks=[throughput],
             counter=counter,
         )
+        if tracking:
+            attach(trainer, tracking)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         epochs, best_epoch = _epoch_history(trainer)
 
