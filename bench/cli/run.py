@@ -19,6 +19,7 @@ PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attentio
 
 
 def run(args: argparse.Namespace) -> int:
+    from bench.cli import scale
     from bench.data import load_suite_data
     from bench.data.suite import load_suite
     from bench.launch.sweep import plan, run_jobs
@@ -33,7 +34,10 @@ def run(args: argparse.Namespace) -> int:
         raise BenchError(
             f"--data-dir {args.data_dir} is not a directory; point it at a folder with train and test files"
         )
-    the_plan = plan(suite, args.results, args.runners, args.data_dir, args.limit, args.overwrite)
+    the_plan = plan(
+        suite, args.results, args.runners, args.data_dir, args.limit, args.overwrite, scale.distributed(args)
+    )
+    slots, cluster = scale.slots(args), scale.cluster(args)
     for job in {j.runner_name: j for j in the_plan.jobs}.values():
         if job.runner.params().get("trust_remote_code"):
             print(
@@ -54,7 +58,15 @@ def run(args: argparse.Namespace) -> int:
         done = ", ".join(f"{j.runner_name}/seed{j.seed}" for j in the_plan.skipped)
         print(f"skipping {len(the_plan.skipped)} finished run(s) ({done}); use --overwrite to re-run them")
     check_writable(args.results)
-    records = run_jobs(the_plan)
+    if cluster is not None:
+        from bench.launch.slurm import submit
+
+        records = submit(the_plan, cluster)
+        if not cluster.wait:
+            print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
+            return 0
+    else:
+        records = run_jobs(the_plan, slots=slots)
     print()
     print(format_table(suite, args.results, [j.runner for j in the_plan.jobs + the_plan.skipped]))
     print(f"\ntable: {args.results / suite.name / 'results.csv'}")

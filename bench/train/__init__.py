@@ -22,6 +22,7 @@ def train_and_evaluate(
     seed: int,
     checkpoints: Path | None = None,
     resume_from: Path | None = None,
+    world_size: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions."""
     if isinstance(runner, EstimatorRunner):
@@ -33,4 +34,4 @@ def train_and_evaluate(
     from bench.train import trainer
 
     transformers.logging.set_verbosity_warning()
-    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from)
+    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, world_size)
