@@ -59,12 +59,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"skipping {len(the_plan.skipped)} finished run(s) ({done}); use --overwrite to re-run them")
     check_writable(args.results)
     if cluster is not None:
-        from bench.launch.slurm import submit
+        from bench.launch.slurm import submit, wait
 
-        records = submit(the_plan, cluster)
+        pending = submit(the_plan, cluster)
         if not cluster.wait:
             print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
             return 0
+        records = wait(the_plan, pending)
     else:
         records = run_jobs(the_plan, slots=slots)
     print()

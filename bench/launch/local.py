@@ -108,7 +108,7 @@ def run_in_fresh_process(target: Callable[..., None], job: Any, name: str, *args
     _LIVE.add(proc)
     try:
         proc.join()
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or a scheduler's preemption signal turned into SystemExit (submitit)
         proc.terminate()
         proc.join()
         raise

@@ -87,8 +87,8 @@ def logs_dir(results: Path, suite: str) -> Path:
     return results / suite / "submitit"
 
 
-def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[dict]:
-    """Submit the plan's runs as one array job; with `options.wait`, wait and return their records as they finish."""
+def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[Any]:
+    """Submit the plan's runs as one array job; the scheduler's jobs, in the plan's order."""
     out = out or sys.stdout
     if not the_plan.jobs:
         return []
@@ -109,8 +109,13 @@ def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[dict]:
     _remember(folder, the_plan.jobs, pending)
     ids = sorted({j.job_id.split("_")[0] for j in pending})
     print(f"submitted {len(pending)} run(s) to {options.executor} as job {', '.join(ids)} (logs: {folder})", file=out)
-    if not options.wait:
-        return []
+    return pending
+
+
+def wait(the_plan: Plan, pending: Sequence[Any], out=None) -> list[dict]:
+    """Wait for submitted runs (`submit(the_plan, ...)`) and return their records as they finish."""
+    out = out or sys.stdout
+    submitit = _submitit()
     records = []
     by_id = {id(p): job for p, job in zip(pending, the_plan.jobs, strict=True)}
     for done in submitit.helpers.as_completed(pending, poll_frequency=1):
