@@ -85,7 +85,9 @@ def main() -> None:
         worst = max(w for w, _ in pair) / on_wall
         kept = on_tps / off_tps
         print(f"    -> each of the pair / alone: {worst:.2f}x, goal <= 2.5: {'met' if worst <= 2.5 else 'MISSED'}")
-        print(f"    -> alone, tokens/s sized / unsized: {kept:.3f}, goal >= 0.95: {'met' if kept >= 0.95 else 'MISSED'}")
+        print(
+            f"    -> alone, tokens/s sized / unsized: {kept:.3f}, goal >= 0.95: {'met' if kept >= 0.95 else 'MISSED'}"
+        )
         print(f"    load average now: {load()}", flush=True)
 
     if args.skip != "2":

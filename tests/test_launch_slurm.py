@@ -12,12 +12,12 @@ import pytest
 
 pytest.importorskip("submitit", reason="the slurm extra is not installed (pip install 'bench[slurm]')")
 
-from bench.data.suite import load_suite  # noqa: E402
-from bench.launch.slurm import ClusterOptions, RunTask, submit, wait  # noqa: E402
-from bench.launch.sweep import plan  # noqa: E402
-from bench.results.store import read_record  # noqa: E402
-from tests.conftest import TINY_SUITE, write_suite  # noqa: E402
-from tests.test_launch_sweep_reliability import LONG_SUITE, RUNS  # noqa: E402
+from bench.data.suite import load_suite
+from bench.launch.slurm import ClusterOptions, RunTask, submit, wait
+from bench.launch.sweep import plan
+from bench.results.store import read_record
+from tests.conftest import TINY_SUITE, write_suite
+from tests.test_launch_sweep_reliability import LONG_SUITE, RUNS
 
 
 def test_the_array_job_asks_for_what_the_options_say():

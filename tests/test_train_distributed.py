@@ -37,14 +37,18 @@ def test_bench_run_refuses_a_batch_the_processes_cannot_divide(tiny_suite_file: 
     assert not results.exists()
 
 
-@pytest.mark.parametrize(("batch", "micro", "world", "expected"), [(32, 8, 2, 4), (8, 4, 2, 2), (8, 2, 4, 1), (8, 1, 2, None)])
+@pytest.mark.parametrize(
+    ("batch", "micro", "world", "expected"), [(32, 8, 2, 4), (8, 4, 2, 2), (8, 2, 4, 1), (8, 1, 2, None)]
+)
 def test_a_smaller_micro_batch_keeps_the_effective_batch_over_the_processes(batch, micro, world, expected):
     assert smaller_micro_batch(ProtocolConfig(batch_size=batch, per_device_batch_size=micro), world) == expected
 
 
 @pytest.mark.slow
 def test_two_ranks_write_one_record_with_every_prediction_in_order_and_retry_out_of_memory(tmp_path: Path):
-    text = TINY_SUITE.format(n_train=60, n_test=40, epochs=1).replace("per_device_batch_size: 8", "per_device_batch_size: 4")
+    text = TINY_SUITE.format(n_train=60, n_test=40, epochs=1).replace(
+        "per_device_batch_size: 8", "per_device_batch_size: 4"
+    )
     suite = load_suite(str(write_suite(tmp_path / "tiny.yaml", text)))
     runner_params = {"max_length": 128, "hidden_size": 16, "num_layers": 1, "vocab_size": 200}
 

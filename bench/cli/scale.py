@@ -19,16 +19,6 @@ EXAMPLES = """scaling out (see README, "Scaling out"):
 """
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def _gpu_list(text: str) -> list[str]:
     gpus = [s.strip() for s in text.split(",") if s.strip()]
     if not gpus:
@@ -45,6 +35,8 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the scaling options to `bench run`'s parser."""
+    from bench.cli import _positive_int
+
     here = parser.add_argument_group("several runs at once, on this machine")
     here.add_argument(
         "--jobs",

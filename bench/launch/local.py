@@ -101,11 +101,11 @@ def _worker(job: Job, placement: Placement = AS_IS) -> None:
 def run_in_fresh_process(target: Callable[..., None], job: Any, name: str, *args: Any) -> int | None:
     """`target(job, *args)` in a spawned interpreter; its exit code. On Ctrl-C (or `stop_all()` from another thread)
     the child is stopped and the interrupt goes on to the caller."""
-    if STOP.is_set():
-        raise KeyboardInterrupt
     proc = multiprocessing.get_context("spawn").Process(target=target, args=(job, *args), name=name)
     proc.start()
     _LIVE.add(proc)
+    if STOP.is_set():  # stop_all() ran between the caller's check and this start
+        proc.terminate()
     try:
         proc.join()
     except BaseException:  # Ctrl-C, or a scheduler's preemption signal turned into SystemExit (submitit)
@@ -162,6 +162,8 @@ def died_without_record(exitcode: int | None, kills_before: int | None, kills_af
 
 def launch(job: Job, placement: Placement = AS_IS) -> dict[str, Any]:
     """One try at `job` in a fresh process; its record (written by the worker, or by this process for it)."""
+    if STOP.is_set():  # Ctrl-C while several runs train: start nothing more, and keep what is on disk
+        raise KeyboardInterrupt
     job.record_path.unlink(missing_ok=True)
     started, kills = time.perf_counter(), oom_kills()
     exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)

@@ -7,13 +7,13 @@ from filelock import FileLock, Timeout
 
 from bench.launch.slurm import submitted
 from bench.launch.sweep import Plan
-from bench.results.store import lock_path, read_record
+from bench.results.store import read_record
 from bench.train import checkpoints
 
 
 def _locked(job) -> bool:
     """Whether another process holds the run's lock. The probe holds it for an instant when it is free."""
-    lock = FileLock(lock_path(job.results, job.suite.name, job.runner_name, job.seed), timeout=0)
+    lock = FileLock(job.lock_path, timeout=0)
     try:
         lock.acquire()
     except Timeout:
@@ -30,8 +30,7 @@ def run_states(the_plan: Plan) -> list[dict]:
     for job in jobs:
         record = read_record(job.record_path) or {}
         latest = checkpoints.latest(job.checkpoints) if job.checkpoints.is_dir() else None
-        lock_file = lock_path(job.results, job.suite.name, job.runner_name, job.seed)
-        if lock_file.exists() and _locked(job):
+        if job.lock_path.exists() and _locked(job):
             state = "running"
             detail = f"after epoch {checkpoints.epoch_of(latest)}" if latest else "before its first checkpoint"
         elif record.get("status"):

@@ -16,7 +16,7 @@ from filelock import FileLock, Timeout
 from bench.config import SuiteConfig
 from bench.errors import BenchError
 from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
-from bench.results.store import lock_path, read_record, rebuild_table
+from bench.results.store import read_record, rebuild_table
 from bench.runners import RUNNERS, EstimatorRunner, build_runner
 from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.distributed import Distributed
@@ -96,13 +96,15 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,)) ->
         finally:
             free.put(slot)
 
-    with ThreadPoolExecutor(len(slots), thread_name_prefix="bench-slot") as pool:
-        futures = [pool.submit(one, i, job) for i, job in enumerate(the_plan.jobs, 1)]
-        try:
-            records = [f.result() for f in futures]
-        except KeyboardInterrupt:
-            stop_all()  # the running workers stop (keeping their checkpoints), the waiting ones never start
-            raise
+    pool = ThreadPoolExecutor(len(slots), thread_name_prefix="bench-slot")
+    futures = [pool.submit(one, i, job) for i, job in enumerate(the_plan.jobs, 1)]
+    try:
+        records = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        stop_all()  # the running workers stop (keeping their checkpoints), the waiting ones never start
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
     return [record for record in records if record is not None]
 
 
@@ -115,7 +117,7 @@ def run_one(job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, o
     out = out or sys.stdout
     where = f" (worker output: {placement.log})" if placement.log else ""
     print(f"\n{tag} {job.runner_name} · seed {job.seed} — {job.runner.describe()}{where}", file=out, flush=True)
-    lock = FileLock(lock_path(job.results, job.suite.name, job.runner_name, job.seed), timeout=0)
+    lock = FileLock(job.lock_path, timeout=0)
     try:
         lock.acquire()
     except Timeout:

@@ -24,7 +24,7 @@ from bench.host import (
     release_cpus,
 )
 from bench.results.schema import RunRecord
-from bench.results.store import checkpoint_dir, predictions_path, record_path, write_record
+from bench.results.store import checkpoint_dir, lock_path, predictions_path, record_path, write_record
 from bench.runners import Runner
 from bench.train import checkpoints
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
@@ -61,6 +61,14 @@ class Job:
     @property
     def checkpoints(self) -> Path:
         return checkpoint_dir(self.results, self.suite.name, self.runner_name, self.seed)
+
+    @property
+    def lock_path(self) -> Path:
+        """The run's lock; a run on several machines takes one per machine, since all of them train it together."""
+        path = lock_path(self.results, self.suite.name, self.runner_name, self.seed)
+        if self.distributed is not None and self.distributed.nnodes > 1:
+            return path.with_name(f"seed{self.seed}.{socket.gethostname()}.lock")
+        return path
 
     @property
     def process_name(self) -> str:
@@ -143,7 +151,7 @@ class Job:
             **metrics,
             resumed_from_epoch=resumed_from_epoch,
             label_names=label_names,
-            device=metrics.pop("device", None) or device_kind(),
+            device=device_kind(),
             wall_s=earlier_wall_s + time.perf_counter() - started,
             environment=environment(),
             finished_at=now(),

@@ -75,6 +75,9 @@ class ShareCpus(TrainerCallback):
     def on_step_begin(self, args, state, control, **kwargs):
         rebalance_threads()
 
+    def on_prediction_step(self, args, state, control, **kwargs):
+        rebalance_threads()
+
 
 def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, world_size: int = 1) -> TrainingArguments:
     """The protocol as TrainingArguments on one device per process; the effective batch is the same whatever the
