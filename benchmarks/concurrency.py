@@ -6,8 +6,8 @@
     --epochs 1` alone with sizing off (BENCH_THREADS=off: the code before it) and on, then two of them at once with
     sizing on. Goals: each of the pair takes <= 2.5x a lone run; a lone run keeps >= 95% of the unsized one's training
     throughput;
-(2) `bench run --suite demo --runners tiny-roberta-512,tiny-roberta-headtail-512`, one after the other and with
-    `--jobs 2`. Goal: --jobs 2 takes <= 0.8x the sequential wall time.
+(2) `bench run --suite demo --runners tiny-roberta-512,tiny-roberta-headtail-512 --limit 400 --epochs 1`, one after
+    the other and with `--jobs 2`. Goal: --jobs 2 takes <= 0.8x the sequential wall time.
 
 Every `bench run` gets a fresh results folder (nothing is skipped) and shares the warm datasets/tokenizer caches (a
 first, untimed run fills them), and a CPU registry of their own (other bench sessions on a shared machine load its CPUs
@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 IMDB = ["--suite", "imdb", "--runners", "tiny-roberta-512", "--limit", "600", "--epochs", "1"]
-DEMO = ["--suite", "demo", "--runners", "tiny-roberta-512,tiny-roberta-headtail-512"]
+DEMO = ["--suite", "demo", "--runners", "tiny-roberta-512,tiny-roberta-headtail-512", "--limit", "400", "--epochs", "1"]
 
 
 def load() -> str:
