@@ -22,13 +22,28 @@ PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attentio
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.cli import scale
 
     sweep = api.prepare(
         args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set),
+        overrides=dict(args.set), distributed=scale.distributed(args),
     )  # fmt: skip
-    table = sweep.execute()
+    cluster = scale.cluster(args)
+    if cluster is not None:
+        from bench.launch.slurm import submit, wait
+        from bench.results.store import check_writable, rebuild_table
+
+        check_writable(args.results)
+        pending = submit(sweep.plan, cluster)
+        if not cluster.wait:
+            print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
+            return 0
+        wait(sweep.plan, pending)
+        rebuild_table(args.results, sweep.suite.name)
+        table = sweep.table()
+    else:
+        table = sweep.execute(slots=scale.slots(args))
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {args.results / sweep.suite.name / 'results.csv'}")
