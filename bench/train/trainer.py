@@ -53,13 +53,23 @@ class RunnerCollator:
 class CountingTrainer(Trainer):
     """Trainer that counts the tokens of every micro-batch it trains on (for honest tokens/s)."""
 
-    def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, counter: TokenCounter, measures: ThroughputCallback | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.counter = counter
+        self.measures = measures
         # Classification models take **kwargs, so transformers 5 assumes their loss is normalised over the whole
         # accumulated batch (num_items_in_batch) and skips dividing by the accumulation steps; their loss is a
         # per-micro-batch mean. False: the Trainer divides, and counts no items per step (a reduction, on a GPU a sync).
         self.model_accepts_loss_kwargs = False
+
+    def _save_checkpoint(self, model, trial):
+        # bench's measured totals go into the checkpoint before the Trainer's own files: a checkpoint counts as
+        # complete only once trainer_state.json (written last) exists, so every resumable checkpoint carries them
+        if self.measures is not None:
+            self.measures.save(Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}")
+        super()._save_checkpoint(model, trial)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         self.counter.add(inputs)
@@ -195,6 +205,7 @@ def train_and_evaluate(
             processing_class=tokenizer,
             callbacks=[throughput, ShareCpus()],
             counter=counter,
+            measures=throughput,
         )
         if tracking:
             attach(trainer, tracking)
