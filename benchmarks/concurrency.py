@@ -10,7 +10,8 @@
     `--jobs 2`. Goal: --jobs 2 takes <= 0.8x the sequential wall time.
 
 Every `bench run` gets a fresh results folder (nothing is skipped) and shares the warm datasets/tokenizer caches (a
-first, untimed run fills them). Lone runs alternate off/on/on/off and the best of each is kept, since other work on a
+first, untimed run fills them), and a CPU registry of their own (other bench sessions on a shared machine load its CPUs
+but do not change the runs' thread counts). Lone runs alternate off/on/on/off and the best of each is kept, since other work on a
 shared machine only ever slows a run down. A benchmark, not a test: it takes several minutes.
 """
 
@@ -34,8 +35,15 @@ def load() -> str:
 
 
 def start(args: list[str], results: Path, threads: str, cwd: Path) -> subprocess.Popen:
-    env = {**os.environ, "BENCH_THREADS": threads, "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "bench", "run", *args, "--results", str(results)]
+    # a registry of its own: the runs of this script count each other, not other bench sessions on a shared machine
+    env = {
+        **os.environ,
+        "BENCH_THREADS": threads,
+        "HF_HUB_OFFLINE": "1",
+        "BENCH_CPU_CLAIMS": str(cwd.parent / "claims"),
+    }
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH")]))
+    cmd = [sys.executable, "-m", "bench", "run", *args, "--results", str(results / "results")]
     return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -47,7 +55,7 @@ def finish(proc: subprocess.Popen, started: float) -> float:
 
 
 def tokens_per_s(results: Path) -> float:
-    (path,) = (results / "imdb" / "runs" / "tiny-roberta-512").glob("seed0.json")
+    (path,) = (results / "results" / "imdb" / "runs" / "tiny-roberta-512").glob("seed0.json")
     return json.loads(path.read_text())["train_tokens_per_s"]
 
 
@@ -55,7 +63,8 @@ def runs(specs: list[tuple[list[str], str]], root: Path) -> list[tuple[float, Pa
     """Start every (arguments, BENCH_THREADS) at once; each one's wall time and results folder."""
     folders = [Path(tempfile.mkdtemp(dir=root, prefix="results-")) for _ in specs]
     started = time.perf_counter()
-    procs = [start(args, folder, threads, root) for (args, threads), folder in zip(specs, folders, strict=True)]
+    # each in its own folder: runs at once must not write the same report files
+    procs = [start(args, folder, threads, folder) for (args, threads), folder in zip(specs, folders, strict=True)]
     return [(finish(proc, started), folder) for proc, folder in zip(procs, folders, strict=True)]
 
 
