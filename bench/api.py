@@ -73,6 +73,7 @@ def prepare(
     report_to: str | Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     distributed: Distributed | None = None,
+    random_init: bool = False,
 ) -> Sweep:
     """Plan a suite's runs and check everything that can be checked before one starts: the suite, the runners and
     their parameters, the trackers' packages, and the data (columns, labels, classes, split sizes). Arguments as
@@ -92,7 +93,9 @@ def prepare(
     if data_dir is not None and not data_dir.is_dir():
         raise BenchError(f"--data-dir {data_dir} is not a directory; point it at a folder with train and test files")
     results = Path(results)
-    the_plan = plan(config, results, list(runners) if runners else None, data_dir, limit, overwrite, distributed)
+    the_plan = plan(
+        config, results, list(runners) if runners else None, data_dir, limit, overwrite, distributed, random_init
+    )
     for job in {j.runner_name: j for j in the_plan.jobs}.values():
         if job.runner.params().get("trust_remote_code"):
             print(
@@ -120,6 +123,7 @@ def run(
     overwrite: bool = False,
     report_to: str | Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    random_init: bool = False,
 ) -> pd.DataFrame:
     """Fine-tune and evaluate a suite's runners, as `bench run` does; finished runs are skipped.
 
@@ -135,6 +139,7 @@ def run(
         overwrite: Re-run runs that already have a finished record.
         report_to: Experiment trackers (tensorboard, wandb, mlflow, trackio; `none`), instead of the suite's.
         overrides: Suite keys to set before the suite is validated, dotted: `{"protocol.learning_rate": 2e-5}`.
+        random_init: Build every pretrained runner from its bundled architecture with random weights (cost only).
 
     Returns:
         The results table of the runs asked for (the columns of results.csv, one row per run with a record):
@@ -146,7 +151,7 @@ def run(
     """
     sweep = prepare(
         suite, runners=runners, seeds=seeds, epochs=epochs, limit=limit, data_dir=data_dir, results=results,
-        overwrite=overwrite, report_to=report_to, overrides=overrides,
+        overwrite=overwrite, report_to=report_to, overrides=overrides, random_init=random_init,
     )  # fmt: skip
     table = sweep.execute()
     if reports is not None and len(table):

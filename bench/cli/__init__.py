@@ -19,6 +19,8 @@ RUN_EXAMPLES = """examples:
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
+  bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 2000 --epochs 1   # real model, offline
+  bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
   bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
   bench run --set protocol.learning_rate=1e-3 --set seeds=[0,1]   # any suite key, validated like the file
   bench run --report-to tensorboard            # events in results/<suite>/runs/<runner>/seed<k>.tensorboard/
@@ -48,6 +50,28 @@ def _int_list(text: str) -> list[int]:
     if values:
         return values
     raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}")
+
+
+def _folder(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory")
+    return path.resolve()
+
+
+def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    """Where pretrained runners get their weights: options shared by `bench run` and `bench profile`."""
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="build every pretrained runner from bench's bundled config with random weights (no hub, no cache): "
+        "cost only, recorded as <runner>@random-init and left out of accuracy comparisons",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=_folder,
+        help="a folder of local checkpoints: model id org/name loads from DIR/org/name (same as $BENCH_MODELS_DIR)",
+    )
 
 
 def _name_list(text: str) -> list[str]:
@@ -119,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="experiment trackers, comma-separated: tensorboard, wandb, mlflow, trackio, or none "
         "(default: the suite's report_to, else none)",
     )
+    _checkpoint_options(run)
     from bench.cli import scale
 
     scale.add_arguments(run)
@@ -149,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     profile_cli.add_arguments(prof)
+    _checkpoint_options(prof)
 
     from bench.cli import status as status_cli
 
@@ -168,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in ("run", "list", "report", "profile", "status", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
+    if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
+        from bench.runners.locate import MODELS_DIR_ENV
+
+        os.environ[MODELS_DIR_ENV] = str(args.models_dir)
     try:
         if args.command == "list":
             from bench.cli.listing import run

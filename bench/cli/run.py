@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     sweep = api.prepare(
         args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set), distributed=scale.distributed(args),
+        overrides=dict(args.set), distributed=scale.distributed(args), random_init=args.random_init,
     )  # fmt: skip
     cluster = scale.cluster(args)
     if cluster is not None:
@@ -63,6 +63,8 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
         return "(no results)"
     gpu = table["peak_gpu_mem_mb"].notna().any()
     columns = [c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
+    cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
+    table.loc[cost_only, ["accuracy", "f1"]] = float("nan")  # random weights: the accuracy means nothing
     shown = table[columns].rename(columns=display_names(RunRecord, columns))
     # integer columns with gaps print as floats, so that a gap prints as the dash, not <NA>
     shown = shown.astype({c: float for c in shown if shown[c].dtype == "Int64" and shown[c].isna().any()})
@@ -79,4 +81,7 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
             expected[key] = value if expected.get(key, value) == value else None
         keys = pd.Series(list(zip(table["model_family"], table["max_length"], strict=True)), index=table.index)
         shown.insert(4, "expected", keys.map(lambda k: expected.get(k)).astype(float))
-    return shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
+    text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
+    if cost_only.any():
+        text += "\n(@random-init: the real architecture with random weights, cost only; accuracy not shown)"
+    return text

@@ -91,6 +91,7 @@ class Job:
             "seed": self.seed,
             "model_family": self.runner.family,
             "model_id": getattr(self.runner, "model_id", None),
+            "init": self.runner.init,
             "max_length": self.runner.max_length,
             "attention_window": self.runner.attention_window,
             "truncation": self.runner.truncation,

@@ -20,6 +20,7 @@ from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
 from bench.runners import TransformerRunner
+from bench.runners.tokenizers import tokenizer_source
 from bench.train.distributed import reduce
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
@@ -243,6 +244,7 @@ def train_and_evaluate(
         **throughput.record_fields(),
         "eval_samples_per_s": len(test) / eval_s,
         "prepare_s": prepared_s,
+        "tokenizer": tokenizer_source(tokenizer),
         "peak_gpu_mem_mb": peak_mb[0],  # the whole run: training, validation and test
         "peak_gpu_mem_reserved_mb": peak_mb[1],
         "peak_gpu_mem_nvml_mb": peak_mb[2],
