@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from bench.errors import BenchError
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 SOURCES = ("hub", "files", "synthetic")
+TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")  # experiment trackers of transformers' integrations
 
 
 def _positive_int(owner: str, name: str, value: Any) -> None:
@@ -125,8 +127,14 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     description: str = ""
     source_file: str | None = None  # where the suite was read from; relative data paths resolve against it
+    report_to: tuple[str, ...] = ()  # experiment trackers (TRACKERS); not part of a run's identity or fingerprint
 
     def __post_init__(self) -> None:
+        for name in self.report_to:
+            if name not in TRACKERS:
+                close = difflib.get_close_matches(name, TRACKERS, n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                raise BenchError(f"report_to: unknown tracker '{name}'.{hint} Available: {', '.join(TRACKERS)}, none.")
         if not self.runners:
             raise BenchError(f"suite '{self.name}' names no runners; add a 'runners:' list")
         names = [r.name for r in self.runners]
@@ -139,6 +147,18 @@ class SuiteConfig:
 
     def replace(self, **changes: Any) -> SuiteConfig:
         return dataclasses.replace(self, **changes)
+
+
+def trackers(value: Any) -> tuple[str, ...]:
+    """`report_to` as a tuple of tracker names, from a name, comma-separated names or a list; `none`, an empty list
+    or None mean no tracker."""
+    if value is None:
+        return ()
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise BenchError(f"report_to must be a tracker name or a list of them ({', '.join(TRACKERS)}), got {value!r}")
+    stripped = [n.strip() for n in names]
+    return tuple(dict.fromkeys(n for n in stripped if n and n != "none"))
 
 
 def to_dict(obj: Any) -> Any:

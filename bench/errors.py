@@ -3,5 +3,8 @@
 from __future__ import annotations
 
 
-class BenchError(Exception):
-    """A user error: the message says what is wrong and how to fix it."""
+class BenchError(ValueError):
+    """A user error: the message says what is wrong and how to fix it.
+
+    A `ValueError`, so that callers of the Python API (`bench.run`, `bench.load_results`, `bench.report`) who do
+    not know about `bench.errors` can catch it as the bad value it is."""

@@ -122,6 +122,25 @@ def test_profile_writes_records_table_and_plots(fake_runners, tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_random_init_profiles_the_real_architectures_without_the_hub(tmp_path, capsys):
+    """The issue's acceptance command, at one short length: no hub, an empty HF_HOME (the tests' own), records under
+    <runner>@random-init with the published models' parameter counts."""
+    results = tmp_path / "results"
+    argv = ["profile", "--random-init", "--runners", "roberta-512,longformer-128-1024", "--lengths", "64"]
+    code = call([*argv, "--steps", "1", "--warmup", "0", "--threads", "1", "--results", str(results)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    found = records(results)
+    assert sorted(found) == [("longformer-128-1024@random-init", 64), ("roberta-512@random-init", 64)]
+    roberta, longformer = found["roberta-512@random-init", 64], found["longformer-128-1024@random-init", 64]
+    assert roberta["status"] == longformer["status"] == "ok" and roberta["init"] == longformer["init"] == "random"
+    assert round(roberta["n_params"] / 1e6, 1) == 124.6 and round(longformer["n_params"] / 1e6, 1) == 148.7
+    assert roberta["model_id"] == "FacebookAI/roberta-base" and roberta["config"]["runner"]["random_init"] is True
+    assert longformer["attention_window"] == 128 and longformer["padded_len"] == 128  # padded to its window
+    assert "roberta-512@random-init" in out
+
+
+@pytest.mark.slow
 def test_a_worker_killed_by_the_oom_killer_is_an_oom_record(fake_runners, tmp_path, monkeypatch):
     # the cgroup's OOM-kill counter rises while the worker runs: the kernel's OOM killer sent the SIGKILL
     counts = iter([0, 1])
@@ -238,6 +257,8 @@ def test_host_memory_sees_an_allocation():
         (["--lengths", "4"], "max_length must be an integer >= 8"),
         (["--runners", "test-local-roberta", "--lengths", "64,256"], "has positions for 128 tokens; length(s) 256"),
         (["--batch-size", "0"], "expected an integer >= 1"),
+        (["--runners", "roberta-512", "--lengths", "64"], "or measure its architecture with --random-init"),
+        (["--random-init", "--runners", "longformer-512-4096", "--lengths", "8192"], "positions for 4096 tokens"),
     ],
 )
 def test_user_errors_are_one_line_and_write_nothing(fake_runners, tmp_path, capsys, args, message):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.results.schema import SCHEMA_VERSION
 from bench.results.store import TABLE_COLUMNS, atomic_write_text, read_record, rebuild_table, record_path, write_record
 
 REQUIRED = [
@@ -59,4 +60,4 @@ def test_table_is_rebuilt_from_records(tmp_path: Path):
     assert table["status"].tolist() == ["ok", "failed"]
     assert pd.isna(table.loc[0, "peak_gpu_mem_mb"])  # missing stays missing, never 0
     assert read_record(record_path(tmp_path, "s", "c-runner", 0)) is None
-    assert read_record(record_path(tmp_path, "s", "a-runner", 0))["schema_version"] == 1
+    assert read_record(record_path(tmp_path, "s", "a-runner", 0))["schema_version"] == SCHEMA_VERSION

@@ -45,3 +45,33 @@ def test_a_damaged_cache_entry_is_trained_again():
     entry.write_text("{not json")
     tokenizer = train_tokenizer(lambda: iter(TEXTS), vocab_size=92)
     assert tokenizer("a dull film")["input_ids"] and entry.read_text().startswith("{")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "specials"),
+    [
+        ("FacebookAI/roberta-base", {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3, "<mask>": 50264}),
+        ("answerdotai/ModernBERT-base", {"[UNK]": 50280, "[CLS]": 50281, "[SEP]": 50282, "[PAD]": 50283}),
+        ("sentence-transformers/all-MiniLM-L6-v2", {"[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102}),
+    ],
+)
+def test_a_stand_in_tokenizer_has_the_real_vocabulary_size_and_special_ids(model_id, specials):
+    """Trained on the suite's text in the family's way, with the ids the model's config names (RoBERTa numbers
+    positions from its padding id, so <pad> must be 1), and no id beyond the real embedding table."""
+    from bench.runners.architectures import architecture
+    from bench.runners.base import with_specials
+    from bench.runners.tokenizers import tokenizer_source, train_like
+
+    arch = architecture(model_id)
+    tokenizer = train_like(lambda: iter(TEXTS), arch)
+    assert all(tokenizer.convert_tokens_to_ids(token) == i for token, i in specials.items())
+    vocab = tokenizer.get_vocab()
+    assert max(vocab.values()) < arch.vocab_size and len(set(vocab.values())) == len(vocab)
+    ids = tokenizer("The film was a DELIGHT", add_special_tokens=False)["input_ids"]
+    assert ids and all(i not in specials.values() for i in ids)
+    wrapped = with_specials(ids, tokenizer)
+    assert (wrapped[0], wrapped[-1]) == (tokenizer.cls_token_id, tokenizer.sep_token_id)
+    assert tokenizer.pad_token_id == arch.config["pad_token_id"]
+    lowercase = model_id.startswith("sentence-transformers")
+    assert (tokenizer.decode(ids).strip() == "the film was a delight") is lowercase
+    assert f"vocabulary {arch.vocab_size}" in tokenizer_source(tokenizer) and model_id in tokenizer_source(tokenizer)

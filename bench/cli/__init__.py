@@ -7,8 +7,10 @@ one line and exit code 2."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError
 
@@ -17,11 +19,16 @@ RUN_EXAMPLES = """examples:
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
+  bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 2000 --epochs 1   # real model, offline
+  bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
   bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
+  bench run --set protocol.learning_rate=1e-3 --set seeds=[0,1]   # any suite key, validated like the file
+  bench run --report-to tensorboard            # events in results/<suite>/runs/<runner>/seed<k>.tensorboard/
 """
 LIST_EXAMPLES = """examples:
   bench list                 # all suites and runners
   bench list --suite imdb    # what the imdb suite runs, with its data and protocol
+  bench list --suite imdb --set protocol.epochs=1   # the same, with a suite key overridden
 """
 
 
@@ -45,11 +52,54 @@ def _int_list(text: str) -> list[int]:
     raise argparse.ArgumentTypeError(f"expected comma-separated integers like 0,1,2, got {text!r}")
 
 
+def _folder(text: str) -> Path:
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is not a directory")
+    return path.resolve()
+
+
+def _checkpoint_options(parser: argparse.ArgumentParser) -> None:
+    """Where pretrained runners get their weights: options shared by `bench run` and `bench profile`."""
+    parser.add_argument(
+        "--random-init",
+        action="store_true",
+        help="build every pretrained runner from bench's bundled config with random weights (no hub, no cache): "
+        "cost only, recorded as <runner>@random-init and left out of accuracy comparisons",
+    )
+    parser.add_argument(
+        "--models-dir",
+        type=_folder,
+        help="a folder of local checkpoints: model id org/name loads from DIR/org/name (same as $BENCH_MODELS_DIR)",
+    )
+
+
 def _name_list(text: str) -> list[str]:
     names = [s.strip() for s in text.split(",") if s.strip()]
     if not names:
         raise argparse.ArgumentTypeError("expected comma-separated runner names")
     return names
+
+
+def _override(text: str) -> tuple[str, Any]:
+    from bench.data.suite import parse_override
+
+    try:
+        return parse_override(text)
+    except BenchError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        type=_override,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a suite key (dotted, e.g. protocol.learning_rate=2e-5, data.text_column=body, seeds=[0,1]); "
+        "the value is read as YAML; repeatable",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
+    _add_set(run)
+    run.add_argument(
+        "--report-to",
+        metavar="TRACKERS",
+        help="experiment trackers, comma-separated: tensorboard, wandb, mlflow, trackio, or none "
+        "(default: the suite's report_to, else none)",
+    )
+    _checkpoint_options(run)
     from bench.cli import scale
 
     scale.add_arguments(run)
@@ -97,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lst.add_argument("--suite", help="show one suite in detail")
+    _add_set(lst)
     from bench.cli import profile as profile_cli
     from bench.cli import report as report_cli
 
@@ -115,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     profile_cli.add_arguments(prof)
+    _checkpoint_options(prof)
 
     from bench.cli import status as status_cli
 
@@ -134,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] not in ("run", "list", "report", "profile", "status", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
+    if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
+        from bench.runners.locate import MODELS_DIR_ENV
+
+        os.environ[MODELS_DIR_ENV] = str(args.models_dir)
     try:
         if args.command == "list":
             from bench.cli.listing import run
@@ -156,3 +220,6 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except BrokenPipeError:  # `bench list | head`: the reader has gone, which is not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (so the interpreter's final flush does not fail again)
+        return 0

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import argparse
 
+from bench.errors import BenchError
+
 
 def run(args: argparse.Namespace) -> int:
     from bench.data.suite import builtin_suites, load_suite
     from bench.runners import RUNNERS
 
+    if args.set and not args.suite:
+        raise BenchError("--set changes a suite: name one with --suite")
     if args.suite:
-        suite = load_suite(args.suite)
+        suite = load_suite(args.suite, dict(args.set))
         print(f"suite {suite.name}: {suite.description}\n")
         data = suite.data
         where = f"{data.path}@{data.revision}" if data.source == "hub" else data.files or data.synthetic
         print(f"data ({data.source}): {where}; text column {data.text_column!r}, label column {data.label_column!r}")
         print(f"seeds: {', '.join(map(str, suite.seeds))}")
+        if suite.report_to:
+            print(f"report_to: {', '.join(suite.report_to)}")
         print("protocol: " + ", ".join(f"{k}={v}" for k, v in vars(suite.protocol).items()))
         print("runners:")
         for ref in suite.runners:

@@ -13,6 +13,8 @@ EXAMPLES = """examples:
   bench profile --runners tiny-longformer-2048 --lengths 1024,2048,4096,8192 --batch-size 2
   bench profile --mode infer --steps 20 --warmup 5   # inference (no_grad forward) instead of training
   bench profile --runners roberta-512,longformer-512-4096 --lengths 256,512   # pretrained (GPU, Hub)
+  bench profile --random-init --runners roberta-512,longformer-128-1024 --lengths 256,512 --steps 1 --warmup 0
+                                                     # the real architectures, random weights: no Hub, any machine
 
 Each (runner, length) runs in a fresh process on synthetic documents of exactly that length. Records go to
 <results>/profile/<runner>/<mode>-b<batch>-L<length>.json, the table to <results>/profile/profile.csv and
@@ -84,21 +86,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def length_limit(name: str, runner) -> int | None:
-    """The longest input a pretrained runner's checkpoint has positions for; None for runners built from a config
-    (their position table follows max_length)."""
-    model_id = getattr(runner, "model_id", None)
-    if not model_id or not hasattr(runner, "position_limit"):
+    """The longest input a pretrained runner's model has positions for, from its bundled architecture (random init)
+    or its checkpoint's config (a local copy, else the hub); None for runners built from a config (their position
+    table follows max_length)."""
+    if not hasattr(runner, "read_config"):
         return None
-    from transformers import AutoConfig
-
     try:
-        config = AutoConfig.from_pretrained(model_id)
+        config = runner.read_config(local_only=False)
+        error = None if config is not None else "not found locally and not on the Hub"
     except Exception as err:  # offline, unknown id, no local copy: the model could not be built either
-        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        config, error = None, (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    if config is None:
+        from bench.runners.locate import missing_hint
+
         raise BenchError(
-            f"runner '{name}': cannot read the config of {model_id} ({reason}); profiling a pretrained runner needs "
-            "its checkpoint (Hub access or a local copy)"
-        ) from None
+            f"runner '{name}': cannot read the config of {runner.model_id} ({error}); profiling a pretrained runner "
+            f"needs its checkpoint: {missing_hint(runner.model_id)}, or measure its architecture with --random-init"
+        )
     return runner.position_limit(config)
 
 
@@ -106,23 +110,24 @@ def plan(args: argparse.Namespace) -> list:
     """Every (runner, length) job, checked before anything runs or is written."""
     from bench.profile.child import ProfileJob
     from bench.results.store import profile_record_path
-    from bench.runners import TransformerRunner, build_runner
+    from bench.runners import TransformerRunner, build_runner, run_name
 
     names = args.runners
+    random_init = getattr(args, "random_init", False)
     if not names:
         from bench.data.suite import load_suite
 
         names = [ref.runner for ref in load_suite("demo").runners]
     jobs = []
     for name in names:
-        default = build_runner(name)  # an unknown name fails here, with suggestions
+        default = build_runner(name, random_init=random_init)  # an unknown name fails here, with suggestions
         if not isinstance(default, TransformerRunner):
             raise BenchError(f"runner '{name}' is not a transformer model; bench profile measures transformer runners")
         limit = length_limit(name, default)
         too_long = [  # a chunked runner gives the model one chunk at a time, whatever the length
             n
             for n in args.lengths
-            if limit is not None and build_runner(name, {"max_length": n}).positions_needed() > limit
+            if limit is not None and build_runner(name, {"max_length": n}, random_init).positions_needed() > limit
         ]
         if too_long:
             raise BenchError(
@@ -130,11 +135,12 @@ def plan(args: argparse.Namespace) -> list:
                 f"exceed it (pass --lengths up to {limit})"
             )
         for length in args.lengths:
-            runner = build_runner(name, {"max_length": length})  # a length the runner refuses fails here
-            path = profile_record_path(args.results, name, args.mode, args.batch_size, length)
+            runner = build_runner(name, {"max_length": length}, random_init)  # a length it refuses fails here
+            recorded = run_name(name, runner)  # random-init measurements are kept apart from the checkpoint's
+            path = profile_record_path(args.results, recorded, args.mode, args.batch_size, length)
             jobs.append(
                 ProfileJob(
-                    name, runner, length, args.mode, args.batch_size, args.steps, args.warmup, path, args.threads
+                    recorded, runner, length, args.mode, args.batch_size, args.steps, args.warmup, path, args.threads
                 )
             )
     return jobs

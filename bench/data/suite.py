@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 import tomllib
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bench.config import DataConfig, ProtocolConfig, RunnerRef, SuiteConfig
+from bench.config import DataConfig, ProtocolConfig, RunnerRef, SuiteConfig, trackers
 from bench.errors import BenchError
 
-SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds"}
+SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to"}
 RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runner parameter
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML's safe loader, reading `2e-5` as the number YAML 1.2 says it is (YAML 1.1 wants a dot: `2.0e-5`, and
+    reads `2e-5` as a string, which a learning rate then refuses)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -23,16 +38,22 @@ def builtin_suites() -> dict[str, Path]:
     return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
 
 
-def load_suite(name_or_path: str) -> SuiteConfig:
-    """A suite by built-in name or from a .yaml/.yml/.toml file."""
+def load_suite(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> SuiteConfig:
+    """A suite by built-in name or from a .yaml/.yml/.toml file.
+
+    Args:
+        name_or_path: A built-in suite's name or a suite file.
+        overrides: Dotted keys of the suite mapping and their values (`{"protocol.learning_rate": 2e-5}`), set
+            before the suite is validated, so a bad key or value fails exactly as it would in the file.
+    """
     builtins = builtin_suites()
-    if name_or_path in builtins:
-        return parse_suite_file(builtins[name_or_path])
+    if str(name_or_path) in builtins:
+        return parse_suite_file(builtins[str(name_or_path)], overrides)
     path = Path(name_or_path)
     if path.suffix.lower() in (".yaml", ".yml", ".toml"):
         if not path.is_file():
             raise BenchError(f"suite file {path} does not exist; check the path")
-        return parse_suite_file(path)
+        return parse_suite_file(path, overrides)
     from bench.registry import Registry
 
     known: Registry[Path] = Registry("suite")
@@ -41,10 +62,10 @@ def load_suite(name_or_path: str) -> SuiteConfig:
     raise BenchError(known.unknown_message(name_or_path) + " A user suite is a path to a .yaml or .toml file.")
 
 
-def parse_suite_file(path: Path) -> SuiteConfig:
+def parse_suite_file(path: Path, overrides: Mapping[str, Any] | None = None) -> SuiteConfig:
     text = _read_text(path)
     try:
-        raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.safe_load(text)
+        raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else yaml.load(text, Loader=_Loader)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as err:
         detail = " ".join(str(err).split())
         mark = getattr(err, "problem_mark", None)
@@ -53,10 +74,63 @@ def parse_suite_file(path: Path) -> SuiteConfig:
         raise BenchError(f"suite file {path} is not valid {path.suffix[1:].upper()}: {detail}") from None
     if not isinstance(raw, dict):
         raise BenchError(f"suite file {path} must be a mapping with keys {', '.join(sorted(SUITE_KEYS))}")
-    return suite_from_dict(raw, source=path, default_name=path.stem)
+    return suite_from_dict(raw, source=path, default_name=path.stem, overrides=overrides)
 
 
-def suite_from_dict(raw: dict[str, Any], source: Path | None = None, default_name: str = "suite") -> SuiteConfig:
+def parse_override(text: str) -> tuple[str, Any]:
+    """`KEY=VALUE` from the command line -> (dotted key, value read as a YAML scalar or flow collection, as in a
+    suite file: `2e-5` is a number, `[0,1]` a list, `body` a string)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or any(not part for part in key.strip().split(".")):
+        raise BenchError(f"expected KEY=VALUE with a dotted suite key, like protocol.learning_rate=2e-5; got {text!r}")
+    try:
+        return key.strip(), yaml.load(value, Loader=_Loader)
+    except yaml.YAMLError as err:
+        detail = getattr(err, "problem", None) or " ".join(str(err).split())
+        raise BenchError(f"{text!r}: the value is not valid YAML ({detail})") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the suite mapping `raw` with each dotted key set; mappings missing on the way are created, and a
+    list is indexed by number (`runners.0.max_length`). What keys and values mean is checked afterwards, by the same
+    code as a suite file's."""
+    out = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        parts = key.split(".")
+        node: Any = out
+        for depth, part in enumerate(parts):
+            where = ".".join(parts[:depth]) or "the suite"
+            index: str | int = part
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise BenchError(
+                        f"override {key}: {where} is a list of {len(node)}; index it from 0 to {len(node) - 1}"
+                    )
+                index = int(part)
+            elif not isinstance(node, dict):
+                raise BenchError(f"override {key}: {where} is {node!r}, not a mapping")
+            if depth == len(parts) - 1:
+                node[index] = value
+            else:
+                if isinstance(node, dict) and node.get(index) is None:
+                    node[index] = {}
+                node = node[index]
+    return out
+
+
+def suite_from_dict(
+    raw: dict[str, Any],
+    source: Path | None = None,
+    default_name: str = "suite",
+    overrides: Mapping[str, Any] | None = None,
+) -> SuiteConfig:
+    """A validated suite from its mapping (a suite file's content), with `overrides` (dotted keys) set first."""
+    if overrides:
+        changed = apply_overrides(raw, overrides)
+        try:
+            return suite_from_dict(changed, source, default_name)
+        except BenchError as err:
+            raise BenchError(f"{err} (with the override(s) {', '.join(overrides)})") from None
     where = f"suite file {source}" if source else "suite"
     _check_keys(where, raw, SUITE_KEYS)
     if "data" not in raw or not isinstance(raw["data"], dict):
@@ -80,6 +154,10 @@ def suite_from_dict(raw: dict[str, Any], source: Path | None = None, default_nam
         protocol = ProtocolConfig(**protocol_raw)
     except TypeError as err:
         raise BenchError(f"{where}: {err}") from None
+    try:
+        report_to = trackers(raw.get("report_to"))
+    except BenchError as err:
+        raise BenchError(f"{where}: {err}") from None
     return SuiteConfig(
         name=str(raw.get("name") or default_name),
         description=str(raw.get("description") or "").strip(),
@@ -88,6 +166,7 @@ def suite_from_dict(raw: dict[str, Any], source: Path | None = None, default_nam
         protocol=protocol,
         seeds=tuple(seeds),
         source_file=str(source) if source else None,
+        report_to=report_to,
     )
 
 

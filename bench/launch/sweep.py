@@ -17,10 +17,11 @@ from bench.config import SuiteConfig
 from bench.errors import BenchError
 from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
 from bench.results.store import read_record, rebuild_table
-from bench.runners import RUNNERS, EstimatorRunner, build_runner
+from bench.runners import RUNNERS, EstimatorRunner, build_runner, run_name
 from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.distributed import Distributed
 from bench.train.job import Job
+from bench.train.tracking import check_installed
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,14 @@ def plan(
     limit: int | None = None,
     overwrite: bool = False,
     distributed: Distributed | None = None,
+    random_init: bool = False,
 ) -> Plan:
     """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`.
 
     `distributed`: train each transformer run on several processes (a scikit-learn runner runs in one); refused in
-    one line when the processes cannot make up the suite's effective batch exactly."""
+    one line when the processes cannot make up the suite's effective batch exactly. `random_init` builds every
+    pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
+    check_installed(suite.report_to)
     if distributed is not None and distributed.world_size > 1:
         distributed.check(suite.protocol)
     else:
@@ -54,13 +58,16 @@ def plan(
         ref = refs.get(name)
         if ref is None and name not in RUNNERS:
             raise BenchError(RUNNERS.unknown_message(name) + f" Suite '{suite.name}' runs: {', '.join(refs)}.")
-        runner = build_runner(ref.runner, ref.params) if ref else build_runner(name)
+        runner = build_runner(ref.runner if ref else name, ref.params if ref else None, random_init)
         try:
             runner.check_supported()
         except BenchError as err:
             raise BenchError(f"runner '{name}': {err}") from None
         spread = None if isinstance(runner, EstimatorRunner) else distributed
-        jobs += [Job(suite, name, runner, seed, results, data_dir, limit, distributed=spread) for seed in suite.seeds]
+        jobs += [
+            Job(suite, run_name(name, runner), runner, seed, results, data_dir, limit, distributed=spread)
+            for seed in suite.seeds
+        ]
     todo, skipped = [], []
     for job in jobs:
         record = read_record(job.record_path)

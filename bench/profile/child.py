@@ -46,6 +46,7 @@ class ProfileJob:
             runner=self.runner_name,
             model_family=runner.family,
             model_id=getattr(runner, "model_id", None),
+            init=runner.init,
             attention_window=runner.attention_window,
             mode=self.mode,
             batch_size=self.batch_size,

@@ -1,13 +1,17 @@
-"""Reports: tables, plots, report.md and a self-contained report.html, rebuilt from the run records alone."""
+"""Reports: tables, plots, report.md and a self-contained report.html, rebuilt from the run records alone.
+
+The package is callable: `bench.report("demo")` is `report("demo")` below (see `_CallablePackage`)."""
 
 from __future__ import annotations
 
+import sys
+import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report.errors import ReportError
 
-__all__ = ["ReportError", "build_report"]
+__all__ = ["ReportError", "build_report", "report"]
 
 
 def build_report(
@@ -38,3 +42,41 @@ def build_report(
 
     dirs = Path(results_dir) if isinstance(results_dir, str | Path) else [Path(d) for d in results_dir]
     return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn)
+
+
+def report(
+    suite: str = "demo",
+    *,
+    results: str | Path = "results",
+    out: str | Path | None = None,
+    baseline: str | None = None,
+) -> Path:
+    """`bench.report`: render a suite's report from its records, as `bench report` does.
+
+    Args:
+        suite: The suite (its folder under `results`).
+        results: The results folder `bench run` wrote to.
+        out: Where to write; default `reports/<suite>/`.
+        baseline: Runner the others are compared with; default the suite's 512-token head-truncated runner.
+
+    Returns:
+        Path of report.md; report.html, tables/*.csv and plots/ lie beside it.
+
+    Raises:
+        ReportError: (a `bench.errors.BenchError`) no results for the suite, an unknown baseline, an unreadable record.
+    """
+    return build_report(results, suite, out, baseline)
+
+
+class _CallablePackage(types.ModuleType):
+    """Python sets `bench.report` to this package once anything imports it, which would hide a function of the same
+    name on `bench`; so the package itself is the API's `bench.report(...)`."""
+
+    def __call__(
+        self, suite: str = "demo", *, results: str | Path = "results", out: str | Path | None = None,
+        baseline: str | None = None,
+    ) -> Path:  # fmt: skip
+        return report(suite, results=results, out=out, baseline=baseline)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, cost, plots, profiling, tables
+from bench.report import compose, cost, costonly, plots, profiling, tables
 from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
@@ -32,7 +32,9 @@ def build(
     out_dir = out_dir if out_dir is not None else Path("reports") / suite
     chosen = tables.pick_baseline(results, baseline)  # fails on an unknown baseline before anything is written
     order = tables.runner_order(results, first=chosen)
-    aligned = align_predictions(results.predictions, reference=chosen or order[0])  # lengths in the baseline's tokens
+    # cost-only (random-init) runs take no part in paired tests, CIs or accuracy by length
+    quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
+    aligned = align_predictions(quality, reference=chosen or order[0])  # lengths in the baseline's tokens
     summary = tables.summary_table(results, aligned, order)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])

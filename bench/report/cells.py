@@ -7,8 +7,8 @@ import pandas as pd
 from bench.report.render import Cell
 
 
-def runner_cell(runner: str, baseline: str | None) -> Cell:
-    return Cell(runner, "(baseline)" if runner == baseline else "")
+def runner_cell(runner: str, baseline: str | None, cost_only: bool = False) -> Cell:
+    return Cell(runner, "(baseline)" if runner == baseline else "(cost only: random weights)" if cost_only else "")
 
 
 def seeds_cell(row: pd.Series) -> Cell:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import cost, fmt, stats
+from bench.report import cost, costonly, fmt, stats
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
@@ -32,7 +32,7 @@ class ReportData:
 def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
     """The header suffix naming the positive class of F1, precision and recall (' (positive: x)'), or '' where
     runners differ (each cell names its own) or the task has more than two classes; and the notes on it."""
-    s = data.summary[data.summary["seeds_ok"] > 0]
+    s = data.summary[(data.summary["seeds_ok"] > 0) & ~data.summary["cost_only"].astype(bool)]
     labels = set(s["positive_label"]) - {""}
     if not labels:
         return "", []
@@ -61,7 +61,7 @@ def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
 
 
 def quality_table(data: ReportData) -> Table:
-    s = data.summary
+    s = data.summary[~data.summary["cost_only"].astype(bool)].reset_index(drop=True)
     positive, positive_notes = _positive(data)
     per_cell = positive == "" and bool((s["positive_label"] != "").any())  # runners on different classes
     best = {m: fmt.best_mask(list(s[f"{m}_mean"])) for m in ("accuracy", "f1", "precision", "recall")}
@@ -99,6 +99,9 @@ def quality_table(data: ReportData) -> Table:
         ),
         *positive_notes,
     ]
+    cost_only = list(data.summary.loc[data.summary["cost_only"].astype(bool), "runner"])
+    if cost_only:
+        notes.append(costonly.note(cost_only, "this table, the rankings, the paired tests and the accuracy plots"))
     columns = ["runner", "model family", "max length", "attention window", "seeds", "accuracy"]
     return Table([*columns, *(f"{m}{positive}" for m in ("F1", "precision", "recall"))], rows, notes)
 
@@ -243,7 +246,7 @@ def provenance_table(data: ReportData) -> Table:
 
 
 def _highlights(data: ReportData) -> list[Paragraph]:
-    s = data.summary[data.summary["seeds_ok"] > 0]
+    s = data.summary[(data.summary["seeds_ok"] > 0) & ~data.summary["cost_only"].astype(bool)]
     out = []
     if not s.empty and s["accuracy_mean"].notna().any():
         top = s.loc[s["accuracy_mean"].idxmax()]

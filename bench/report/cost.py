@@ -157,7 +157,7 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
         if row["resumed_runs"]:
             time_notes.append(f"{row['resumed_runs']} resumed")
         cells = [
-            runner_cell(row["runner"], baseline),
+            runner_cell(row["runner"], baseline, bool(row.get("cost_only", False))),
             seeds_cell(row),
             _memory_cell(row, kind, _only_whole_run(s), marks["memory"][i]),
             Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s")),

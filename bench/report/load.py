@@ -13,11 +13,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.errors import BenchError
 from bench.report.errors import ReportError
+from bench.results.migrations import migrate
 from bench.results.schema import (
     EPOCH_FIELDS,
     PREDICTION_COLUMNS,
-    SCHEMA_VERSION,
     RunRecord,
     numeric_fields,
     scalar_fields,
@@ -83,10 +84,10 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise ReportError(f"cannot read run record {path}: {err}; delete it or re-run that run") from None
     if not isinstance(record, dict):
         raise ReportError(f"run record {path} is not a JSON object; delete it or re-run that run")
-    version = record.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise ReportError(f"run record {path} has schema_version {version!r}; this bench reads {SCHEMA_VERSION}")
-    return record
+    try:
+        return migrate(record, f"run record {path}")  # an older record is read in today's layout
+    except BenchError as err:
+        raise ReportError(str(err)) from None
 
 
 def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:

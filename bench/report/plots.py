@@ -368,14 +368,15 @@ def draw_all(
         The saved plots, and one line per plot left out saying why.
     """
     colors = runner_colors(summary)
-    ok = summary[summary["seeds_ok"] > 0]
+    quality = summary[~summary["cost_only"].astype(bool)]  # accuracy plots leave out cost-only (random-init) runs
     saved, skipped = [], []
     with mpl.rc_context(STYLE):
         for name, title, caption, function in PLOTS:
-            if ok.empty:
-                skipped.append(f"{title}: no successful runs")
+            shown = quality if name.startswith("accuracy_vs_") else summary
+            if (shown["seeds_ok"] == 0).all():
+                skipped.append(f"{title}: no successful runs{'' if shown is summary else ' with trained weights'}")
                 continue
-            fig = function(summary=summary, lengths=lengths, curves=curves, colors=colors, memory_label=memory_label)
+            fig = function(summary=shown, lengths=lengths, curves=curves, colors=colors, memory_label=memory_label)
             if fig is None:
                 skipped.append(f"{title}: {NO_DATA.get(name, 'no data for it in the records')}")
                 continue

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench.report import cost, stats
+from bench.report import cost, costonly, stats
 from bench.report.errors import ReportError
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 
@@ -72,6 +72,8 @@ def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, ord
             "max_length": first["max_length"],
             "attention_window": first["attention_window"],
             "truncation": first["truncation"],
+            "init": ", ".join(sorted(group["init"].dropna().astype(str).unique())),
+            "cost_only": (group["init"].astype(str) == costonly.COST_ONLY_INIT).any(),
             "seeds_ok": len(ok),
             "seeds_run": len(group),
             "seeds_in_suite": len(all_seeds),
@@ -101,11 +103,17 @@ def pick_baseline(results: SuiteResults, requested: str | None) -> str | None:
 
     Default: the runner with max_length 512, head truncation and no attention window, preferring a name with
     "roberta"; failing that, the shortest such head-truncated runner (a suite of tiny models may not use 512).
+    Cost-only (random-init) runners are never the baseline.
 
     Raises:
-        ReportError: `requested` is not a runner of the suite.
+        ReportError: `requested` is not a runner of the suite, or is cost only.
     """
     runners = results.runners
+    cost_only = costonly.cost_only_runners(results.runs)
+    if requested in cost_only:
+        raise ReportError(
+            f"baseline '{requested}' ran with random weights (cost only); pick a runner with trained weights"
+        )
     if requested is not None:
         if requested not in runners:
             close = difflib.get_close_matches(requested, runners, n=1)
@@ -115,7 +123,9 @@ def pick_baseline(results: SuiteResults, requested: str | None) -> str | None:
                 f"runners with results: {', '.join(runners)}"
             )
         return requested
-    runs = results.runs
+    runs = costonly.quality_view(results.runs, cost_only)
+    if runs.empty:
+        return None
     meta = runs.groupby("runner").agg(
         max_length=("max_length", "max"),
         attention_window=("attention_window", "max"),
@@ -229,9 +239,11 @@ def failure_table(results: SuiteResults) -> pd.DataFrame:
 def learning_curves(results: SuiteResults) -> pd.DataFrame:
     """Validation history per (runner, epoch) of successful runs: mean and std over seeds of each logged metric.
 
-    Failed runs are left out: a history cut short would pull the mean of its epochs away from the others'.
+    Failed runs are left out: a history cut short would pull the mean of its epochs away from the others'. So are
+    cost-only (random-init) runs: their validation accuracy says nothing about the model.
     """
-    ok = results.runs.loc[results.runs["status"] == OK, ["runner", "seed"]]
+    runs = costonly.quality_view(results.runs, costonly.cost_only_runners(results.runs))
+    ok = runs.loc[runs["status"] == OK, ["runner", "seed"]]
     epochs = results.epochs.merge(ok, on=["runner", "seed"]).dropna(subset=["epoch"])
     if epochs.empty:
         return pd.DataFrame(columns=["runner", "epoch"])

@@ -13,7 +13,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments (version 1
+# records are migrated on read: bench/results/migrations.py)
+SCHEMA_VERSION = 2
 
 
 def _f(
@@ -56,7 +58,7 @@ class RunRecord(Record):
     status: str = _f("ok | failed | oom", table=True, key=True)
     # quality on test, with the epoch (or setting) chosen on validation
     accuracy: float | None = _f("test accuracy", table=True)
-    f1: float | None = _f("test F1 (binary on label 1 for two classes, else macro)", table=True)
+    f1: float | None = _f("test F1 (binary on positive_label for two classes, else macro)", table=True)
     precision: float | None = _f("test precision, averaged as f1", table=True)
     recall: float | None = _f("test recall, averaged as f1", table=True)
     f1_average: str | None = _f("binary or macro")
@@ -81,6 +83,11 @@ class RunRecord(Record):
     world_size: int | None = _f("processes that trained the run together (1: one process, one device)", table=True)
     n_params: int | None = _f("trainable and frozen parameters of the model", table=True)
     model_family: str | None = _f("runners of one family share a line in plots", table=True)
+    init: str | None = _f(
+        "pretrained: weights from the checkpoint; random: the checkpoint's architecture with random weights (cost "
+        "only: its accuracy says nothing about the model); scratch: a model meant to be trained from nothing (tiny, TF-IDF)",
+        table=True,
+    )
     best_epoch: int | None = _f("epoch (or setting) chosen on validation", table=True)
     n_epochs: int | None = _f("epochs (or settings) trained", table=True)
     train_padded_tokens_per_s: float | None = _f("training tokens per second, padding included", "1/s", table=True)
@@ -96,6 +103,7 @@ class RunRecord(Record):
     error: str | None = _f("last line of the error of a run that did not finish", table=True)
     # the rest of the record
     model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")
+    tokenizer: str | None = _f("the tokenizer used: the checkpoint (and folder) it came from, or how it was trained")
     oom_retries: int = _f("times the micro-batch was halved after running out of memory", default=0)
     train_s: float | None = _f("training time, warm-up steps and evaluation excluded", "s")
     prepare_s: float | None = _f("building the tokenizer, tokenizing and encoding", "s")
@@ -174,6 +182,9 @@ class ProfileRecord(Record):
     precision: str | None = _f("bf16 | fp16 | fp32", table=True)
     attention_window: int | None = _f("sliding attention window", "tokens", table=True)
     model_family: str | None = _f("runner family", table=True)
+    init: str | None = _f(
+        "pretrained | random | scratch, as in run records (profiling measures cost either way)", table=True
+    )
     padded_len: int | None = _f("the batch's length after padding to the runner's multiple", "tokens", True)
     n_params: int | None = _f("parameters of the model", table=True)
     device: str | None = _f("cuda | cpu", table=True)

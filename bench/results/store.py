@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from bench.results.migrations import migrate
 from bench.results.schema import (
     SCHEMA_VERSION,
     ProfileRecord,
     Record,
     RunRecord,
+    field_names,
     integer_fields,
+    scalar_fields,
     table_columns,
     text_fields,
 )
@@ -43,6 +46,11 @@ def predictions_path(results: Path, suite: str, runner: str, seed: int) -> Path:
 def checkpoint_dir(results: Path, suite: str, runner: str, seed: int) -> Path:
     """Where a run keeps its epoch checkpoints until it finishes (for resuming after an interruption)."""
     return run_dir(results, suite, runner) / f"seed{seed}.checkpoints"
+
+
+def tensorboard_dir(results: Path, suite: str, runner: str, seed: int) -> Path:
+    """Where a run's TensorBoard event files go (`--report-to tensorboard`)."""
+    return run_dir(results, suite, runner) / f"seed{seed}.tensorboard"
 
 
 def lock_path(results: Path, suite: str, runner: str, seed: int) -> Path:
@@ -91,10 +99,16 @@ def write_record(path: Path, record: Record | dict[str, Any]) -> None:
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
+    """The record at `path` in the current layout (older ones migrated); None where it is missing or unreadable.
+
+    Raises:
+        BenchError: The record was written by a newer bench.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return migrate(record, f"record {path}") if isinstance(record, dict) else None
 
 
 def iter_records(results: Path, suite: str) -> Iterator[dict[str, Any]]:
@@ -120,20 +134,32 @@ def _frame(records: list[dict[str, Any]], cls: type, columns: list[str]):
     import pandas as pd
 
     frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in records], columns=columns)
-    integers, texts = set(integer_fields(cls)), set(text_fields(cls))
+    integers, texts, scalars = set(integer_fields(cls)), set(text_fields(cls)), set(scalar_fields(cls))
     for column in columns:
         if column in integers:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
-        elif column not in texts:  # None (not measurable) becomes NaN, shown as missing
+        elif column in scalars and column not in texts:  # None (not measurable) becomes NaN, shown as missing
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame
 
 
+def records_frame(records: list[dict[str, Any]]):
+    """One row per run record: every declared field in declaration order (lists and mappings such as `config` and
+    `epochs` as Python objects), then the runner facts any record has."""
+    declared = list(field_names(RunRecord))
+    facts = sorted({key for record in records for key in record} - set(declared))
+    return _frame(records, RunRecord, declared + facts)
+
+
+def run_table(records: list[dict[str, Any]]):
+    """The results table of `records`: columns `TABLE_COLUMNS`, sorted by runner and seed."""
+    table = _frame(records, RunRecord, TABLE_COLUMNS)
+    return table.sort_values(["runner", "seed"], kind="stable").reset_index(drop=True) if len(table) else table
+
+
 def rebuild_table(results: Path, suite: str) -> Path:
     """results/<suite>/results.csv, one row per record, rebuilt from the records alone."""
-    table = _frame(list(iter_records(results, suite)), RunRecord, TABLE_COLUMNS)
-    if not table.empty:
-        table = table.sort_values(["runner", "seed"], kind="stable")
+    table = run_table(list(iter_records(results, suite)))
     path = results / suite / "results.csv"
     atomic_write_text(path, table.to_csv(index=False))
     return path

@@ -3,8 +3,8 @@ small registered class each; built-in ones register on import, third-party ones 
 
 from __future__ import annotations
 
-from bench.runners import bigbird, chunks, hf, tfidf, tiny  # noqa: F401  (registers the built-in runners)
-from bench.runners.base import EstimatorRunner, Runner, TransformerRunner, with_specials
+from bench.runners import bigbird, chunks, hf, minilm, tfidf, tiny  # noqa: F401  (registers the built-in runners)
+from bench.runners.base import EstimatorRunner, Runner, TransformerRunner, run_name, with_specials
 from bench.runners.registry import RUNNERS, RunnerEntry, build_runner, register_runner
 
 __all__ = [
@@ -15,5 +15,6 @@ __all__ = [
     "TransformerRunner",
     "build_runner",
     "register_runner",
+    "run_name",
     "with_specials",
 ]

@@ -32,6 +32,13 @@ class Runner(abc.ABC):
         return None
 
     @property
+    def init(self) -> str:
+        """Where the weights start: `pretrained` (a checkpoint), `random` (a pretrained runner's architecture with
+        random weights: its cost is real, its accuracy meaningless) or `scratch` (a model meant to be trained from
+        nothing: the tiny runners, TF-IDF)."""
+        return "scratch"
+
+    @property
     def content_tokens(self) -> int | None:
         """How many document tokens the model reads at most (None: the whole document).
 
@@ -139,6 +146,17 @@ class EstimatorRunner(Runner):
     def count_tokens(self, features: Any, texts: Sequence[str]) -> list[int]:
         """Document lengths in the features' own tokens (for the predictions' n_tokens); default: whitespace words."""
         return [len(t.split()) for t in texts]
+
+
+RANDOM_INIT_SUFFIX = "@random-init"
+
+
+def run_name(name: str, runner: Runner) -> str:
+    """The name runs of `runner` (registered or aliased as `name`) are recorded under: a random-init run gets a suffix,
+    so it never shares a record, a table row or a plot line with the pretrained runs of the same runner."""
+    if runner.init == "random" and not name.endswith(RANDOM_INIT_SUFFIX):
+        return name + RANDOM_INIT_SUFFIX
+    return name
 
 
 def with_specials(ids: list[int], tokenizer: PreTrainedTokenizerBase) -> list[int]:

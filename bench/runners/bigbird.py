@@ -103,4 +103,4 @@ class BigBirdRunner(PretrainedRunner):
             if self.attention_type == "block_sparse"
             else "full attention"
         )
-        return f"{self.model_id}, max length {self.max_length}, {attention}, head truncation"
+        return f"{self.model_name}, max length {self.max_length}, {attention}, head truncation"

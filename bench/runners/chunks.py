@@ -7,24 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from bench.runners.hf import PretrainedRunner
+from bench.runners.hf import RobertaRunner
 from bench.runners.mixins import Chunked
 from bench.runners.registry import register_runner
 from bench.runners.tiny import TinyRobertaRunner
 
 
 @dataclass(frozen=True, kw_only=True)
-class RobertaChunksRunner(Chunked, PretrainedRunner):
+class RobertaChunksRunner(Chunked, RobertaRunner):
+    """RoBERTa's encoder (`PretrainedRunner.build_encoder`, SDPA attention) over chunks."""
+
     family_prefix: ClassVar[str] = "roberta-chunks"
-
-    def build_encoder(self, label_names):
-        from transformers import AutoModel
-
-        encoder = AutoModel.from_pretrained(
-            self.model_id, add_pooling_layer=False, attn_implementation="sdpa", trust_remote_code=self.trust_remote_code
-        )
-        self._check_positions(encoder.config)
-        return encoder
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
+from bench.runners import architectures, locate
 from bench.runners.base import TransformerRunner
 from bench.runners.mixins import GlobalFirstToken, HeadTail
 from bench.runners.registry import register_runner
@@ -16,34 +17,88 @@ from bench.runners.shapes import FullAttention, Shape, SlidingWindow
 
 @dataclass(frozen=True)
 class PretrainedRunner(TransformerRunner):
-    """A checkpoint loaded with `from_pretrained`; `model_id` may be a hub id or a local folder."""
+    """A checkpoint loaded with `from_pretrained`; `model_id` is a hub id or a local folder, found where
+    `bench.runners.locate` looks (a folder, --models-dir, the Hugging Face cache, a package that ships it) before
+    the hub.
+
+    `random_init`: the same architecture with random weights, from the config bench bundles
+    (`bench.runners.architectures`): no network, no cache; the checkpoint's tokenizer where it is on disk, else one
+    of its family with its vocabulary size trained on the suite's text. For cost measurements only: such a model
+    has learned nothing before fine-tuning, so its accuracy says nothing about the checkpoint's."""
 
     model_id: str = ""
     # Runs Python code shipped with the checkpoint: only when a suite sets it, and `bench run` warns when it does.
     trust_remote_code: bool = False
+    random_init: bool = False
+
+    @property
+    def init(self) -> str:
+        return "random" if self.random_init else "pretrained"
 
     @property
     def model_name(self) -> str:
-        return self.model_id
+        return f"{self.model_id} architecture, random weights" if self.random_init else self.model_id
+
+    @property
+    def checkpoint(self) -> str:
+        """What `from_pretrained` loads: a local copy of `model_id` where there is one, else the id (the hub)."""
+        return locate.resolve(self.model_id)
 
     def build_tokenizer(self, corpus):
         from transformers import AutoTokenizer
 
-        return AutoTokenizer.from_pretrained(self.model_id, trust_remote_code=self.trust_remote_code)
+        from bench.runners.tokenizers import labelled, train_like
+
+        where = locate.local_checkpoint(self.model_id) if self.random_init else self.checkpoint
+        if where is None:  # random init, no copy on disk: a stand-in with the real vocabulary, trained on the suite
+            return train_like(corpus, architectures.architecture(self.model_id))
+        tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=self.trust_remote_code)
+        return labelled(tokenizer, f"{self.model_id} (from {where})" if where != self.model_id else self.model_id)
 
     def build_model(self, label_names: Sequence[str]):
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(
-            self.model_id,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={n: i for i, n in enumerate(label_names)},
-            trust_remote_code=self.trust_remote_code,
-            **self.config_overrides(),
-        )
+        labels = {
+            "num_labels": len(label_names),
+            "id2label": dict(enumerate(label_names)),
+            "label2id": {n: i for i, n in enumerate(label_names)},
+        }
+        return self.load(AutoModelForSequenceClassification, labels)
+
+    def build_encoder(self, label_names: Sequence[str]):
+        """The bare encoder (no pooler, no head), for runners that put their own head on it (chunks)."""
+        from transformers import AutoModel
+
+        return self.load(AutoModel, {}, add_pooling_layer=False)
+
+    def load(self, auto_class: Any, config_changes: dict[str, Any], **model_kwargs: Any):
+        """`auto_class` built from the checkpoint, or with random weights from the bundled architecture: the one
+        place where `random_init` decides. The runner's `config_overrides` apply to both."""
+        overrides = dict(self.config_overrides())
+        if "attn_implementation" in overrides:  # a loading option, not a config value
+            model_kwargs["attn_implementation"] = overrides.pop("attn_implementation")
+        if self.random_init:
+            config = self.architecture_config(**config_changes, **overrides)
+            model = auto_class.from_config(config, trust_remote_code=self.trust_remote_code, **model_kwargs)
+        else:
+            model = auto_class.from_pretrained(
+                self.checkpoint, trust_remote_code=self.trust_remote_code, **config_changes, **overrides,
+                **model_kwargs,
+            )  # fmt: skip
         self._check_positions(model.config)  # where the config was not at hand before the sweep started
         return model
+
+    def architecture_config(self, **changes: Any):
+        """The config a random-init model is built from: bench's bundled one for `model_id`, else the checkpoint's
+        config.json where a local copy has one; `changes` on top."""
+        if self.model_id in architectures.bundled():
+            return architectures.architecture(self.model_id).build_config(**changes)
+        where = locate.local_checkpoint(self.model_id)
+        if where is None:
+            architectures.architecture(self.model_id)  # raises: says what is bundled and how to add a local copy
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(where, trust_remote_code=self.trust_remote_code, **changes)
 
     def config_overrides(self) -> dict[str, Any]:
         return {}
@@ -52,16 +107,28 @@ class PretrainedRunner(TransformerRunner):
         """The longest sequence the model itself is given (a chunked runner gives it one chunk at a time)."""
         return self.max_length
 
-    def check_supported(self) -> None:
+    def read_config(self, local_only: bool = True):
+        """The model's config without building the model: the bundled architecture for random init, else the
+        checkpoint's (from the hub too unless `local_only`); None where it cannot be read."""
         from transformers import AutoConfig
 
-        try:  # local folder or the Hugging Face cache only: planning a sweep must not wait on the network
-            config = AutoConfig.from_pretrained(
-                self.model_id, local_files_only=True, trust_remote_code=self.trust_remote_code
+        try:
+            if self.random_init:
+                return self.architecture_config()
+            return AutoConfig.from_pretrained(
+                self.checkpoint, local_files_only=local_only, trust_remote_code=self.trust_remote_code
             )
-        except Exception:  # not downloaded yet: checked again in the worker, once the model is loaded
-            return
-        self._check_positions(config)
+        except Exception:
+            if self.random_init:
+                raise
+            return None
+
+    def check_supported(self) -> None:
+        # local copies only: planning a sweep must not wait on the network; a checkpoint not on disk yet is checked
+        # again in the worker, once the model is loaded
+        config = self.read_config(local_only=True)
+        if config is not None:
+            self._check_positions(config)
 
     def position_limit(self, config) -> int | None:
         """How many tokens one input of `config`'s model may have (None: no fixed position table)."""

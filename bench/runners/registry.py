@@ -111,6 +111,11 @@ def register_runner(name: str, **params: Any) -> Callable[[R], R]:
     return decorator
 
 
-def build_runner(name: str, overrides: dict[str, Any] | None = None) -> Runner:
-    """The runner registered as `name` (built in or from a plugin), with parameter overrides applied."""
-    return RUNNERS.get(name).build(overrides, name=name)
+def build_runner(name: str, overrides: dict[str, Any] | None = None, random_init: bool = False) -> Runner:
+    """The runner registered as `name` (built in or from a plugin), with parameter overrides applied; `random_init`
+    sets the parameter of that name where the runner has it (pretrained runners), and is ignored elsewhere (runners
+    built from a config start from random weights anyway)."""
+    entry = RUNNERS.get(name)
+    if random_init and "random_init" in {f.name for f in dataclasses.fields(entry.cls)}:
+        overrides = {**(overrides or {}), "random_init": True}
+    return entry.build(overrides, name=name)

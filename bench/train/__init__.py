@@ -13,6 +13,7 @@ from typing import Any
 from bench.config import ProtocolConfig
 from bench.data import SuiteData
 from bench.runners import EstimatorRunner, Runner
+from bench.train.tracking import Tracking
 
 
 def train_and_evaluate(
@@ -22,16 +23,20 @@ def train_and_evaluate(
     seed: int,
     checkpoints: Path | None = None,
     resume_from: Path | None = None,
+    tracking: Tracking | None = None,
     world_size: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions."""
+    """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions.
+    `tracking` reports a Trainer run to experiment trackers."""
     if isinstance(runner, EstimatorRunner):
         from bench.train import estimator
 
+        if tracking:
+            print(f"note: {runner.family} is not trained by the Trainer; it reports to no tracker", flush=True)
         return estimator.train_and_evaluate(runner, data, protocol, seed)  # nothing to checkpoint
     import transformers
 
     from bench.train import trainer
 
     transformers.logging.set_verbosity_warning()
-    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, world_size)
+    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import socket
 import time
 from dataclasses import dataclass
@@ -24,10 +25,18 @@ from bench.host import (
     release_cpus,
 )
 from bench.results.schema import RunRecord
-from bench.results.store import checkpoint_dir, lock_path, predictions_path, record_path, write_record
+from bench.results.store import (
+    checkpoint_dir,
+    lock_path,
+    predictions_path,
+    record_path,
+    tensorboard_dir,
+    write_record,
+)
 from bench.runners import Runner
 from bench.train import checkpoints
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
+from bench.train.tracking import Tracking
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,7 @@ class Job:
             "seed": self.seed,
             "model_family": self.runner.family,
             "model_id": getattr(self.runner, "model_id", None),
+            "init": self.runner.init,
             "max_length": self.runner.max_length,
             "attention_window": self.runner.attention_window,
             "truncation": self.runner.truncation,
@@ -101,8 +111,19 @@ class Job:
         return RunRecord(**self.identity(), status=status, error=error, wall_s=wall_s, finished_at=now())
 
     def fingerprint(self) -> dict[str, Any]:
-        """What a run's checkpoints depend on: resuming is only allowed into the very same run."""
-        return {"config": self.identity()["config"], "seed": self.seed, "runner": self.runner_name}
+        """What a run's checkpoints depend on: resuming is only allowed into the very same run. The trackers it
+        reports to only watch it, so they are left out: adding one keeps the checkpoints."""
+        config = self.identity()["config"]
+        suite = {key: value for key, value in config["suite"].items() if key != "report_to"}
+        return {"config": {**config, "suite": suite}, "seed": self.seed, "runner": self.runner_name}
+
+    def tracking(self) -> Tracking | None:
+        """What this run tells the suite's experiment trackers; None when it reports to none."""
+        if not self.suite.report_to:
+            return None
+        folder = tensorboard_dir(self.results, self.suite.name, self.runner_name, self.seed)
+        name = f"{self.suite.name}/{self.runner_name}/seed{self.seed}"
+        return Tracking(self.suite.report_to, name, folder, self.identity()["config"])
 
     def smaller(self) -> Job | None:
         """After running out of memory: the same run with half the micro-batch and twice the accumulation, so the
@@ -127,6 +148,9 @@ class Job:
         if resume_from is not None:
             resumed_from_epoch = checkpoints.epoch_of(resume_from)
             print(f"resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})", flush=True)
+        tracking = self.tracking()
+        if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
+            shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)
         if self.world_size == 1:
             pin_one_gpu()  # before anything initialises CUDA
             result = self.train(resume_from)
@@ -166,7 +190,14 @@ class Job:
 
         data = load_suite_data(self.suite, self.data_dir, self.limit)
         metrics, predictions = train_and_evaluate(
-            self.runner, data, self.suite.protocol, self.seed, self.checkpoints, resume_from, self.world_size
+            self.runner,
+            data,
+            self.suite.protocol,
+            self.seed,
+            self.checkpoints,
+            resume_from,
+            self.tracking(),
+            self.world_size,
         )
         return metrics, predictions, list(data.label_names)
 

@@ -165,10 +165,10 @@ class ThroughputCallback(TrainerCallback):
         if self.gpu is not None:
             self.gpu.reset()  # the validation pass's peak is not the next epoch's training peak
 
-    def on_save(self, args, state, control, **kwargs):
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir():
-            atomic_write_text(_measures(folder), json.dumps(dataclasses.asdict(self.totals())) + "\n")
+    def save(self, checkpoint: Path) -> None:
+        """Write the totals so far into `checkpoint` (called by the trainer before the checkpoint's own files)."""
+        checkpoint.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(_measures(checkpoint), json.dumps(dataclasses.asdict(self.totals())) + "\n")
 
     def totals(self) -> Totals:
         """The run's totals so far: what was carried in plus this process's own."""

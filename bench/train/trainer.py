@@ -7,6 +7,7 @@ evaluate `test` exactly once with that checkpoint. Never select on test.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,12 @@ from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
 from bench.runners import TransformerRunner
+from bench.runners.tokenizers import tokenizer_source
 from bench.train.distributed import reduce
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
+from bench.train.tracking import Tracking, attach
 
 
 class RunnerCollator:
@@ -51,13 +54,23 @@ class RunnerCollator:
 class CountingTrainer(Trainer):
     """Trainer that counts the tokens of every micro-batch it trains on (for honest tokens/s)."""
 
-    def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, counter: TokenCounter, measures: ThroughputCallback | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.counter = counter
+        self.measures = measures
         # Classification models take **kwargs, so transformers 5 assumes their loss is normalised over the whole
         # accumulated batch (num_items_in_batch) and skips dividing by the accumulation steps; their loss is a
         # per-micro-batch mean. False: the Trainer divides, and counts no items per step (a reduction, on a GPU a sync).
         self.model_accepts_loss_kwargs = False
+
+    def _save_checkpoint(self, model, trial):
+        # bench's measured totals go into the checkpoint before the Trainer's own files: a checkpoint counts as
+        # complete only once trainer_state.json (written last) exists, so every resumable checkpoint carries them
+        if self.measures is not None:
+            self.measures.save(Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}")
+        super()._save_checkpoint(model, trial)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         self.counter.add(inputs)
@@ -67,6 +80,14 @@ class CountingTrainer(Trainer):
         # transformers 5 also length-groups evaluation batches, in a shuffled order; predictions must line up with
         # the examples, so evaluation reads in order (the eval splits are pre-sorted by length, for tight padding).
         return torch.utils.data.SequentialSampler(eval_dataset)
+
+
+@dataclass
+class BenchTrainingArguments(TrainingArguments):
+    """TrainingArguments that carry the run's record config: every tracker integration logs `args.to_dict()` as the
+    run's settings, so a field here reaches all of them, whatever the model (the chunk runners' has no `config`)."""
+
+    bench: dict = field(default_factory=dict, metadata={"help": "the bench record's config of this run"})
 
 
 class ShareCpus(TrainerCallback):
@@ -79,7 +100,9 @@ class ShareCpus(TrainerCallback):
         rebalance_threads()
 
 
-def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, world_size: int = 1) -> TrainingArguments:
+def training_arguments(
+    protocol: ProtocolConfig, seed: int, output_dir: Path, tracking: Tracking | None = None, world_size: int = 1
+) -> TrainingArguments:
     """The protocol as TrainingArguments on one device per process; the effective batch is the same whatever the
     micro-batch and the number of processes (micro-batch x processes x accumulation steps).
 
@@ -87,7 +110,7 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, wo
     in `nn.DataParallel` and multiply the effective batch by the number of GPUs. A distributed run's ranks each use
     the GPU of their local rank (NCCL), or the CPU (gloo)."""
     distributed_cpu = world_size > 1 and not torch.cuda.is_available()
-    return TrainingArguments(
+    return BenchTrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=protocol.epochs,
         learning_rate=protocol.learning_rate,
@@ -110,7 +133,9 @@ def training_arguments(protocol: ProtocolConfig, seed: int, output_dir: Path, wo
         length_column_name="length",
         seed=seed,
         data_seed=seed,
-        report_to="none",
+        report_to=list(tracking.report_to) if tracking else "none",
+        run_name=tracking.run_name if tracking else None,
+        bench=tracking.config if tracking else {},
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         # no host syncs per step: batches are copied asynchronously from pinned memory, and the loss is not checked
@@ -132,6 +157,7 @@ def train_and_evaluate(
     seed: int,
     checkpoints: Path,
     resume_from: Path | None = None,
+    tracking: Tracking | None = None,
     world_size: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions.
@@ -145,6 +171,7 @@ def train_and_evaluate(
 
     A checkpoint is saved into `checkpoints` after every epoch; `resume_from` (one of them, from an interrupted run
     of the same configuration) continues training where it stopped, with its optimizer, schedule and RNG states.
+    `tracking` reports the run to experiment trackers through the Trainer's integrations.
     """
     started = time.perf_counter()
     set_seed(seed)
@@ -159,7 +186,7 @@ def train_and_evaluate(
     model = runner.build_model(data.label_names)
     n_labels = len(data.label_names)
     counter = TokenCounter()
-    args = training_arguments(protocol, seed, checkpoints, world_size)
+    args = training_arguments(protocol, seed, checkpoints, tracking, world_size)
     positive = data.positive_id
 
     def compute_metrics(pred) -> dict[str, float]:
@@ -179,7 +206,10 @@ def train_and_evaluate(
             processing_class=tokenizer,
             callbacks=[throughput, ShareCpus()],
             counter=counter,
+            measures=throughput,
         )
+        if tracking:
+            attach(trainer, tracking)
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
         epochs, best_epoch = _epoch_history(trainer)
 
@@ -214,6 +244,7 @@ def train_and_evaluate(
         **throughput.record_fields(),
         "eval_samples_per_s": len(test) / eval_s,
         "prepare_s": prepared_s,
+        "tokenizer": tokenizer_source(tokenizer),
         "peak_gpu_mem_mb": peak_mb[0],  # the whole run: training, validation and test
         "peak_gpu_mem_reserved_mb": peak_mb[1],
         "peak_gpu_mem_nvml_mb": peak_mb[2],

@@ -1,0 +1,63 @@
+"""Older records read as the current layout: one function per `schema_version` step (N -> N+1), applied in order
+whenever a record is read, so a record written by an older bench is upgraded instead of refused or re-run.
+
+A step fills what can be derived from the older record and leaves the rest None; after the last step every field
+the current schema declares and the record still lacks gets its declared default (None, or 0 retries), so readers
+see one layout. Pure Python, like the schema: the report reads records through it without torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bench.errors import BenchError
+from bench.results.schema import SCHEMA_VERSION, ProfileRecord, RunRecord, fields_of
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}  # version N -> the function that turns an N record into an N+1 record
+
+
+def migration(version: int) -> Callable[[Migration], Migration]:
+    """Register the step from `version` to `version + 1`."""
+
+    def register(step: Migration) -> Migration:
+        if version in MIGRATIONS:
+            raise ValueError(f"two migrations from schema_version {version}")
+        MIGRATIONS[version] = step
+        return step
+
+    return register
+
+
+@migration(1)
+def _positive_label(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 declares what version 1 records gained over time or never had: `positive_label`, training and
+    test GPU memory, energy and power, the GPU's UUID, `nvml_scope`, `gpu_shared` and `segments`. Of these only the
+    positive class can be derived: version 1 computed binary F1, precision and recall on label 1, so for two
+    classes it is `label_names[1]`. The measurements stay None: a version 1 record never measured them."""
+    names = record.get("label_names") or []
+    if record.get("kind") != "profile" and record.get("positive_label") is None and len(names) == 2:
+        record["positive_label"] = str(names[1])
+    return record
+
+
+def migrate(record: dict[str, Any], where: str = "record") -> dict[str, Any]:
+    """`record` (a run or profile record as read from JSON) in the current layout; a new dict.
+
+    Raises:
+        BenchError: The record comes from a newer bench, or names a version no bench wrote.
+    """
+    version = record.get("schema_version", SCHEMA_VERSION)  # records before versioning did not exist; hand-made
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version <= SCHEMA_VERSION:
+        newer = isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION
+        fix = "upgrade bench to read it" if newer else "delete it or re-run that run"
+        raise BenchError(f"{where} has schema_version {version!r}; this bench reads 1 to {SCHEMA_VERSION}: {fix}")
+    out = dict(record)
+    for step in range(version, SCHEMA_VERSION):
+        out = MIGRATIONS[step](out)
+        out["schema_version"] = step + 1
+    cls = ProfileRecord if out.get("kind") == "profile" else RunRecord
+    for f in fields_of(cls):
+        out.setdefault(f.name, f.default)
+    return out
