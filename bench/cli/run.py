@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from bench import api
     from bench.cli import scale
 
+    slots = scale.slots(args)  # a placement that cannot be is refused before anything is printed
     sweep = api.prepare(
         args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         rebuild_table(args.results, sweep.suite.name)
         table = sweep.table()
     else:
-        table = sweep.execute(slots=scale.slots(args))
+        table = sweep.execute(slots=slots)
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {args.results / sweep.suite.name / 'results.csv'}")
