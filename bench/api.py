@@ -20,10 +20,12 @@ from typing import TYPE_CHECKING, Any
 from bench.config import SuiteConfig, trackers
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
+from bench.launch.local import Placement
 from bench.launch.sweep import Plan, plan, run_jobs
 from bench.report import report
 from bench.results.store import check_writable, iter_records, read_record, rebuild_table, records_frame, run_table
 from bench.runners import Runner
+from bench.train.distributed import Distributed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,10 +46,11 @@ class Sweep:
         """The runners of the planned and skipped runs."""
         return [job.runner for job in (*self.plan.jobs, *self.plan.skipped)]
 
-    def execute(self) -> pd.DataFrame:
-        """Run every planned job (each in a fresh process); the results table of the planned and skipped runs."""
+    def execute(self, slots: Sequence[Placement] | None = None) -> pd.DataFrame:
+        """Run every planned job (each in a fresh process; as many at once as `slots`, where each runs); the
+        results table of the planned and skipped runs."""
         check_writable(self.results)
-        run_jobs(self.plan)
+        run_jobs(self.plan, slots=slots) if slots else run_jobs(self.plan)
         rebuild_table(self.results, self.suite.name)
         return self.table()
 
@@ -69,11 +72,12 @@ def prepare(
     overwrite: bool = False,
     report_to: str | Sequence[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    distributed: Distributed | None = None,
     random_init: bool = False,
 ) -> Sweep:
     """Plan a suite's runs and check everything that can be checked before one starts: the suite, the runners and
     their parameters, the trackers' packages, and the data (columns, labels, classes, split sizes). Arguments as
-    for `run`. Nothing is written.
+    for `run`; `distributed` trains each transformer run on several processes. Nothing is written.
 
     Raises:
         BenchError: Anything a user can fix, in one line.
@@ -89,7 +93,9 @@ def prepare(
     if data_dir is not None and not data_dir.is_dir():
         raise BenchError(f"--data-dir {data_dir} is not a directory; point it at a folder with train and test files")
     results = Path(results)
-    the_plan = plan(config, results, list(runners) if runners else None, data_dir, limit, overwrite, random_init)
+    the_plan = plan(
+        config, results, list(runners) if runners else None, data_dir, limit, overwrite, distributed, random_init
+    )
     for job in {j.runner_name: j for j in the_plan.jobs}.values():
         if job.runner.params().get("trust_remote_code"):
             print(
@@ -133,8 +139,7 @@ def run(
         overwrite: Re-run runs that already have a finished record.
         report_to: Experiment trackers (tensorboard, wandb, mlflow, trackio; `none`), instead of the suite's.
         overrides: Suite keys to set before the suite is validated, dotted: `{"protocol.learning_rate": 2e-5}`.
-        random_init: Build every pretrained runner from its bundled architecture with random weights (no hub, no
-            cache): cost only, recorded as `<runner>@random-init`.
+        random_init: Build every pretrained runner from its bundled architecture with random weights (cost only).
 
     Returns:
         The results table of the runs asked for (the columns of results.csv, one row per run with a record):

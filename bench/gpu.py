@@ -175,3 +175,24 @@ def _nvml_handle(pynvml: Any, uuid: str | None, index: int) -> Any:
         return pynvml.nvmlDeviceGetHandleByIndex(index)
     except Exception:
         return None
+
+
+def visible_gpus() -> list[str]:
+    """The GPUs this process may use, as CUDA_VISIBLE_DEVICES entries (indices or UUIDs); [] without one. Asks NVML,
+    not CUDA, so that the caller (a launcher) never initialises CUDA itself."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            count = pynvml.nvmlDeviceGetCount()
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # no driver, no NVML: no GPU to place runs on
+        return []
+    if count == 0:
+        return []
+    given = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if given is None:
+        return [str(i) for i in range(count)]
+    return [v.strip() for v in given.split(",") if v.strip() and not v.strip().startswith("-")]

@@ -161,3 +161,156 @@ class HostMemory:
         if self.peak_mb is None or self.baseline_mb is None:
             return None
         return self.peak_mb - self.baseline_mb
+
+
+def exit_with_parent() -> None:
+    """Stop this process when the process that started it dies (e.g. SIGKILL): its lock on the run is gone with it,
+    and an orphaned worker would race the rerun that resumes it."""
+    import multiprocessing
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(EXIT_ORPHANED)
+
+    threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
+
+
+EXIT_ORPHANED = 75
+
+
+# ---- CPU threads sized to the machine ----
+#
+# Two bench processes that each start one OpenMP thread per core on the same cores do not share them: idle OpenMP
+# threads spin-wait, and a pair of runs on 2 cores was measured at 3-12x the time of one (issue 13). Each worker
+# therefore claims its CPUs in a registry of the processes training on this machine (one file per process, held
+# under an flock the OS releases when the process dies) and uses its CPUs divided by the number of live claims that
+# share any of them. Trainers re-check while they train (`rebalance_threads`), so a run that started alone gives
+# threads back when a second one starts, and takes them again when it ends.
+
+THREADS_ENV = "BENCH_THREADS"  # "auto" (default), "off" (libraries' own defaults), or a fixed count
+_THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+_claim: dict[str, Any] = {}  # this process's registration: its file and the threads it uses
+
+
+def _registry() -> Path:
+    import tempfile
+
+    default = Path(tempfile.gettempdir()) / f"bench-cpu-claims-{os.getuid()}"
+    return Path(os.environ.get("BENCH_CPU_CLAIMS", default))
+
+
+def _usable_cpus() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return set(range(os.cpu_count() or 1))
+
+
+def _live_claims(cpus: set[int]) -> int:
+    """Live processes in the registry whose CPUs overlap `cpus` (this one included); stale files are removed."""
+    import fcntl
+
+    live = 0
+    for path in _registry().glob("*.cpus"):
+        if path == _claim.get("path"):
+            live += 1
+            continue
+        try:
+            with open(path, "rb+") as f:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:  # held: its process is alive
+                    theirs = {int(c) for c in f.read().decode().split(",") if c.strip().isdigit()}
+                    live += bool(theirs & cpus)
+                    continue
+                path.unlink(missing_ok=True)  # nobody holds it: its process died without cleaning up
+        except OSError:
+            continue
+    return live
+
+
+def thread_count(share: int = 1) -> int | None:
+    """The threads this process should use: its CPUs divided among `share` and the live claims on them (None where
+    sizing is off)."""
+    setting = os.environ.get(THREADS_ENV, "auto").strip().lower()
+    if setting == "off":
+        return None
+    if setting.isdigit() and int(setting) > 0:
+        return int(setting)
+    cpus = _usable_cpus()
+    return max(1, len(cpus) // max(share, _live_claims(cpus), 1))
+
+
+def claim_cpus(share: int = 1) -> int | None:
+    """Register this process as one that trains on its CPUs and size its thread pools; the thread count (None where
+    `BENCH_THREADS=off`). `share`: how many runs were launched to share this machine with it (a floor: the others
+    may not have registered yet). Call before torch is imported where possible: tokenizers' pool reads its size once.
+    """
+    if os.environ.get(THREADS_ENV, "auto").strip().lower() == "off":
+        return None
+    import fcntl
+
+    if "path" not in _claim:
+        cpus = _usable_cpus()
+        folder = _registry()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{os.getpid()}.tmp"
+            f = open(tmp, "wb+")  # noqa: SIM115 (held open, and locked, for the life of the process)
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write(",".join(map(str, sorted(cpus))).encode())
+            f.flush()
+            path = tmp.rename(folder / f"{os.getpid()}.cpus")  # locked before it is visible: never taken for stale
+            _claim.update(path=path, file=f)
+            import atexit
+            from multiprocessing import util
+
+            atexit.register(release_cpus)
+            util.Finalize(None, release_cpus, exitpriority=0)  # a multiprocessing child skips atexit
+        except OSError:  # no registry (read-only /tmp): size from `share` alone
+            pass
+    threads = thread_count(share)
+    _set_threads(threads)
+    return threads
+
+
+def rebalance_threads(min_interval_s: float = 1.0) -> int | None:
+    """In a process that claimed its CPUs: re-count the live claims (at most once per `min_interval_s`) and resize
+    torch's pool when the share changed. Cheap enough to call every training step."""
+    import time
+
+    if "path" not in _claim or time.monotonic() - _claim.get("checked", 0.0) < min_interval_s:
+        return _claim.get("threads")
+    _claim["checked"] = time.monotonic()
+    threads = thread_count()
+    if threads != _claim.get("threads"):
+        _set_threads(threads)
+    return threads
+
+
+def release_cpus() -> None:
+    """Leave the registry (a process that hands its CPUs to processes it starts, e.g. a distributed run's ranks)."""
+    path, f = _claim.pop("path", None), _claim.pop("file", None)
+    if path is not None:
+        path.unlink(missing_ok=True)
+        f.close()
+    _claim.pop("threads", None)
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    _claim["threads"] = threads
+    for var in _THREAD_VARS:  # read by OpenMP, MKL, OpenBLAS and tokenizers when they start
+        os.environ[var] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:  # already running: resize its pool (OpenMP's too; this is the thread that runs the model)
+        torch.set_num_threads(threads)
+
+
+EXIT_ELSEWHERE = 76  # a distributed run's worker on a machine without rank 0: the record is written elsewhere

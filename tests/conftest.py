@@ -19,6 +19,9 @@ os.environ.update(
     HF_DATASETS_CACHE=str(_CACHE / "datasets"),
     HF_HOME=str(_CACHE / "hf"),
     TOKENIZERS_PARALLELISM="false",
+    # bench workers size their threads by the other bench workers on the machine; a test session counts only its
+    # own, so that another session's runs cannot change its thread counts (and so the last bits of its results)
+    BENCH_CPU_CLAIMS=str(_CACHE / "cpu-claims"),
 )
 
 import pytest  # noqa: E402

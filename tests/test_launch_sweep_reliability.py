@@ -100,9 +100,11 @@ def test_an_interrupted_run_resumes_to_the_same_result(uninterrupted, uninterrup
     # the cost half: both processes' training time and tokens are summed (each leaves out its own warm-up)
     whole = read_record(uninterrupted_results / RUNS / "seed0.json")
     assert record["segments"] == 2 and whole["segments"] == 1
-    assert 0.5 < record["train_s"] / whole["train_s"] < 2, (record["train_s"], whole["train_s"])
-    assert 0.5 < record["train_tokens_per_s"] / whole["train_tokens_per_s"] < 2
-    assert record["wall_s"] > record["train_s"]
+    # no timing ratio (that depends on the machine's load), but the tokens the figures cover: the resumed run
+    # trained the same batches and left out one more warm-up (2 of 180 optimizer steps): slightly fewer, never 0
+    tokens, whole_tokens = (r["train_tokens_per_s"] * r["train_s"] for r in (record, whole))
+    assert 0.9 * whole_tokens < tokens < whole_tokens
+    assert 0 < record["train_s"] < record["wall_s"]
 
 
 def oom_job(tmp_path: Path, fits: int, micro_batch: int) -> Job:

@@ -85,7 +85,7 @@ def v1_record(tmp_path: Path, **changes) -> Path:
 def test_a_version_1_record_is_migrated_on_read(tmp_path: Path):
     path = v1_record(tmp_path, metrics={"accuracy": 0.9, "f1": 0.9, "precision": 0.9, "recall": 0.9})
     record = read_record(path)
-    assert record["schema_version"] == SCHEMA_VERSION
+    assert record["schema_version"] == SCHEMA_VERSION == 2
     assert record["positive_label"] == "pos"  # binary F1 was on label 1 in version 1
     assert all(record[name] is None for name in ADDED_IN_V2 if name != "positive_label")  # never measured
     assert record["accuracy"] == 0.9 and record["peak_gpu_mem_mb"] == 4000.0  # what it had is kept
@@ -96,22 +96,6 @@ def test_a_version_1_record_is_migrated_on_read(tmp_path: Path):
 
     assert report_load_results(tmp_path, "old").runs.loc[0, "positive_label"] == "pos"  # the report reads it too
     assert bench.load_results(tmp_path, "old").loc[0, "positive_label"] == "pos"
-
-
-def test_a_version_2_record_gets_its_init_on_read(tmp_path: Path):
-    """Version 3 added `init` and `tokenizer`: a checkpoint's run was pretrained, a tiny runner's from scratch (no
-    random-init runs existed); the tokenizer was not recorded."""
-    v2 = {k: v for k, v in make_record("old", "roberta-512", 0).items() if k not in ("init", "tokenizer")}
-    record = read_record(write_run(tmp_path, {**v2, "schema_version": 2}))
-    assert record["init"] == "pretrained" and record["tokenizer"] is None
-    validator(RunRecord).validate(record)
-    tiny = migrate({**v2, "runner": "tiny-roberta-512", "model_id": None, "schema_version": 2})
-    assert tiny["init"] == "scratch"
-    profile = {k: v for k, v in ProfileRecord(runner="r", mode="train", batch_size=1, seq_len=8, status="ok",
-                                               model_id="FacebookAI/roberta-base").to_dict().items() if k != "init"}  # fmt: skip
-    migrated = migrate({**profile, "schema_version": 2})
-    assert migrated["init"] == "pretrained"
-    validator(ProfileRecord).validate(migrated)
 
 
 def test_a_migration_keeps_what_a_late_version_1_record_already_had():

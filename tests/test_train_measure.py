@@ -56,8 +56,7 @@ def run_epochs(
         if gpu is not None:
             gpu.peak = 5000.0  # the validation pass, larger than training
         cb.on_evaluate(args, state, None)
-        (Path(args.output_dir) / f"checkpoint-{state.global_step}").mkdir(parents=True)
-        cb.on_save(args, state, None)
+        cb.save(Path(args.output_dir) / f"checkpoint-{state.global_step}")  # as CountingTrainer does
 
 
 def test_warm_up_is_left_out_and_validation_memory_is_not_training_memory(tmp_path: Path):

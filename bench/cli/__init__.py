@@ -1,4 +1,5 @@
-"""Command line: `bench run`, `bench list`, `bench report` and `bench profile`; the only argparse in bench.
+"""Command line: `bench run`, `bench list`, `bench report`, `bench profile` and `bench status`; the only argparse in
+bench.
 
 Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
 one line and exit code 2."""
@@ -143,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the suite's report_to, else none)",
     )
     _checkpoint_options(run)
+    from bench.cli import scale
+
+    scale.add_arguments(run)
+    run.epilog = RUN_EXAMPLES + "\n" + scale.EXAMPLES
     lst = sub.add_parser(
         "list",
         help="list suites and runners",
@@ -170,13 +175,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     profile_cli.add_arguments(prof)
     _checkpoint_options(prof)
+
+    from bench.cli import status as status_cli
+
+    stat = sub.add_parser(
+        "status",
+        help="which runs of a suite finished, failed, run now or wait (here or on a cluster)",
+        epilog=status_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    status_cli.add_arguments(stat)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "list", "report", "profile", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "list", "report", "profile", "status", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
@@ -190,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.report import run
         elif args.command == "profile":
             from bench.cli.profile import run
+        elif args.command == "status":
+            from bench.cli.status import run
         else:
             from bench.cli.run import run
         return run(args)

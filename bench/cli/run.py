@@ -22,13 +22,29 @@ PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attentio
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.cli import scale
 
+    slots = scale.slots(args)  # a placement that cannot be is refused before anything is printed
     sweep = api.prepare(
         args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set), random_init=args.random_init,
+        overrides=dict(args.set), distributed=scale.distributed(args), random_init=args.random_init,
     )  # fmt: skip
-    table = sweep.execute()
+    cluster = scale.cluster(args)
+    if cluster is not None:
+        from bench.launch.slurm import submit, wait
+        from bench.results.store import check_writable, rebuild_table
+
+        check_writable(args.results)
+        pending = submit(sweep.plan, cluster)
+        if not cluster.wait:
+            print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
+            return 0
+        wait(sweep.plan, pending)
+        rebuild_table(args.results, sweep.suite.name)
+        table = sweep.table()
+    else:
+        table = sweep.execute(slots=slots)
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {args.results / sweep.suite.name / 'results.csv'}")
@@ -49,7 +65,6 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
     gpu = table["peak_gpu_mem_mb"].notna().any()
     columns = [c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
     cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
-    table = table.copy()
     table.loc[cost_only, ["accuracy", "f1"]] = float("nan")  # random weights: the accuracy means nothing
     shown = table[columns].rename(columns=display_names(RunRecord, columns))
     # integer columns with gaps print as floats, so that a gap prints as the dash, not <NA>

@@ -10,7 +10,8 @@ A job (a training run, a profile measurement) is a picklable object with
 
 `launch` spawns the worker (a clean interpreter: its peak memory is its own, no inherited CUDA state), stops it on
 Ctrl-C, and turns a worker that died without a word into a record written by the parent. `launch_with_retries`
-retries a job that ran out of memory as long as `job.smaller()` offers a smaller one.
+retries a job that ran out of memory as long as `job.smaller()` offers a smaller one. A `Placement` says where the
+worker runs when several run at once: the GPUs it sees, how many runs share the CPUs, where its output goes.
 """
 
 from __future__ import annotations
@@ -22,13 +23,16 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.host import is_out_of_memory, last_line
+from bench.host import EXIT_ELSEWHERE, claim_cpus, exit_with_parent, is_out_of_memory, last_line
 from bench.results.store import read_record, write_record
 
-EXIT_FAILED, EXIT_OOM, EXIT_ORPHANED = 1, 3, 75
+EXIT_FAILED, EXIT_OOM = 1, 3
+STOP = threading.Event()  # set on Ctrl-C while several workers run: the ones still running are stopped, not recorded
+_LIVE: set[multiprocessing.process.BaseProcess] = set()
 
 
 class Job(Protocol):
@@ -44,12 +48,42 @@ class Job(Protocol):
     def smaller(self) -> Job | None: ...
 
 
-def _worker(job: Job) -> None:
+@dataclass(frozen=True)
+class Placement:
+    """Where a worker runs.
+
+    Attributes:
+        gpus: The GPUs it may use (its CUDA_VISIBLE_DEVICES); None leaves the variable as it is.
+        share: How many runs were launched to share this machine's CPUs with it (threads are sized from it).
+        log: Where its output goes (several runs at once would interleave on the console); None: the console.
+    """
+
+    gpus: tuple[str, ...] | None = None
+    share: int = 1
+    log: Path | None = None
+
+    @property
+    def device(self) -> str:
+        return f"GPU {','.join(self.gpus)}" if self.gpus else "CPU"
+
+
+AS_IS = Placement()  # the console, and the GPUs and CPUs as the environment gives them
+
+
+def _worker(job: Job, placement: Placement = AS_IS) -> None:
     """The worker's entry point: run the job; any exception becomes its `failed` or `oom` record."""
     # Ctrl-C reaches the whole process group; the parent decides what happens to the job (it stops it; a training
     # run keeps its epoch checkpoints), so the worker must not die half-way through writing a checkpoint.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _exit_with_parent()
+    exit_with_parent()
+    if placement.log is not None:
+        placement.log.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(placement.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+    if placement.gpus is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(placement.gpus)
+    claim_cpus(placement.share)  # before the job imports torch
     started = time.perf_counter()
     try:
         job.run()
@@ -64,32 +98,33 @@ def _worker(job: Job) -> None:
         raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None
 
 
-def _exit_with_parent() -> None:
-    """Stop when the process that launched this worker dies (e.g. SIGKILL): its lock on the job is gone with it, and
-    an orphaned worker would race the rerun that resumes it."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        parent.join()
-        os._exit(EXIT_ORPHANED)
-
-    threading.Thread(target=watch, name="bench-parent-watch", daemon=True).start()
-
-
-def run_in_fresh_process(target: Callable[[Any], None], job: Any, name: str) -> int | None:
-    """`target(job)` in a spawned interpreter; its exit code. On Ctrl-C the child is stopped and the interrupt goes on
-    to the caller."""
-    proc = multiprocessing.get_context("spawn").Process(target=target, args=(job,), name=name)
+def run_in_fresh_process(target: Callable[..., None], job: Any, name: str, *args: Any) -> int | None:
+    """`target(job, *args)` in a spawned interpreter; its exit code. On Ctrl-C (or `stop_all()` from another thread)
+    the child is stopped and the interrupt goes on to the caller."""
+    proc = multiprocessing.get_context("spawn").Process(target=target, args=(job, *args), name=name)
     proc.start()
+    _LIVE.add(proc)
+    if STOP.is_set():  # stop_all() ran between the caller's check and this start
+        proc.terminate()
     try:
         proc.join()
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or a scheduler's preemption signal turned into SystemExit (submitit)
         proc.terminate()
         proc.join()
         raise
+    finally:
+        _LIVE.discard(proc)
+    if STOP.is_set():
+        raise KeyboardInterrupt
     return proc.exitcode
+
+
+def stop_all() -> None:
+    """Stop every worker this process is waiting for (Ctrl-C while several run at once); their runs keep their
+    checkpoints and get no record."""
+    STOP.set()
+    for proc in list(_LIVE):
+        proc.terminate()
 
 
 def oom_kills() -> int | None:
@@ -125,11 +160,15 @@ def died_without_record(exitcode: int | None, kills_before: int | None, kills_af
     return "oom", reason + " (SIGKILL, as the kernel's out-of-memory killer sends)"
 
 
-def launch(job: Job) -> dict[str, Any]:
+def launch(job: Job, placement: Placement = AS_IS) -> dict[str, Any]:
     """One try at `job` in a fresh process; its record (written by the worker, or by this process for it)."""
+    if STOP.is_set():  # Ctrl-C while several runs train: start nothing more, and keep what is on disk
+        raise KeyboardInterrupt
     job.record_path.unlink(missing_ok=True)
     started, kills = time.perf_counter(), oom_kills()
-    exitcode = run_in_fresh_process(_worker, job, job.process_name)
+    exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
+    if exitcode == EXIT_ELSEWHERE:  # a distributed run whose rank 0 ran on another machine, which writes the record
+        return {"status": "elsewhere", "error": "rank 0 ran on another machine, which writes the record"}
     record = read_record(job.record_path)
     if record is None:  # killed, segfault, out of host memory: the worker could not say so itself
         status, reason = died_without_record(exitcode, kills, oom_kills())
@@ -138,11 +177,13 @@ def launch(job: Job) -> dict[str, Any]:
     return record
 
 
-def launch_with_retries(job: Job, on_retry: Callable[[Job, Job], None] = lambda old, new: None) -> dict[str, Any]:
+def launch_with_retries(
+    job: Job, on_retry: Callable[[Job, Job], None] = lambda old, new: None, placement: Placement = AS_IS
+) -> dict[str, Any]:
     """`launch(job)`, retried after running out of memory with `job.smaller()` while there is one."""
-    record = launch(job)
+    record = launch(job, placement)
     while record["status"] == "oom" and (smaller := job.smaller()) is not None:
         on_retry(job, smaller)
         job = smaller
-        record = launch(job)
+        record = launch(job, placement)
     return record

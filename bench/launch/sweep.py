@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import queue
 import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +15,11 @@ from filelock import FileLock, Timeout
 
 from bench.config import SuiteConfig
 from bench.errors import BenchError
-from bench.launch.local import launch_with_retries
-from bench.results.store import lock_path, read_record, rebuild_table
-from bench.runners import RUNNERS, build_runner, run_name
+from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
+from bench.results.store import read_record, rebuild_table
+from bench.runners import RUNNERS, EstimatorRunner, build_runner, run_name
 from bench.train.checkpoints import discard as discard_checkpoints
+from bench.train.distributed import Distributed
 from bench.train.job import Job
 from bench.train.tracking import check_installed
 
@@ -32,11 +38,19 @@ def plan(
     data_dir: Path | None = None,
     limit: int | None = None,
     overwrite: bool = False,
+    distributed: Distributed | None = None,
     random_init: bool = False,
 ) -> Plan:
     """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`.
-    `random_init` builds every pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
+
+    `distributed`: train each transformer run on several processes (a scikit-learn runner runs in one); refused in
+    one line when the processes cannot make up the suite's effective batch exactly. `random_init` builds every
+    pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
     check_installed(suite.report_to)
+    if distributed is not None and distributed.world_size > 1:
+        distributed.check(suite.protocol)
+    else:
+        distributed = None
     refs = {ref.name: ref for ref in suite.runners}
     names = runners or list(refs)
     jobs = []
@@ -49,7 +63,11 @@ def plan(
             runner.check_supported()
         except BenchError as err:
             raise BenchError(f"runner '{name}': {err}") from None
-        jobs += [Job(suite, run_name(name, runner), runner, seed, results, data_dir, limit) for seed in suite.seeds]
+        spread = None if isinstance(runner, EstimatorRunner) else distributed
+        jobs += [
+            Job(suite, run_name(name, runner), runner, seed, results, data_dir, limit, distributed=spread)
+            for seed in suite.seeds
+        ]
     todo, skipped = [], []
     for job in jobs:
         record = read_record(job.record_path)
@@ -58,49 +76,91 @@ def plan(
     return Plan(tuple(todo), tuple(skipped), overwrite)
 
 
-def run_jobs(the_plan: Plan, out=None) -> list[dict]:
+def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,)) -> list[dict]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
-    goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch)."""
+    goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch).
+
+    With several `slots` (one per GPU, or CPU shares), that many runs train at once, each worker placed in a free
+    slot; its output goes to `seed<k>.log` beside its record and the console says which run is where."""
     out = out or sys.stdout
+    STOP.clear()
     total = len(the_plan.jobs)
-    finished = []
-    for i, job in enumerate(the_plan.jobs, 1):
-        tag = f"[run {i}/{total}]"
-        print(f"\n{tag} {job.runner_name} · seed {job.seed} — {job.runner.describe()}", file=out, flush=True)
-        lock = FileLock(lock_path(job.results, job.suite.name, job.runner_name, job.seed), timeout=0)
+    if len(slots) <= 1:
+        slot = slots[0] if slots else AS_IS
+        done = (
+            run_one(job, the_plan.overwrite, f"[run {i}/{total}]", slot, out) for i, job in enumerate(the_plan.jobs, 1)
+        )
+        return [record for record in done if record is not None]
+    free: queue.Queue[Placement] = queue.Queue()
+    for slot in slots:
+        free.put(dataclasses.replace(slot, share=len(slots)))
+
+    def one(i: int, job: Job) -> dict | None:
+        slot = free.get()
         try:
-            lock.acquire()
-        except Timeout:
-            print(f"{tag} skipped: another bench process is running it right now", file=out, flush=True)
-            continue
-        try:
-            record = read_record(job.record_path)
-            if record is not None and record.get("status") == "ok" and not the_plan.overwrite:
-                print(f"{tag} skipped: another bench process has just finished it", file=out, flush=True)
-                continue
-            if the_plan.overwrite:
-                discard_checkpoints(job.checkpoints)
-            record = _run_with_oom_retries(job, tag, out)
+            placed = dataclasses.replace(slot, log=job.record_path.with_suffix(".log"))
+            return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", placed, out)
         finally:
-            lock.release()
+            free.put(slot)
+
+    pool = ThreadPoolExecutor(len(slots), thread_name_prefix="bench-slot")
+    futures = [pool.submit(one, i, job) for i, job in enumerate(the_plan.jobs, 1)]
+    try:
+        records = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        stop_all()  # the running workers stop (keeping their checkpoints), the waiting ones never start
+        pool.shutdown(cancel_futures=True)
+        raise
+    pool.shutdown()
+    return [record for record in records if record is not None]
+
+
+_table_lock = threading.Lock()  # runs finishing at once must not write the table from stale reads
+
+
+def run_one(job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, out=None) -> dict | None:
+    """One run under its lock, with out-of-memory retries; its record, or None when another process has it (running
+    or just finished). The table is rebuilt after it."""
+    out = out or sys.stdout
+    where = f" (worker output: {placement.log})" if placement.log else ""
+    print(f"\n{tag} {job.runner_name} · seed {job.seed} — {job.runner.describe()}{where}", file=out, flush=True)
+    lock = FileLock(job.lock_path, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        print(f"{tag} skipped: another bench process is running it right now", file=out, flush=True)
+        return None
+    try:
+        record = read_record(job.record_path)
+        if record is not None and record.get("status") == "ok" and not overwrite:
+            print(f"{tag} skipped: another bench process has just finished it", file=out, flush=True)
+            return None
+        if overwrite:
+            discard_checkpoints(job.checkpoints)
+        record = _run_with_oom_retries(job, tag, out, placement)
+    finally:
+        lock.release()
+    if record["status"] == "elsewhere":
+        print(f"{tag} done here; {record['error']}", file=out, flush=True)
+        return None
+    with _table_lock:
         rebuild_table(job.results, job.suite.name)
-        finished.append(record)
-        if record["status"] == "ok":
-            print(f"{tag} done: accuracy {record['accuracy']:.4f}, {record['wall_s']:.0f} s", file=out, flush=True)
-        else:
-            print(f"{tag} {record['status']}: {record.get('error')}", file=out, flush=True)
-    return finished
+    if record["status"] == "ok":
+        print(f"{tag} done: accuracy {record['accuracy']:.4f}, {record['wall_s']:.0f} s", file=out, flush=True)
+    else:
+        print(f"{tag} {record['status']}: {record.get('error')}", file=out, flush=True)
+    return record
 
 
-def _run_with_oom_retries(job: Job, tag: str, out) -> dict:
+def _run_with_oom_retries(job: Job, tag: str, out, placement: Placement) -> dict:
     def say(old: Job, new: Job) -> None:
         before, after = old.suite.protocol, new.suite.protocol
         print(
             f"{tag} out of memory at micro-batch {before.per_device_batch_size}; retrying with micro-batch "
-            f"{after.per_device_batch_size} x {after.gradient_accumulation_steps} accumulation steps (effective batch "
+            f"{after.per_device_batch_size} x {new.accumulation_steps} accumulation steps (effective batch "
             f"{after.batch_size}, unchanged)",
             file=out,
             flush=True,
         )
 
-    return launch_with_retries(job, say)
+    return launch_with_retries(job, say, placement)

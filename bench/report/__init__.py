@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report.errors import ReportError
@@ -14,15 +15,21 @@ __all__ = ["ReportError", "build_report", "report"]
 
 
 def build_report(
-    results_dir: str | Path, suite: str, out_dir: str | Path | None = None, baseline: str | None = None
+    results_dir: str | Path | Sequence[str | Path],
+    suite: str,
+    out_dir: str | Path | None = None,
+    baseline: str | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> Path:
     """Build the report of one suite from `<results_dir>/<suite>/runs/`.
 
     Args:
-        results_dir: The results folder `bench run` wrote to.
+        results_dir: The results folder `bench run` wrote to, or several (records from several machines): a
+            (runner, seed) in more than one is reported once, from the first, and the report names the copies.
         suite: Suite name (the folder under `results_dir`).
         out_dir: Where to write; default `reports/<suite>/`.
         baseline: Runner every other runner is compared with; default the suite's 512-token head-truncated runner.
+        warn: Called with each line the console should show too (a run found in two results folders).
 
     Returns:
         Path of the written report.md (report.html, tables/ and plots/ lie beside it).
@@ -33,7 +40,8 @@ def build_report(
     # Imported here so that `bench --help` does not pay for pandas and matplotlib.
     from bench.report.build import build
 
-    return build(Path(results_dir), suite, None if out_dir is None else Path(out_dir), baseline)
+    dirs = Path(results_dir) if isinstance(results_dir, str | Path) else [Path(d) for d in results_dir]
+    return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn)
 
 
 def report(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +17,18 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, float_format="%.6g")
 
 
-def build(results_dir: Path, suite: str, out_dir: Path | None = None, baseline: str | None = None) -> Path:
+def build(
+    results_dir: Path | Sequence[Path],
+    suite: str,
+    out_dir: Path | None = None,
+    baseline: str | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> Path:
     """See `bench.report.build_report`."""
     results = load_results(results_dir, suite)
+    for line in results.duplicates if warn else ():
+        warn(line)
+    results_dir = Path(results_dir) if isinstance(results_dir, str | Path) else Path(results_dir[0])
     out_dir = out_dir if out_dir is not None else Path("reports") / suite
     chosen = tables.pick_baseline(results, baseline)  # fails on an unknown baseline before anything is written
     order = tables.runner_order(results, first=chosen)

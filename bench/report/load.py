@@ -1,9 +1,11 @@
-"""Read one suite's run records and predictions from `results/` into pandas tables."""
+"""Read one suite's run records and predictions from one or more results folders (say, copied off several machines)
+into pandas tables. A (runner, seed) found in two folders is kept once, from the first, and named in `problems`."""
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ class SuiteResults:
 
     Attributes:
         suite: Suite name.
-        source: The folder the records were read from.
+        source: The folder(s) the records were read from, as shown in the report.
         runs: One row per record (runner, seed), failed runs included; columns `RUN_FIELDS` plus `has_predictions`.
         epochs: One row per (runner, seed, epoch) of the records' validation history.
         predictions: One row per (runner, seed, test example) of successful runs; `PREDICTION_COLUMNS` plus
@@ -44,16 +46,18 @@ class SuiteResults:
         label_names: Class names in label order.
         environments: The `environment` dict of every record, for provenance.
         problems: Files that could not be used, one line each (shown in the report rather than hidden).
+        duplicates: Runs present in more than one results folder, one line each (also among `problems`).
     """
 
     suite: str
-    source: Path
+    source: str
     runs: pd.DataFrame
     epochs: pd.DataFrame
     predictions: pd.DataFrame
     label_names: list[str]
     environments: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
 
     @property
     def runners(self) -> list[str]:
@@ -102,21 +106,27 @@ def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
     return frame
 
 
-def load_results(results_dir: Path, suite: str) -> SuiteResults:
-    """Read every `<results_dir>/<suite>/runs/<runner>/seed<k>.json` and the predictions beside it.
+def _record_paths(results_dirs: Sequence[Path], suite: str) -> list[Path]:
+    paths = [p for d in results_dirs for p in sorted((d / suite / "runs").glob("*/seed*.json"))]
+    if not paths:
+        where = ", ".join(map(str, results_dirs))
+        hint = _suite_hint(results_dirs[0], suite) if len(results_dirs) == 1 else ""
+        raise ReportError(f"no results for suite '{suite}' in {where}{hint}; run `bench run --suite {suite}` first")
+    return paths
+
+
+def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResults:
+    """Read every `<results_dir>/<suite>/runs/<runner>/seed<k>.json` and the predictions beside it, from each folder
+    in turn. A run already read from an earlier folder is not read again: it is named in `duplicates`.
 
     Raises:
         ReportError: There are no records for the suite, or a record cannot be read.
     """
-    source = results_dir / suite / "runs"
-    paths = sorted(source.glob("*/seed*.json"))
-    if not paths:
-        raise ReportError(
-            f"no results for suite '{suite}' in {results_dir}{_suite_hint(results_dir, suite)}; "
-            f"run `bench run --suite {suite}` first"
-        )
-    rows, epoch_rows, prediction_frames, environments, problems = [], [], [], [], []
+    dirs = [Path(results_dirs)] if isinstance(results_dirs, str | Path) else [Path(d) for d in results_dirs]
+    paths = _record_paths(dirs, suite)
+    rows, epoch_rows, prediction_frames, environments, problems, duplicates = [], [], [], [], [], []
     label_names: list[str] = []
+    seen: dict[tuple[str, int], tuple[Path, Any]] = {}
     for path in paths:
         record = _read_json(path)
         row = {name: record.get(name) for name in RUN_FIELDS}
@@ -125,6 +135,15 @@ def load_results(results_dir: Path, suite: str) -> SuiteResults:
         row["runner"] = str(row["runner"] or path.parent.name)
         row["seed"] = int(row["seed"]) if row["seed"] is not None else int(path.stem.removeprefix("seed"))
         row["status"] = str(row["status"] or "unknown")
+        key = (row["runner"], row["seed"])
+        if key in seen:
+            first, host = seen[key]
+            duplicates.append(
+                f"{row['runner']} seed {row['seed']} is in two results folders: {first} (host {host or '?'}) and "
+                f"{path} (host {row['host'] or '?'}); the report uses the first, remove or rename the other"
+            )
+            continue
+        seen[key] = (path, row["host"])
         if row["peak_gpu_mem_mb"] is None:
             # STYLE.md spells the field peak_gpu_mem_allocated_mb; accept that name too.
             row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
@@ -154,7 +173,9 @@ def load_results(results_dir: Path, suite: str) -> SuiteResults:
     predictions = (
         pd.concat(prediction_frames, ignore_index=True) if prediction_frames else pd.DataFrame(columns=columns)
     )
-    return SuiteResults(suite, source, runs, epochs, predictions, label_names, environments, problems)
+    source = ", ".join(str(d / suite / "runs") for d in dirs)
+    problems = duplicates + problems
+    return SuiteResults(suite, source, runs, epochs, predictions, label_names, environments, problems, duplicates)
 
 
 @dataclass(frozen=True)

@@ -42,16 +42,6 @@ def _positive_label(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-@migration(2)
-def _init(record: dict[str, Any]) -> dict[str, Any]:
-    """Version 3 declares `init` and (run records) `tokenizer`. Before version 3 no run had random weights in a
-    pretrained runner's architecture, so a record with a checkpoint (`model_id`) was `pretrained` and one without
-    (tiny runners, TF-IDF) `scratch`; which tokenizer ran was not recorded and stays None."""
-    if record.get("init") is None:
-        record["init"] = "pretrained" if record.get("model_id") else "scratch"
-    return record
-
-
 def migrate(record: dict[str, Any], where: str = "record") -> dict[str, Any]:
     """`record` (a run or profile record as read from JSON) in the current layout; a new dict.
 

@@ -13,10 +13,9 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: init
-# (pretrained | random | scratch) and the run's tokenizer (older records are migrated on read:
-# bench/results/migrations.py)
-SCHEMA_VERSION = 3
+# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments (version 1
+# records are migrated on read: bench/results/migrations.py)
+SCHEMA_VERSION = 2
 
 
 def _f(
@@ -80,6 +79,8 @@ class RunRecord(Record):
     peak_cpu_rss_mb: float | None = _f("peak resident memory of the run's process", "MB", True, "peak CPU RSS MB")
     wall_s: float | None = _f("wall time of the run's process", "s", table=True, short="wall s")
     device: str | None = _f("cuda | cpu", table=True)
+    host: str | None = _f("the machine the run trained on (its rank 0's, for a run on several)", table=True)
+    world_size: int | None = _f("processes that trained the run together (1: one process, one device)", table=True)
     n_params: int | None = _f("trainable and frozen parameters of the model", table=True)
     model_family: str | None = _f("runners of one family share a line in plots", table=True)
     init: str | None = _f(
@@ -128,7 +129,9 @@ class RunRecord(Record):
     n_val: int | None = _f("validation documents")
     n_test: int | None = _f("test documents")
     micro_batch_size: int | None = _f("documents per forward pass (per device)")
-    gradient_accumulation_steps: int | None = _f("micro-batches per optimizer step")
+    gradient_accumulation_steps: int | None = _f(
+        "micro-batches per optimizer step on each process (effective batch: micro x world_size x this)"
+    )
     mixed_precision: str | None = _f("bf16 | fp16 | no")
     resumed_from_epoch: int | None = _f("the epoch checkpoint an interrupted run resumed from")
     finished_at: str | None = _f("UTC time the record was written (ISO 8601)")

@@ -24,6 +24,7 @@ def train_and_evaluate(
     checkpoints: Path | None = None,
     resume_from: Path | None = None,
     tracking: Tracking | None = None,
+    world_size: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions.
     `tracking` reports a Trainer run to experiment trackers."""
@@ -38,4 +39,4 @@ def train_and_evaluate(
     from bench.train import trainer
 
     transformers.logging.set_verbosity_warning()
-    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, tracking)
+    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size)

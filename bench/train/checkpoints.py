@@ -67,7 +67,7 @@ def prepare(folder: Path, fingerprint: dict[str, Any]) -> tuple[Path | None, str
         if found is not None and found != wanted:
             note = "the run's configuration changed since its checkpoints were saved; starting it again"
         shutil.rmtree(folder)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, exist_ok=True)  # the machines of a multi-node run prepare it together
     atomic_write_text(folder / FINGERPRINT, wanted + "\n")
     return None, note
 

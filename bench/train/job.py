@@ -1,21 +1,41 @@
 """One run of a suite, (runner, seed), as a job `bench.launch.local` runs in a fresh process: prepare or resume its
-checkpoints, load the data, train and evaluate under the protocol, write the predictions and then the record."""
+checkpoints, load the data, train and evaluate under the protocol (in this process, or in the ranks it starts for a
+distributed run), write the predictions and then the record."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.config import ProtocolConfig, SuiteConfig, to_dict
-from bench.host import device_kind, environment, now, pin_one_gpu
+from bench.host import (
+    EXIT_ELSEWHERE,
+    claim_cpus,
+    device_kind,
+    environment,
+    exit_with_parent,
+    now,
+    pin_one_gpu,
+    release_cpus,
+)
 from bench.results.schema import RunRecord
-from bench.results.store import checkpoint_dir, predictions_path, record_path, tensorboard_dir, write_record
+from bench.results.store import (
+    checkpoint_dir,
+    lock_path,
+    predictions_path,
+    record_path,
+    tensorboard_dir,
+    write_record,
+)
 from bench.runners import Runner
 from bench.train import checkpoints
+from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
 from bench.train.tracking import Tracking
 
 
@@ -31,6 +51,17 @@ class Job:
     data_dir: Path | None = None
     limit: int | None = None
     oom_retries: int = 0  # how many times the micro-batch was halved after running out of memory
+    distributed: Distributed | None = None  # several processes per run (torch's elastic launcher)
+
+    @property
+    def world_size(self) -> int:
+        return self.distributed.world_size if self.distributed else 1
+
+    @property
+    def accumulation_steps(self) -> int:
+        """Micro-batches per optimizer step on each process: the effective batch is micro x processes x this."""
+        protocol = self.suite.protocol
+        return protocol.batch_size // (protocol.per_device_batch_size * self.world_size)
 
     @property
     def record_path(self) -> Path:
@@ -39,6 +70,14 @@ class Job:
     @property
     def checkpoints(self) -> Path:
         return checkpoint_dir(self.results, self.suite.name, self.runner_name, self.seed)
+
+    @property
+    def lock_path(self) -> Path:
+        """The run's lock; a run on several machines takes one per machine, since all of them train it together."""
+        path = lock_path(self.results, self.suite.name, self.runner_name, self.seed)
+        if self.distributed is not None and self.distributed.nnodes > 1:
+            return path.with_name(f"seed{self.seed}.{socket.gethostname()}.lock")
+        return path
 
     @property
     def process_name(self) -> str:
@@ -57,11 +96,14 @@ class Job:
             "attention_window": self.runner.attention_window,
             "truncation": self.runner.truncation,
             "oom_retries": self.oom_retries,
+            "world_size": self.world_size,
+            "host": socket.gethostname(),
             "config": {
                 "suite": to_dict(self.suite),
                 "runner": {"name": self.runner_name, "class": type(self.runner).__qualname__, **self.runner.params()},
                 "limit": self.limit,
                 "data_dir": str(self.data_dir) if self.data_dir else None,
+                "world_size": self.world_size,
             },
         }
 
@@ -87,7 +129,7 @@ class Job:
         """After running out of memory: the same run with half the micro-batch and twice the accumulation, so the
         effective batch and the protocol are unchanged; None below a micro-batch of 1."""
         protocol = self.suite.protocol
-        size = smaller_micro_batch(protocol)
+        size = smaller_micro_batch(protocol, self.world_size)
         if size is None:
             return None
         smaller = dataclasses.replace(
@@ -98,10 +140,6 @@ class Job:
     def run(self) -> None:
         """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
         the run is complete), then drop the checkpoints a finished run no longer needs."""
-        pin_one_gpu()  # before anything initialises CUDA
-        from bench.data import load_suite_data
-        from bench.train import train_and_evaluate
-
         started = time.perf_counter()
         resume_from, note = checkpoints.prepare(self.checkpoints, self.fingerprint())
         if note:
@@ -113,10 +151,17 @@ class Job:
         tracking = self.tracking()
         if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
             shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)
-        data = load_suite_data(self.suite, self.data_dir, self.limit)
-        metrics, predictions = train_and_evaluate(
-            self.runner, data, self.suite.protocol, self.seed, self.checkpoints, resume_from, tracking
-        )
+        if self.world_size == 1:
+            pin_one_gpu()  # before anything initialises CUDA
+            result = self.train(resume_from)
+        else:  # the ranks set their own device, and claim this machine's CPUs among themselves
+            release_cpus()
+            run_id = f"{self.suite.name}-{self.runner_name}-seed{self.seed}"
+            result = launch_ranks(self.distributed, run_id, _rank_main, (self, resume_from), self.record_path)
+            if result is None:
+                print("rank 0 of this run is on another machine; it writes the record", flush=True)
+                raise SystemExit(EXIT_ELSEWHERE)
+        metrics, predictions, label_names = result
         import pandas as pd
 
         path = predictions_path(self.results, self.suite.name, self.runner_name, self.seed)
@@ -129,7 +174,7 @@ class Job:
             status="ok",
             **metrics,
             resumed_from_epoch=resumed_from_epoch,
-            label_names=list(data.label_names),
+            label_names=label_names,
             device=device_kind(),
             wall_s=earlier_wall_s + time.perf_counter() - started,
             environment=environment(),
@@ -138,10 +183,45 @@ class Job:
         write_record(self.record_path, record)
         checkpoints.discard(self.checkpoints)
 
+    def train(self, resume_from: Path | None) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+        """Load the data, train and evaluate: the run's record fields, its test predictions and label names."""
+        from bench.data import load_suite_data
+        from bench.train import train_and_evaluate
 
-def smaller_micro_batch(protocol: ProtocolConfig) -> int | None:
-    """The largest divisor of the effective batch at most half the current micro-batch (None below 1)."""
+        data = load_suite_data(self.suite, self.data_dir, self.limit)
+        metrics, predictions = train_and_evaluate(
+            self.runner,
+            data,
+            self.suite.protocol,
+            self.seed,
+            self.checkpoints,
+            resume_from,
+            self.tracking(),
+            self.world_size,
+        )
+        return metrics, predictions, list(data.label_names)
+
+
+def _rank_main(job: Job, resume_from: Path | None) -> Any:
+    """One rank of a distributed run (started by the elastic launcher, which sets RANK, LOCAL_RANK, WORLD_SIZE)."""
+    exit_with_parent()
+    claim_cpus(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
+    import torch
+
+    if torch.cuda.is_available():  # one GPU per rank, of those the worker was given
+        torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
+    try:
+        result = job.train(resume_from)
+    except Exception as err:
+        record_rank_error(job.record_path, err)
+        raise
+    return result if rank() == 0 else None
+
+
+def smaller_micro_batch(protocol: ProtocolConfig, world_size: int = 1) -> int | None:
+    """The largest micro-batch at most half the current one that, times `world_size` processes, divides the
+    effective batch (None below 1)."""
     for size in range(protocol.per_device_batch_size // 2, 0, -1):
-        if protocol.batch_size % size == 0:
+        if protocol.batch_size % (size * world_size) == 0:
             return size
     return None

@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 
 from bench.gpu import GpuMemory
 from bench.results.store import atomic_write_text
+from bench.train.distributed import rank, reduce
 
 
 def _sync() -> None:
@@ -43,7 +44,12 @@ class TokenCounter:
         return self.samples, int(self._real), self.padded_tokens
 
 
-MEASURES = "bench-measures.json"  # beside each checkpoint: what the run measured up to it
+MEASURES = "bench-measures.json"  # beside each checkpoint: what the run measured up to it (rank r > 0: .rank<r>)
+
+
+def _measures(checkpoint: Path) -> Path:
+    r = rank()
+    return checkpoint / (MEASURES if r == 0 else MEASURES.replace(".json", f".rank{r}.json"))
 
 
 @dataclass
@@ -64,10 +70,27 @@ class Totals:
     def read(cls, checkpoint: Path) -> Totals | None:
         """The totals saved with `checkpoint`, or None where they are missing (the run cannot be measured whole)."""
         try:
-            raw = json.loads((checkpoint / MEASURES).read_text(encoding="utf-8"))
+            raw = json.loads(_measures(checkpoint).read_text(encoding="utf-8"))
             return cls(**{**raw, "peak_train": tuple(raw["peak_train"])})
         except (OSError, ValueError, TypeError, KeyError):
             return None
+
+    def over_ranks(self) -> Totals:
+        """The totals of a distributed run, reduced once over its ranks: samples, tokens and energy summed, training
+        time and memory peaks those of the slowest and the fullest rank. Unchanged in a run of one process."""
+        samples, real, padded, energy = reduce(
+            [self.samples, self.real_tokens, self.padded_tokens, self.energy_j], "sum"
+        )
+        train_s, *peaks = reduce([self.train_s, *self.peak_train], "max")
+        return dataclasses.replace(
+            self,
+            train_s=train_s,
+            samples=int(samples or 0),
+            real_tokens=int(real or 0),
+            padded_tokens=int(padded or 0),
+            energy_j=energy,
+            peak_train=tuple(peaks),
+        )
 
 
 def _add(a: float | None, b: float | None) -> float | None:
@@ -142,10 +165,10 @@ class ThroughputCallback(TrainerCallback):
         if self.gpu is not None:
             self.gpu.reset()  # the validation pass's peak is not the next epoch's training peak
 
-    def on_save(self, args, state, control, **kwargs):
-        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if folder.is_dir():
-            atomic_write_text(folder / MEASURES, json.dumps(dataclasses.asdict(self.totals())) + "\n")
+    def save(self, checkpoint: Path) -> None:
+        """Write the totals so far into `checkpoint` (called by the trainer before the checkpoint's own files)."""
+        checkpoint.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(_measures(checkpoint), json.dumps(dataclasses.asdict(self.totals())) + "\n")
 
     def totals(self) -> Totals:
         """The run's totals so far: what was carried in plus this process's own."""
@@ -177,8 +200,9 @@ class ThroughputCallback(TrainerCallback):
 
     def record_fields(self) -> dict[str, Any]:
         """The run's training measurements as record fields, and `earlier_wall_s` (the wall time of the processes
-        that trained it before this one), which the job adds to its own."""
-        t = self.totals()
+        that trained it before this one), which the job adds to its own. In a distributed run every rank must call
+        it (the figures are reduced over the ranks)."""
+        t = self.totals().over_ranks()
         measured = t.train_s is not None and t.train_s > 0
 
         def rate(n: float | None) -> float | None:

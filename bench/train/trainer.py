@@ -13,14 +13,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import Trainer, TrainingArguments, set_seed
+from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
 from bench.config import ProtocolConfig
 from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
-from bench.host import mixed_precision, peak_cpu_rss_mb
+from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
 from bench.runners import TransformerRunner
 from bench.runners.tokenizers import tokenizer_source
+from bench.train.distributed import reduce
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
@@ -53,13 +54,23 @@ class RunnerCollator:
 class CountingTrainer(Trainer):
     """Trainer that counts the tokens of every micro-batch it trains on (for honest tokens/s)."""
 
-    def __init__(self, *args: Any, counter: TokenCounter, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, counter: TokenCounter, measures: ThroughputCallback | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.counter = counter
+        self.measures = measures
         # Classification models take **kwargs, so transformers 5 assumes their loss is normalised over the whole
         # accumulated batch (num_items_in_batch) and skips dividing by the accumulation steps; their loss is a
         # per-micro-batch mean. False: the Trainer divides, and counts no items per step (a reduction, on a GPU a sync).
         self.model_accepts_loss_kwargs = False
+
+    def _save_checkpoint(self, model, trial):
+        # bench's measured totals go into the checkpoint before the Trainer's own files: a checkpoint counts as
+        # complete only once trainer_state.json (written last) exists, so every resumable checkpoint carries them
+        if self.measures is not None:
+            self.measures.save(Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}")
+        super()._save_checkpoint(model, trial)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
         self.counter.add(inputs)
@@ -79,13 +90,26 @@ class BenchTrainingArguments(TrainingArguments):
     bench: dict = field(default_factory=dict, metadata={"help": "the bench record's config of this run"})
 
 
+class ShareCpus(TrainerCallback):
+    """Resize torch's thread pool while training when other bench runs start or end on the same CPUs."""
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        rebalance_threads()
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        rebalance_threads()
+
+
 def training_arguments(
-    protocol: ProtocolConfig, seed: int, output_dir: Path, tracking: Tracking | None = None
+    protocol: ProtocolConfig, seed: int, output_dir: Path, tracking: Tracking | None = None, world_size: int = 1
 ) -> TrainingArguments:
-    """The protocol as TrainingArguments on one device; the effective batch is the same whatever the micro-batch.
+    """The protocol as TrainingArguments on one device per process; the effective batch is the same whatever the
+    micro-batch and the number of processes (micro-batch x processes x accumulation steps).
 
     A run's worker sees one GPU (`bench.host.pin_one_gpu`): with several, the Trainer would silently wrap the model
-    in `nn.DataParallel` and multiply the effective batch by the number of GPUs."""
+    in `nn.DataParallel` and multiply the effective batch by the number of GPUs. A distributed run's ranks each use
+    the GPU of their local rank (NCCL), or the CPU (gloo)."""
+    distributed_cpu = world_size > 1 and not torch.cuda.is_available()
     return BenchTrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=protocol.epochs,
@@ -95,7 +119,7 @@ def training_arguments(
         warmup_steps=protocol.warmup_ratio,  # a float below 1 is a fraction of all steps in transformers 5
         max_grad_norm=protocol.max_grad_norm,
         per_device_train_batch_size=protocol.per_device_batch_size,
-        gradient_accumulation_steps=protocol.gradient_accumulation_steps,
+        gradient_accumulation_steps=protocol.batch_size // (protocol.per_device_batch_size * world_size),
         per_device_eval_batch_size=protocol.eval_batch_size,
         activation_checkpointing=protocol.gradient_checkpointing,
         eval_strategy="epoch",
@@ -121,6 +145,8 @@ def training_arguments(
         remove_unused_columns=False,
         fp16=mixed_precision(protocol.mixed_precision) == "fp16",
         bf16=mixed_precision(protocol.mixed_precision) == "bf16",
+        use_cpu=distributed_cpu,  # accelerate starts gloo on a CPU only when told it is one
+        ddp_backend="gloo" if distributed_cpu else None,
     )
 
 
@@ -132,8 +158,13 @@ def train_and_evaluate(
     checkpoints: Path,
     resume_from: Path | None = None,
     tracking: Tracking | None = None,
+    world_size: int = 1,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions.
+
+    In a distributed run (`world_size` > 1, started by `bench.train.distributed`) every rank calls this; batches are
+    sharded over the ranks, the test predictions are gathered in the test set's order, and the measurements are
+    reduced over the ranks at the end.
 
     The fields include `earlier_wall_s`, the wall time of the processes that trained this run before this one
     (0 unless resumed), which the job adds to its own wall time.
@@ -155,7 +186,7 @@ def train_and_evaluate(
     model = runner.build_model(data.label_names)
     n_labels = len(data.label_names)
     counter = TokenCounter()
-    args = training_arguments(protocol, seed, checkpoints, tracking)
+    args = training_arguments(protocol, seed, checkpoints, tracking, world_size)
     positive = data.positive_id
 
     def compute_metrics(pred) -> dict[str, float]:
@@ -173,8 +204,9 @@ def train_and_evaluate(
             data_collator=RunnerCollator(tokenizer, runner),
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
-            callbacks=[throughput],
+            callbacks=[throughput, ShareCpus()],
             counter=counter,
+            measures=throughput,
         )
         if tracking:
             attach(trainer, tracking)
@@ -194,6 +226,14 @@ def train_and_evaluate(
     probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
     preds = probs.argmax(-1)
     labels = np.asarray(test["label"])
+    if len(probs) != len(test) or not np.array_equal(np.asarray(output.label_ids), labels):
+        # the ranks' shards gathered out of order (or padded): predictions would not line up with the test ids
+        raise RuntimeError(f"test predictions do not line up with the {len(test)} test documents")
+    eval_s, rss_mb, *eval_peak = reduce([eval_s, peak_cpu_rss_mb(), *eval_peak], "max")
+    (eval_energy_j,) = reduce(
+        [None if energy_before is None or energy_after is None else energy_after - energy_before], "sum"
+    )
+    peak_mb = reduce([gpu.allocated_mb, gpu.reserved_mb, gpu.nvml_mb], "max")
     metrics = {
         **classification_metrics(labels, preds, n_labels, positive),
         "f1_average": "binary" if n_labels == 2 else "macro",
@@ -205,19 +245,19 @@ def train_and_evaluate(
         "eval_samples_per_s": len(test) / eval_s,
         "prepare_s": prepared_s,
         "tokenizer": tokenizer_source(tokenizer),
-        "peak_gpu_mem_mb": gpu.allocated_mb,  # the whole run: training, validation and test
-        "peak_gpu_mem_reserved_mb": gpu.reserved_mb,
-        "peak_gpu_mem_nvml_mb": gpu.nvml_mb,
+        "peak_gpu_mem_mb": peak_mb[0],  # the whole run: training, validation and test
+        "peak_gpu_mem_reserved_mb": peak_mb[1],
+        "peak_gpu_mem_nvml_mb": peak_mb[2],
         "peak_gpu_mem_eval_mb": eval_peak[0],
         "peak_gpu_mem_eval_reserved_mb": eval_peak[1],
         "peak_gpu_mem_eval_nvml_mb": eval_peak[2],
-        "eval_energy_j": None if energy_before is None or energy_after is None else energy_after - energy_before,
+        "eval_energy_j": eval_energy_j,
         "gpu_name": gpu.gpu_name,
         "gpu_driver": gpu.driver,
         "gpu_uuid": gpu.uuid,
         "nvml_scope": gpu.scope,
         "gpu_shared": gpu.shared,
-        "peak_cpu_rss_mb": peak_cpu_rss_mb(),
+        "peak_cpu_rss_mb": rss_mb,
         "n_params": sum(p.numel() for p in model.parameters()),
         "n_train": len(inputs["train"]),
         "n_val": len(inputs["validation"]),

@@ -1,0 +1,66 @@
+"""Several runs at once on one machine: where `--jobs`/`--gpus`/`--nproc-per-node` place them, and `bench run --jobs 2`
+end to end (each worker's output in its log, the console saying which run is where)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bench.gpu
+from bench.cli import build_parser, scale
+from bench.errors import BenchError
+
+
+def slots(*argv: str, gpus: list[str], monkeypatch: pytest.MonkeyPatch) -> list:
+    monkeypatch.setattr(bench.gpu, "visible_gpus", lambda: gpus)
+    args: argparse.Namespace = build_parser().parse_args(["run", *argv])
+    return scale.slots(args)
+
+
+def test_one_run_per_visible_gpu_by_default(monkeypatch: pytest.MonkeyPatch):
+    placed = slots(gpus=["0", "1", "2", "3"], monkeypatch=monkeypatch)
+    assert [p.gpus for p in placed] == [("0",), ("1",), ("2",), ("3",)]
+    assert [p.device for p in placed][:2] == ["GPU 0", "GPU 1"]
+    assert [p.gpus for p in slots("--gpus", "2,3", gpus=["0", "1", "2", "3"], monkeypatch=monkeypatch)] == [
+        ("2",),
+        ("3",),
+    ]
+    assert [p.gpus for p in slots("--jobs", "1", gpus=["0", "1"], monkeypatch=monkeypatch)] == [("0",)]
+
+
+def test_a_run_on_several_processes_gets_a_group_of_gpus(monkeypatch: pytest.MonkeyPatch):
+    placed = slots("--nproc-per-node", "2", gpus=["0", "1", "2", "3", "4"], monkeypatch=monkeypatch)
+    assert [p.gpus for p in placed] == [("0", "1"), ("2", "3")]
+    with pytest.raises(BenchError, match="--nproc-per-node 4 needs 4 GPUs per run; 2 visible"):
+        slots("--nproc-per-node", "4", gpus=["0", "1"], monkeypatch=monkeypatch)
+
+
+def test_more_runs_than_gpus_or_gpus_on_a_cpu_machine_are_refused(monkeypatch: pytest.MonkeyPatch):
+    with pytest.raises(BenchError, match="--jobs 3 needs 3 GPUs"):
+        slots("--jobs", "3", gpus=["0", "1"], monkeypatch=monkeypatch)
+    with pytest.raises(BenchError, match="no GPU visible"):
+        slots("--gpus", "0", gpus=[], monkeypatch=monkeypatch)
+    with pytest.raises(BenchError, match="--max-parallel"):
+        slots("--jobs", "2", "--executor", "local", gpus=[], monkeypatch=monkeypatch)
+    cpu = slots("--jobs", "3", gpus=[], monkeypatch=monkeypatch)
+    assert len(cpu) == 3 and all(p.gpus is None and p.device == "CPU" for p in cpu)
+
+
+@pytest.mark.slow
+def test_jobs_2_trains_two_runs_at_once_each_with_its_log(tiny_suite_file: Path, tmp_path: Path):
+    results = tmp_path / "results"
+    cmd = [sys.executable, "-m", "bench", "run", "--suite", str(tiny_suite_file), "--results", str(results)]
+    done = subprocess.run([*cmd, "--seeds", "0,1", "--jobs", "2"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = results / "tiny" / "runs" / "tiny-roberta-128"
+    for seed in (0, 1):
+        assert f"· CPU] tiny-roberta-128 · seed {seed}" in done.stdout
+        assert f"(worker output: {runs / f'seed{seed}.log'})" in done.stdout
+        assert json.loads((runs / f"seed{seed}.json").read_text())["status"] == "ok"
+        assert "train_runtime" in (runs / f"seed{seed}.log").read_text()  # the Trainer's output, not the console's
+    assert "train_runtime" not in done.stdout and done.stdout.count("] done: accuracy") == 2
