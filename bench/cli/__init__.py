@@ -19,7 +19,7 @@ RUN_EXAMPLES = """examples:
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
-  bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 2000 --epochs 1   # real model, offline
+  bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 600 --epochs 1   # real model, offline
   bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
   bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
   bench run --set protocol.learning_rate=1e-3 --set seeds=[0,1]   # any suite key, validated like the file
