@@ -17,13 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.config import SuiteConfig, trackers
+from bench.config import SuiteConfig, to_dict, trackers
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
 from bench.launch.local import Placement
 from bench.launch.sweep import Plan, plan, run_jobs
 from bench.report import report
-from bench.results.store import check_writable, iter_records, read_record, rebuild_table, records_frame, run_table
+from bench.results.store import (
+    check_writable,
+    iter_records,
+    read_record,
+    rebuild_table,
+    records_frame,
+    run_table,
+    write_references,
+)
 from bench.runners import Runner
 from bench.train.distributed import Distributed
 
@@ -46,11 +54,17 @@ class Sweep:
         """The runners of the planned and skipped runs."""
         return [job.runner for job in (*self.plan.jobs, *self.plan.skipped)]
 
-    def execute(self, slots: Sequence[Placement] | None = None) -> pd.DataFrame:
-        """Run every planned job (each in a fresh process; as many at once as `slots`, where each runs); the
-        results table of the planned and skipped runs."""
+    def start(self) -> None:
+        """Check that the results folder can be written, and write the suite's published references there."""
         check_writable(self.results)
-        run_jobs(self.plan, slots=slots) if slots else run_jobs(self.plan)
+        write_references(self.results, self.suite.name, [to_dict(r) for r in self.suite.references])
+
+    def execute(self, slots: Sequence[Placement] | None = None, verbose: bool = False) -> pd.DataFrame:
+        """Run every planned job (each in a fresh process; as many at once as `slots`, where each runs); the
+        results table of the planned and skipped runs. Each run's full output goes to its log; `verbose` echoes it
+        to the console too."""
+        self.start()
+        run_jobs(self.plan, slots=slots, verbose=verbose) if slots else run_jobs(self.plan, verbose=verbose)
         rebuild_table(self.results, self.suite.name)
         return self.table()
 

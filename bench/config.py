@@ -117,6 +117,39 @@ class RunnerRef:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A published result a suite's report shows beside the measured runners of the same `family`."""
+
+    family: str  # a runner family (`bench list` shows each runner's), e.g. roberta, longformer, bigbird
+    model: str  # what was measured, in words: "RoBERTa-base, first 512 tokens"
+    accuracy: float  # test accuracy as a fraction (0.953, not 95.3)
+    source: str  # who published it and where: "Beltagy et al. (2020), Longformer, table 7"
+    std: float | None = None  # the published spread, where one is given
+    url: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        owner = f"reference {self.model or self.family!r}"
+        for name in ("family", "model", "source"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value.strip():
+                raise BenchError(f"{owner}: '{name}' must be a non-empty string, got {value!r}")
+        acc = self.accuracy
+        if isinstance(acc, bool) or not isinstance(acc, int | float) or not 0 < acc <= 1:
+            hint = (
+                f" (a fraction: {acc / 100:g}, not {acc:g})" if isinstance(acc, int | float) and 1 < acc <= 100 else ""
+            )
+            raise BenchError(f"{owner}: 'accuracy' must be a number in (0, 1]{hint}, got {acc!r}")
+        if self.std is not None and (
+            isinstance(self.std, bool) or not isinstance(self.std, int | float) or self.std < 0
+        ):
+            raise BenchError(f"{owner}: 'std' must be a non-negative number, got {self.std!r}")
+        for name in ("url", "note"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise BenchError(f"{owner}: '{name}' must be a string, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
 class SuiteConfig:
     """A declarative benchmark suite: data, runners, seeds and protocol."""
 
@@ -128,6 +161,7 @@ class SuiteConfig:
     description: str = ""
     source_file: str | None = None  # where the suite was read from; relative data paths resolve against it
     report_to: tuple[str, ...] = ()  # experiment trackers (TRACKERS); not part of a run's identity or fingerprint
+    references: tuple[Reference, ...] = ()  # published results its report shows beside the measured runners
 
     def __post_init__(self) -> None:
         for name in self.report_to:

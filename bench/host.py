@@ -112,6 +112,15 @@ def device_kind() -> str:
     return "cuda" if torch is not None and torch.cuda.is_available() else "cpu"
 
 
+def device_label() -> str:
+    """Where this process computes, for a person: 'cuda · NVIDIA H100 80GB HBM3' or 'cpu · 2 threads' (imports torch)."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda · {torch.cuda.get_device_name()}"
+    return f"cpu · {torch.get_num_threads()} threads"
+
+
 def mixed_precision(setting: str = "auto") -> str:
     """The precision a run trains in: 'bf16', 'fp16' or 'no'. On a CPU always 'no'; 'auto' picks bf16 where the GPU
     supports it, else fp16."""

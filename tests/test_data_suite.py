@@ -246,3 +246,54 @@ def test_invalid_settings_are_refused(tmp_path: Path, extra: str, match: str):
 def test_invalid_data_config_is_refused(tmp_path: Path, data: str, match: str):
     with pytest.raises(BenchError, match=match):
         load_suite(str(write_suite(tmp_path / "s.yaml", f"data: {data}\nrunners: [tiny-roberta-128]\n")))
+
+
+def test_imdb_suite_compares_with_the_published_imdb_results():
+    refs = {(r.family, r.model): r for r in load_suite("imdb").references}
+    assert refs[("roberta", "RoBERTa-base, first 512 tokens")].accuracy == 0.953
+    assert refs[("longformer", "Longformer-base, max length 4096")].accuracy == 0.957
+    bigbird = next(r for r in refs.values() if r.family == "bigbird")
+    assert (bigbird.accuracy, bigbird.std) == (0.952, 0.002)
+    sun = sorted((r.family, r.accuracy) for r in refs.values() if "Sun" in r.source)
+    assert sun == [("roberta", 0.9437), ("roberta-headtail", 0.9458), ("roberta-tail", 0.9456)]
+    assert any(r.accuracy == 0.9538 and "tutorial" in r.source for r in refs.values())
+    assert all(r.source and r.model for r in refs.values())
+
+
+def test_a_suite_adds_references_of_its_own_after_a_shipped_table(tmp_path: Path):
+    extra = """references:
+  - imdb
+  - {family: tiny-roberta, model: my earlier run, accuracy: 0.91, std: 0.01, source: lab notebook, note: 3 seeds}
+"""
+    suite = load_suite(str(write_suite(tmp_path / "s.yaml", MINIMAL.format(extra=extra))))
+    assert len(suite.references) == 8 and suite.references[0].family == "roberta"
+    mine = suite.references[-1]
+    assert (mine.family, mine.accuracy, mine.std, mine.source, mine.note) == (
+        "tiny-roberta",
+        0.91,
+        0.01,
+        "lab notebook",
+        "3 seeds",
+    )
+    assert load_suite(str(write_suite(tmp_path / "t.yaml", MINIMAL.format(extra="")))).references == ()
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        ("references: imdb", "'references' must be a list of table names"),
+        ("references: [sst2]", "unknown references table 'sst2'; bench ships: imdb"),
+        (
+            "references: [{family: x, model: y, accuracy: 95.3, source: z}]",
+            r"in \(0, 1\] \(a fraction: 0.953, not 95.3\)",
+        ),
+        ("references: [{family: x, model: y, accuracy: 0.9}]", "a reference needs source"),
+        ("references: [{family: x, model: y, accuracy: 0.9, source: z, year: 2020}]", r"unknown key\(s\) year"),
+        ("references: [{family: '', model: y, accuracy: 0.9, source: z}]", "'family' must be a non-empty string"),
+        ("references: [{family: x, model: y, accuracy: 0.9, source: z, std: -1}]", "'std' must be a non-negative"),
+        ("references: [3]", "each reference is a table name or a mapping"),
+    ],
+)
+def test_invalid_references_are_refused(tmp_path: Path, extra: str, match: str):
+    with pytest.raises(BenchError, match=match):
+        load_suite(str(write_suite(tmp_path / "s.yaml", MINIMAL.format(extra=extra))))

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="show each run's full log (the Trainer's log lines, warnings) on the console too; it is always "
+        "written to results/<suite>/runs/<runner>/seed<k>.log",
+    )
     _add_set(run)
     run.add_argument(
         "--report-to",

@@ -33,9 +33,9 @@ def run(args: argparse.Namespace) -> int:
     cluster = scale.cluster(args)
     if cluster is not None:
         from bench.launch.slurm import submit, wait
-        from bench.results.store import check_writable, rebuild_table
+        from bench.results.store import rebuild_table
 
-        check_writable(args.results)
+        sweep.start()
         pending = submit(sweep.plan, cluster)
         if not cluster.wait:
             print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
         rebuild_table(args.results, sweep.suite.name)
         table = sweep.table()
     else:
-        table = sweep.execute(slots=slots)
+        if sweep.plan.jobs and not args.verbose:
+            logs = args.results / sweep.suite.name / "runs" / "<runner>" / "seed<k>.log"
+            print(f"each run's full output goes to {logs} (--verbose shows it here too)")
+        table = sweep.execute(slots=slots, verbose=args.verbose)
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {args.results / sweep.suite.name / 'results.csv'}")
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"report: {report} and {report.with_name('report.html')}")
     failed = int((table["status"] != "ok").sum())
     if failed:
-        print(f"bench: {failed} run(s) did not finish; see the status column", file=sys.stderr)
+        print(f"bench: {failed} run(s) did not finish; see the status column and their logs", file=sys.stderr)
         return 1
     return 0
 

@@ -13,11 +13,12 @@ from typing import Any
 
 import yaml
 
-from bench.config import DataConfig, ProtocolConfig, RunnerRef, SuiteConfig, trackers
+from bench.config import DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
 from bench.errors import BenchError
 
-SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to"}
+SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to", "references"}
 RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runner parameter
+REFERENCE_KEYS = {f.name for f in dataclasses.fields(Reference)}
 
 
 class _Loader(yaml.SafeLoader):
@@ -167,6 +168,7 @@ def suite_from_dict(
         seeds=tuple(seeds),
         source_file=str(source) if source else None,
         report_to=report_to,
+        references=_references(where, raw.get("references")),
     )
 
 
@@ -177,6 +179,44 @@ def _runner_ref(where: str, entry: Any) -> RunnerRef:
         params = {k: v for k, v in entry.items() if k not in RUNNER_KEYS}
         return RunnerRef(runner=entry["runner"], params=params, alias=entry.get("alias"))
     raise BenchError(f"{where}: each runner is a name or a mapping with a 'runner:' key, got {entry!r}")
+
+
+def published_references() -> dict[str, list[dict[str, Any]]]:
+    """The tables of published results shipped with bench (bench/data/references.yaml), by name."""
+    text = (resources.files("bench.data") / "references.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _references(where: str, raw: Any) -> tuple[Reference, ...]:
+    """A suite's `references:` list: names of shipped tables (`imdb`) and entries of its own, in order."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise BenchError(f"{where}: 'references' must be a list of table names (like imdb) or mappings with keys "
+                         f"{', '.join(sorted(REFERENCE_KEYS))}")  # fmt: skip
+    out: list[Reference] = []
+    for entry in raw:
+        if isinstance(entry, str):
+            tables = published_references()
+            if entry not in tables:
+                raise BenchError(f"{where}: unknown references table '{entry}'; bench ships: {', '.join(tables)}")
+            out += [_reference(f"{where} (table {entry})", item) for item in tables[entry]]
+        elif isinstance(entry, dict):
+            _check_keys(f"{where} reference", entry, REFERENCE_KEYS)
+            missing = sorted({"family", "model", "accuracy", "source"} - set(entry))
+            if missing:
+                raise BenchError(f"{where}: a reference needs {', '.join(missing)}; got {entry!r}")
+            out.append(_reference(where, entry))
+        else:
+            raise BenchError(f"{where}: each reference is a table name or a mapping, got {entry!r}")
+    return tuple(out)
+
+
+def _reference(where: str, entry: dict[str, Any]) -> Reference:
+    try:
+        return Reference(**entry)
+    except BenchError as err:
+        raise BenchError(f"{where}: {err}") from None
 
 
 def _check_keys(where: str, raw: dict[str, Any], allowed: set[str]) -> None:

@@ -12,6 +12,8 @@ A job (a training run, a profile measurement) is a picklable object with
 Ctrl-C, and turns a worker that died without a word into a record written by the parent. `launch_with_retries`
 retries a job that ran out of memory as long as `job.smaller()` offers a smaller one. A `Placement` says where the
 worker runs when several run at once: the GPUs it sees, how many runs share the CPUs, where its output goes.
+The worker writes everything to the run's log (`Placement.log`) and only short lines to the console
+(`bench.train.console`); with `Placement.verbose`, the parent echoes the log to the console as it grows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -29,6 +32,7 @@ from typing import Any, Protocol
 
 from bench.host import EXIT_ELSEWHERE, claim_cpus, exit_with_parent, is_out_of_memory, last_line
 from bench.results.store import read_record, write_record
+from bench.train.console import RunOutput, capture
 
 EXIT_FAILED, EXIT_OOM = 1, 3
 STOP = threading.Event()  # set on Ctrl-C while several workers run: the ones still running are stopped, not recorded
@@ -55,12 +59,16 @@ class Placement:
     Attributes:
         gpus: The GPUs it may use (its CUDA_VISIBLE_DEVICES); None leaves the variable as it is.
         share: How many runs were launched to share this machine's CPUs with it (threads are sized from it).
-        log: Where its output goes (several runs at once would interleave on the console); None: the console.
+        log: Where its output goes (the run's log beside its record); None: the console.
+        title: How the sweep names the run on the console, e.g. "[run 2/4] tiny-roberta-512 · seed 0".
+        verbose: Echo the whole log to the console as it grows (`bench run --verbose`).
     """
 
     gpus: tuple[str, ...] | None = None
     share: int = 1
     log: Path | None = None
+    title: str = ""
+    verbose: bool = False
 
     @property
     def device(self) -> str:
@@ -71,31 +79,29 @@ AS_IS = Placement()  # the console, and the GPUs and CPUs as the environment giv
 
 
 def _worker(job: Job, placement: Placement = AS_IS) -> None:
-    """The worker's entry point: run the job; any exception becomes its `failed` or `oom` record."""
+    """The worker's entry point: run the job; any exception becomes its `failed` or `oom` record (and, with a log,
+    its traceback goes to the log)."""
     # Ctrl-C reaches the whole process group; the parent decides what happens to the job (it stops it; a training
     # run keeps its epoch checkpoints), so the worker must not die half-way through writing a checkpoint.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
-    if placement.log is not None:
-        placement.log.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(placement.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        os.dup2(fd, 1)
-        os.dup2(fd, 2)
+    output = None if placement.log is None else RunOutput(placement.log, placement.title, placement.verbose)
     if placement.gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(placement.gpus)
     claim_cpus(placement.share)  # before the job imports torch
     started = time.perf_counter()
-    try:
-        job.run()
-    except Exception as err:
-        oom = is_out_of_memory(err)
-        if not oom:
-            traceback.print_exc()
-        record = job.failure_record("oom" if oom else "failed", last_line(err), time.perf_counter() - started)
-        write_record(job.record_path, record)
-        if oom:
-            print(f"out of memory: {last_line(err)}", flush=True)
-        raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None
+    with capture(output):
+        try:
+            job.run()
+        except Exception as err:
+            oom = is_out_of_memory(err)
+            if not oom or output is not None:  # on the console an OOM says one line; in a log, where it happened
+                traceback.print_exc()
+            record = job.failure_record("oom" if oom else "failed", last_line(err), time.perf_counter() - started)
+            write_record(job.record_path, record)
+            if oom:
+                print(f"out of memory: {last_line(err)}", flush=True)
+            raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None
 
 
 def run_in_fresh_process(target: Callable[..., None], job: Any, name: str, *args: Any) -> int | None:
@@ -160,13 +166,53 @@ def died_without_record(exitcode: int | None, kills_before: int | None, kills_af
     return "oom", reason + " (SIGKILL, as the kernel's out-of-memory killer sends)"
 
 
+class _Echo(threading.Thread):
+    """Copies what a worker appends to its log onto the console while it runs (`bench run --verbose`)."""
+
+    def __init__(self, path: Path, out=None) -> None:
+        super().__init__(name="bench-log-echo", daemon=True)
+        self.path, self.out = path, out or sys.stdout
+        self.offset = path.stat().st_size if path.exists() else 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            self._copy()
+
+    def _copy(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                chunk = f.read()
+        except OSError:
+            return
+        if chunk:
+            self.offset += len(chunk)
+            self.out.write(chunk.decode("utf-8", errors="replace"))
+            self.out.flush()
+
+    def __enter__(self) -> _Echo:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.join()
+        self._copy()  # what the worker wrote last
+
+
 def launch(job: Job, placement: Placement = AS_IS) -> dict[str, Any]:
-    """One try at `job` in a fresh process; its record (written by the worker, or by this process for it)."""
+    """One try at `job` in a fresh process; its record (written by the worker, or by this process for it). With
+    `placement.verbose`, the worker's log is echoed here as it grows."""
     if STOP.is_set():  # Ctrl-C while several runs train: start nothing more, and keep what is on disk
         raise KeyboardInterrupt
     job.record_path.unlink(missing_ok=True)
     started, kills = time.perf_counter(), oom_kills()
-    exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
+    if placement.verbose and placement.log is not None:
+        with _Echo(placement.log):
+            exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
+    else:
+        exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
     if exitcode == EXIT_ELSEWHERE:  # a distributed run whose rank 0 ran on another machine, which writes the record
         return {"status": "elsewhere", "error": "rank 0 ran on another machine, which writes the record"}
     record = read_record(job.record_path)

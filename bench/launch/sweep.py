@@ -6,6 +6,7 @@ import dataclasses
 import queue
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,9 +17,11 @@ from filelock import FileLock, Timeout
 from bench.config import SuiteConfig
 from bench.errors import BenchError
 from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
+from bench.launch.progress import SweepProgress
 from bench.results.store import read_record, rebuild_table
 from bench.runners import RUNNERS, EstimatorRunner, build_runner, run_name
 from bench.train.checkpoints import discard as discard_checkpoints
+from bench.train.console import duration
 from bench.train.distributed import Distributed
 from bench.train.job import Job
 from bench.train.tracking import check_installed
@@ -76,30 +79,33 @@ def plan(
     return Plan(tuple(todo), tuple(skipped), overwrite)
 
 
-def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,)) -> list[dict]:
+def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False) -> list[dict]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
     goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch).
 
-    With several `slots` (one per GPU, or CPU shares), that many runs train at once, each worker placed in a free
-    slot; its output goes to `seed<k>.log` beside its record and the console says which run is where."""
+    The console gets a few lines per run (its start, one per epoch, its result and the sweep's progress with the
+    time left); each run's full output goes to `seed<k>.log` beside its record, echoed to the console as well when
+    `verbose`. With several `slots` (one per GPU, or CPU shares), that many runs train at once, each worker placed in
+    a free slot, and the console says which run is where."""
     out = out or sys.stdout
     STOP.clear()
     total = len(the_plan.jobs)
+    progress = SweepProgress([job.runner_name for job in the_plan.jobs])
     if len(slots) <= 1:
-        slot = slots[0] if slots else AS_IS
+        slot = dataclasses.replace(slots[0] if slots else AS_IS, verbose=verbose)
         done = (
-            run_one(job, the_plan.overwrite, f"[run {i}/{total}]", slot, out) for i, job in enumerate(the_plan.jobs, 1)
+            run_one(job, the_plan.overwrite, f"[run {i}/{total}]", slot, out, progress)
+            for i, job in enumerate(the_plan.jobs, 1)
         )
         return [record for record in done if record is not None]
     free: queue.Queue[Placement] = queue.Queue()
     for slot in slots:
-        free.put(dataclasses.replace(slot, share=len(slots)))
+        free.put(dataclasses.replace(slot, share=len(slots), verbose=verbose))
 
     def one(i: int, job: Job) -> dict | None:
         slot = free.get()
         try:
-            placed = dataclasses.replace(slot, log=job.record_path.with_suffix(".log"))
-            return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", placed, out)
+            return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", slot, out, progress)
         finally:
             free.put(slot)
 
@@ -118,26 +124,36 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,)) ->
 _table_lock = threading.Lock()  # runs finishing at once must not write the table from stale reads
 
 
-def run_one(job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, out=None) -> dict | None:
+def run_one(
+    job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, out=None, progress: SweepProgress | None = None
+) -> dict | None:
     """One run under its lock, with out-of-memory retries; its record, or None when another process has it (running
-    or just finished). The table is rebuilt after it."""
+    or just finished). The table is rebuilt after it. The worker says on the console that it starts (with `tag`);
+    everything else it writes goes to its log beside the record."""
     out = out or sys.stdout
-    where = f" (worker output: {placement.log})" if placement.log else ""
-    print(f"\n{tag} {job.runner_name} · seed {job.seed} — {job.runner.describe()}{where}", file=out, flush=True)
+    title = f"{tag} {job.runner_name} · seed {job.seed}"
+    progress = progress or SweepProgress([job.runner_name])
     lock = FileLock(job.lock_path, timeout=0)
     try:
         lock.acquire()
     except Timeout:
-        print(f"{tag} skipped: another bench process is running it right now", file=out, flush=True)
+        print(f"{title}: skipped: another bench process is running it right now", file=out, flush=True)
+        with _table_lock:
+            progress.skipped(job.runner_name)
         return None
+    started = time.perf_counter()
     try:
         record = read_record(job.record_path)
         if record is not None and record.get("status") == "ok" and not overwrite:
-            print(f"{tag} skipped: another bench process has just finished it", file=out, flush=True)
+            print(f"{title}: skipped: another bench process has just finished it", file=out, flush=True)
+            with _table_lock:
+                progress.skipped(job.runner_name)
             return None
         if overwrite:
             discard_checkpoints(job.checkpoints)
-        record = _run_with_oom_retries(job, tag, out, placement)
+            job.log_path.unlink(missing_ok=True)
+        placed = dataclasses.replace(placement, log=job.log_path, title=title)
+        record = _run_with_oom_retries(job, tag, out, placed)
     finally:
         lock.release()
     if record["status"] == "elsewhere":
@@ -145,10 +161,13 @@ def run_one(job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, o
         return None
     with _table_lock:
         rebuild_table(job.results, job.suite.name)
+        progress.finished(job.runner_name, time.perf_counter() - started)
+        line = progress.line()
     if record["status"] == "ok":
-        print(f"{tag} done: accuracy {record['accuracy']:.4f}, {record['wall_s']:.0f} s", file=out, flush=True)
+        result = f"{tag} done: accuracy {record['accuracy']:.4f} in {duration(record['wall_s'])}"
     else:
-        print(f"{tag} {record['status']}: {record.get('error')}", file=out, flush=True)
+        result = f"{tag} {record['status']}: {record.get('error')} · log: {job.log_path}"
+    print(f"{result} · {line}", file=out, flush=True)
     return record
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, cost, costonly, plots, profiling, tables
+from bench.report import compose, cost, costonly, plots, profiling, published, tables
 from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
@@ -41,6 +41,7 @@ def build(
     curves = tables.learning_curves(results)
     statuses = tables.status_table(results, order)
     failures = tables.failure_table(results)
+    literature = published.published_table(results, summary)
 
     csv_dir = out_dir / "tables"
     for name, frame in (
@@ -49,6 +50,7 @@ def build(
         ("accuracy_by_length", lengths),
         ("learning_curves", curves),
         ("run_status", statuses),
+        ("published", literature),
         ("runs", results.runs),
     ):
         _write_csv(frame, csv_dir / f"{name}.csv")
@@ -56,7 +58,7 @@ def build(
     memory_label = cost.memory_label(summary)
     saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
     data = compose.ReportData(
-        results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped
+        results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped, literature
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     md_path = out_dir / "report.md"

@@ -10,6 +10,7 @@ from bench.report import cost, costonly, fmt, stats
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
+from bench.report.published import published_section
 from bench.report.render import Cell, Code, Document, Heading, Image, Paragraph, Strong, Table
 
 
@@ -27,6 +28,7 @@ class ReportData:
     baseline: str | None
     plots: list[Plot]
     skipped_plots: list[str]
+    published: pd.DataFrame | None = None  # published results beside the runners (`bench.report.published`)
 
 
 def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
@@ -294,7 +296,10 @@ def compose(data: ReportData) -> Document:
             f"{aligned.n_dropped} test examples lack a prediction from some run; CIs and comparisons omit them"
         )
     blocks += [Paragraph.of("Note: ", note, bullet=True) for note in notes]
-    blocks += [Heading("Quality"), quality_table(data), Heading("Cost"), cost_table(data)]
+    blocks += [Heading("Quality"), quality_table(data)]
+    if data.published is not None and not data.published.empty:
+        blocks += [Heading("Published results", 3), published_section(data.published)]
+    blocks += [Heading("Cost"), cost_table(data)]
     blocks.append(Heading("Paired comparison with the baseline"))
     if data.baseline is None:
         blocks.append(

@@ -47,6 +47,7 @@ class SuiteResults:
         environments: The `environment` dict of every record, for provenance.
         problems: Files that could not be used, one line each (shown in the report rather than hidden).
         duplicates: Runs present in more than one results folder, one line each (also among `problems`).
+        references: Published results the suite compares with (`references.json`, written by `bench run`).
     """
 
     suite: str
@@ -58,6 +59,7 @@ class SuiteResults:
     environments: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def runners(self) -> list[str]:
@@ -175,7 +177,26 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     )
     source = ", ".join(str(d / suite / "runs") for d in dirs)
     problems = duplicates + problems
-    return SuiteResults(suite, source, runs, epochs, predictions, label_names, environments, problems, duplicates)
+    references = _read_references([d / suite / "references.json" for d in dirs], problems)
+    return SuiteResults(
+        suite, source, runs, epochs, predictions, label_names, environments, problems, duplicates, references
+    )
+
+
+def _read_references(paths: list[Path], problems: list[str]) -> list[dict[str, Any]]:
+    """The suite's published references, from the first results folder that has them; none where no folder does
+    (results of an older bench)."""
+    path = next((p for p in paths if p.exists()), None)
+    if path is None:
+        return []
+    try:
+        references = json.loads(path.read_text(encoding="utf-8"))["references"]
+        if isinstance(references, list) and all(isinstance(r, dict) for r in references):
+            return references
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    problems.append(f"{path}: unreadable published references; run `bench run` again to rewrite it")
+    return []
 
 
 @dataclass(frozen=True)

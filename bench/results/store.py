@@ -1,4 +1,4 @@
-"""Records on disk: where a run's files live (record, predictions, checkpoints, lock), atomic writes, reading, and
+"""Records on disk: where a run's files live (record, predictions, log, checkpoints, lock), atomic writes, reading, and
 the tables rebuilt from the records alone (`<suite>/results.csv`, `profile/profile.csv`)."""
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ def predictions_path(results: Path, suite: str, runner: str, seed: int) -> Path:
     return run_dir(results, suite, runner) / f"seed{seed}.predictions.csv"
 
 
+def log_path(results: Path, suite: str, runner: str, seed: int) -> Path:
+    """The run's log: the Trainer's log lines, warnings and tracebacks of every process that worked on it."""
+    return run_dir(results, suite, runner) / f"seed{seed}.log"
+
+
 def checkpoint_dir(results: Path, suite: str, runner: str, seed: int) -> Path:
     """Where a run keeps its epoch checkpoints until it finishes (for resuming after an interruption)."""
     return run_dir(results, suite, runner) / f"seed{seed}.checkpoints"
@@ -55,6 +60,11 @@ def tensorboard_dir(results: Path, suite: str, runner: str, seed: int) -> Path:
 
 def lock_path(results: Path, suite: str, runner: str, seed: int) -> Path:
     return run_dir(results, suite, runner) / f"seed{seed}.lock"
+
+
+def references_path(results: Path, suite: str) -> Path:
+    """The published results the suite's report shows beside its runners (written by `bench run`)."""
+    return results / suite / "references.json"
 
 
 def profile_dir(results: Path) -> Path:
@@ -96,6 +106,13 @@ def write_record(path: Path, record: Record | dict[str, Any]) -> None:
     """Write a record (a schema dataclass, or a plain dict of its fields) as JSON, atomically."""
     data = record.to_dict() if isinstance(record, Record) else {"schema_version": SCHEMA_VERSION, **record}
     atomic_write_text(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_references(results: Path, suite: str, references: list[dict[str, Any]]) -> Path:
+    """Write the suite's published references for its report (which reads results/ only), atomically."""
+    path = references_path(results, suite)
+    atomic_write_text(path, json.dumps({"suite": suite, "references": references}, indent=2) + "\n")
+    return path
 
 
 def read_record(path: Path) -> dict[str, Any] | None:

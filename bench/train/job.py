@@ -18,6 +18,7 @@ from bench.host import (
     EXIT_ELSEWHERE,
     claim_cpus,
     device_kind,
+    device_label,
     environment,
     exit_with_parent,
     now,
@@ -28,13 +29,14 @@ from bench.results.schema import RunRecord
 from bench.results.store import (
     checkpoint_dir,
     lock_path,
+    log_path,
     predictions_path,
     record_path,
     tensorboard_dir,
     write_record,
 )
-from bench.runners import Runner
-from bench.train import checkpoints
+from bench.runners import EstimatorRunner, Runner
+from bench.train import checkpoints, console
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
 from bench.train.tracking import Tracking
 
@@ -66,6 +68,10 @@ class Job:
     @property
     def record_path(self) -> Path:
         return record_path(self.results, self.suite.name, self.runner_name, self.seed)
+
+    @property
+    def log_path(self) -> Path:
+        return log_path(self.results, self.suite.name, self.runner_name, self.seed)
 
     @property
     def checkpoints(self) -> Path:
@@ -112,9 +118,10 @@ class Job:
 
     def fingerprint(self) -> dict[str, Any]:
         """What a run's checkpoints depend on: resuming is only allowed into the very same run. The trackers it
-        reports to only watch it, so they are left out: adding one keeps the checkpoints."""
+        reports to only watch it, and the published references are only shown by the report, so both are left out:
+        adding one keeps the checkpoints."""
         config = self.identity()["config"]
-        suite = {key: value for key, value in config["suite"].items() if key != "report_to"}
+        suite = {key: value for key, value in config["suite"].items() if key not in ("report_to", "references")}
         return {"config": {**config, "suite": suite}, "seed": self.seed, "runner": self.runner_name}
 
     def tracking(self) -> Tracking | None:
@@ -141,13 +148,16 @@ class Job:
         """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
         the run is complete), then drop the checkpoints a finished run no longer needs."""
         started = time.perf_counter()
+        device = "cpu · scikit-learn" if isinstance(self.runner, EstimatorRunner) else device_label()
+        name = console.title() or f"{self.runner_name} · seed {self.seed}"
+        console.say(f"{name} · {device} — {self.runner.describe()}")
         resume_from, note = checkpoints.prepare(self.checkpoints, self.fingerprint())
         if note:
-            print(f"note: {note}", flush=True)
+            console.say(f"  note: {note}")
         resumed_from_epoch = None
         if resume_from is not None:
             resumed_from_epoch = checkpoints.epoch_of(resume_from)
-            print(f"resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})", flush=True)
+            console.say(f"  resuming from the checkpoint after epoch {resumed_from_epoch} ({resume_from})")
         tracking = self.tracking()
         if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
             shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)

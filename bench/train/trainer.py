@@ -26,6 +26,7 @@ from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
 from bench.train.tracking import Tracking, attach
+from bench.train.progress import EpochProgress
 
 
 class RunnerCollator:
@@ -136,6 +137,7 @@ def training_arguments(
         report_to=list(tracking.report_to) if tracking else "none",
         run_name=tracking.run_name if tracking else None,
         bench=tracking.config if tracking else {},
+        disable_tqdm=True,  # the log gets the Trainer's plain log lines; the console gets EpochProgress's
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
         # no host syncs per step: batches are copied asynchronously from pinned memory, and the loss is not checked
@@ -204,7 +206,7 @@ def train_and_evaluate(
             data_collator=RunnerCollator(tokenizer, runner),
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
-            callbacks=[throughput, ShareCpus()],
+            callbacks=[throughput, ShareCpus(), EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
             counter=counter,
             measures=throughput,
         )

@@ -1,0 +1,119 @@
+"""Published results beside the measured runners of the same family: does a run reproduce the literature?"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from bench.report import fmt
+from bench.report.load import OK, SuiteResults
+from bench.report.render import Cell, Code, Paragraph, Strong, Table
+
+COLUMNS = ["family", "runner", "seeds_ok", "n_test", "accuracy_mean", "accuracy_std", "accuracy_ci_low",
+           "accuracy_ci_high", "model", "published", "published_std", "delta", "verdict", "source", "url", "note"]  # fmt: skip
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """Whether the measured accuracy agrees with the published one: their intervals (the measured 95% CI over test
+    examples; the published value ± 2 published std, where one is given) overlap."""
+    if row["runner"] is None:
+        return "not run"
+    if not row["seeds_ok"]:
+        return "no finished run"
+    low, high = row["accuracy_ci_low"], row["accuracy_ci_high"]
+    if math.isnan(low) or math.isnan(high):
+        return "no CI (no predictions)"
+    spread = 2 * (row["published_std"] or 0.0)
+    if high < row["published"] - spread:
+        return "below"
+    if low > row["published"] + spread:
+        return "above"
+    return "agrees"
+
+
+def published_table(results: SuiteResults, summary: pd.DataFrame) -> pd.DataFrame:
+    """One row per (published reference, measured runner of its family); a reference no runner of the suite matches
+    gets one row with no runner, so the literature is shown all the same."""
+    ok = results.runs[results.runs["status"] == OK]
+    n_test = ok.groupby("runner")["n_test"].mean()
+    rows = []
+    for ref in results.references:
+        matches = summary[summary["model_family"] == ref.get("family")]
+        base = {
+            "family": ref.get("family"),
+            "model": ref.get("model"),
+            "published": float(ref.get("accuracy", math.nan)),
+            "published_std": ref.get("std"),
+            "source": ref.get("source"),
+            "url": ref.get("url"),
+            "note": ref.get("note"),
+        }
+        measured = [
+            {
+                "runner": m["runner"],
+                "seeds_ok": int(m["seeds_ok"]),
+                "n_test": n_test.get(m["runner"], math.nan),
+                **{k: m[k] for k in ("accuracy_mean", "accuracy_std", "accuracy_ci_low", "accuracy_ci_high")},
+            }
+            for _, m in matches.iterrows()
+        ] or [{"runner": None, "seeds_ok": 0, "n_test": math.nan, "accuracy_mean": math.nan, "accuracy_std": math.nan,
+               "accuracy_ci_low": math.nan, "accuracy_ci_high": math.nan}]  # fmt: skip
+        for m in measured:
+            row = {**base, **m}
+            row["delta"] = row["accuracy_mean"] - row["published"]
+            row["verdict"] = _verdict(row)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _text(value: Any) -> str:
+    """A text cell of the table: '' for a missing value (None, or NaN once in a DataFrame)."""
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def published_section(published: pd.DataFrame) -> Table:
+    """The table of published results, each next to the measured runner of the same family."""
+    rows = []
+    for row in published.itertuples():
+        runner = _text(row.runner)
+        measured = fmt.metric(row.accuracy_mean, row.accuracy_std) if runner else "not run"
+        std = math.nan if not _text(row.published_std) else float(row.published_std)
+        source = ", ".join(s for s in (_text(row.source), _text(row.url)) if s)
+        rows.append(
+            [
+                Cell(runner or fmt.MISSING, f"({row.family})"),
+                Cell(
+                    measured,
+                    fmt.interval(row.accuracy_ci_low, row.accuracy_ci_high),
+                    numeric=True,
+                    bad=bool(runner) and not row.seeds_ok,
+                ),
+                Cell(fmt.length(row.n_test), numeric=True),
+                Cell(fmt.metric(row.published, std), _text(row.model), numeric=True),
+                Cell(fmt.points(row.delta), numeric=True),
+                Cell(row.verdict, bad=row.verdict in ("below", "above")),
+                Cell(source, _text(row.note)),
+            ]
+        )
+    notes = [
+        Paragraph.of(
+            "Each published result beside the runners of this suite whose ",
+            Code("model_family"),
+            " does the same reading (the published model is named under its value: a BERT-base figure set beside "
+            "a RoBERTa runner compares the cut, not the checkpoint). Measured: mean ± std over seeds, below it the "
+            "95% bootstrap CI over test examples. Δ: measured minus published, in percentage points. ",
+            Strong("agrees"),
+            ": the CI overlaps the published value (± 2 published std where one is given); ",
+            Strong("below"),
+            " / ",
+            Strong("above"),
+            ": it does not. Published figures are on the full test set and their authors' protocol; a run on fewer "
+            "test documents (",
+            Code("--limit"),
+            ") or with fewer epochs is not expected to match.",
+        )
+    ]
+    columns = ["runner", "measured accuracy", "test docs", "published accuracy", "Δ", "verdict", "source"]
+    return Table(columns, rows, notes)

@@ -1,0 +1,71 @@
+"""Published results in the report, beside the measured runner of the same family (`bench.report.published`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.config import Reference, to_dict
+from bench.report import build_report
+from bench.results.store import references_path, write_references
+from tests.report_fixtures import make_record, make_test_set, predictions, prf, write_run
+
+REFERENCES = [
+    Reference("roberta", "RoBERTa-base, first 512 tokens", 0.953, "Beltagy et al. (2020), table 7"),
+    Reference("roberta", "BERT-base, head", 0.9437, "Sun et al. (2019)", note="BERT, not RoBERTa"),
+    Reference("longformer", "Longformer-base", 0.957, "Beltagy et al. (2020), table 7", url="https://arxiv.org/x"),
+    Reference("bigbird", "BigBird-base", 0.952, "Zaheer et al. (2020)", std=0.002),
+]
+
+
+def write_suite_results(results: Path, right: dict[str, float], references: list[Reference] | None) -> None:
+    """One seed per runner on 400 test documents, right on the first `right[runner]` fraction of them."""
+    labels, n_tokens = make_test_set(400)
+    for runner, family in (("roberta-512", "roberta"), ("longformer-512-4096", "longformer")):
+        preds = np.where(np.arange(400) < right[runner] * 400, labels, 1 - labels)
+        record = make_record("lit", runner, 0, family=family, metrics=prf(labels, preds), device="cpu", n_test=400)
+        write_run(results, record, predictions(labels, preds, n_tokens))
+    if references is not None:
+        write_references(results, "lit", [to_dict(r) for r in references])
+
+
+def test_published_results_sit_beside_the_runner_of_their_family(tmp_path: Path):
+    write_suite_results(tmp_path / "results", {"roberta-512": 0.95, "longformer-512-4096": 0.80}, REFERENCES)
+    report = build_report(tmp_path / "results", "lit", tmp_path / "report")
+    table = pd.read_csv(tmp_path / "report" / "tables" / "published.csv")
+    rows = {(r.runner if isinstance(r.runner, str) else None, r.model): r for r in table.itertuples()}
+
+    roberta = rows[("roberta-512", "RoBERTa-base, first 512 tokens")]
+    assert roberta.accuracy_mean == pytest.approx(0.95) and roberta.n_test == 400
+    assert roberta.delta == pytest.approx(0.95 - 0.953) and roberta.verdict == "agrees"  # 0.953 is inside the CI
+    assert rows[("roberta-512", "BERT-base, head")].verdict == "agrees"
+    longformer = rows[("longformer-512-4096", "Longformer-base")]
+    assert longformer.delta == pytest.approx(0.80 - 0.957) and longformer.verdict == "below"
+    assert longformer.accuracy_ci_high < 0.957
+    bigbird = rows[(None, "BigBird-base")]  # no BigBird runner ran: the literature is listed all the same
+    assert bigbird.verdict == "not run" and np.isnan(bigbird.accuracy_mean) and bigbird.published_std == 0.002
+    assert len(table) == 4
+
+    text = report.read_text(encoding="utf-8")
+    section = text[text.index("### Published results") : text.index("## Cost")]
+    assert "Beltagy et al. (2020), table 7" in section and "https://arxiv.org/x" in section
+    assert "-15.70 pp" in section and "| below" in section and "0.952 ± 0.002" in section
+    assert "BERT, not RoBERTa" in section
+    assert "Published results" in (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+
+
+def test_no_references_no_section(tmp_path: Path):
+    write_suite_results(tmp_path / "results", {"roberta-512": 0.9, "longformer-512-4096": 0.9}, None)
+    report = build_report(tmp_path / "results", "lit", tmp_path / "report")
+    assert "Published results" not in report.read_text(encoding="utf-8")
+    assert pd.read_csv(tmp_path / "report" / "tables" / "published.csv").empty
+
+
+def test_an_unreadable_references_file_is_named_in_the_report(tmp_path: Path):
+    write_suite_results(tmp_path / "results", {"roberta-512": 0.9, "longformer-512-4096": 0.9}, [])
+    references_path(tmp_path / "results", "lit").write_text("{not json", encoding="utf-8")
+    text = build_report(tmp_path / "results", "lit", tmp_path / "report").read_text(encoding="utf-8")
+    assert "unreadable published references" in text and "Published results" not in text
