@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.cli import main
+from bench.data.suite import load_suite
 from tests.conftest import write_suite
 
 PROGRESS = re.compile(r"(\r?[^\r]*(examples/s|it/s)\]?)+")
@@ -64,7 +65,9 @@ def test_help_shows_examples(capsys: pytest.CaptureFixture[str], argv: list[str]
 def test_run_help_lists_its_options(capsys: pytest.CaptureFixture[str]):
     call(["run", "--help"])
     out = capsys.readouterr().out
-    for option in ("--suite", "--runners", "--seeds", "--limit", "--epochs", "--data-dir", "--results", "--overwrite"):
+    options = ("--suite", "--runners", "--seeds", "--limit", "--epochs", "--data-dir", "--results", "--overwrite",
+               "--verbose")  # fmt: skip
+    for option in options:
         assert option in out
 
 
@@ -87,9 +90,18 @@ def test_list_one_suite(capsys: pytest.CaptureFixture[str]):
     assert main(["list", "--suite", "demo"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("suite demo: ")
-    assert "data (synthetic): " in out and "protocol: epochs=4," in out
+    assert "data (synthetic): " in out and f"protocol: epochs={load_suite('demo').protocol.epochs}," in out
     runners = out.split("runners:\n")[1].split()
     assert runners[0] == "tiny-roberta-512" and "tiny-longformer-2048" in runners
+    assert "[family tiny-longformer]" in out and "published results" not in out
+
+
+def test_list_imdb_shows_its_published_results(capsys: pytest.CaptureFixture[str]):
+    assert main(["list", "--suite", "imdb"]) == 0
+    published = capsys.readouterr().out.split("published results")[1].splitlines()[1:]
+    assert len(published) == 7
+    assert published[0].split()[:3] == ["roberta", "0.953", "RoBERTa-base,"] and "Beltagy" in published[0]
+    assert any(line.split()[:4] == ["bigbird", "0.952", "±", "0.002"] for line in published)
 
 
 def test_list_unknown_suite(capsys: pytest.CaptureFixture[str]):

@@ -79,3 +79,29 @@ def test_time_left_comes_from_finished_runs_of_the_same_runner_first():
 )
 def test_duration(seconds, text):
     assert duration(seconds) == text
+
+
+def test_epoch_progress_redraws_a_step_bar_only_on_a_terminal(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from bench.train import console
+    from bench.train.progress import EpochProgress
+
+    def drive(live: bool) -> str:
+        monkeypatch.setattr(console, "live", lambda: live)
+        progress = EpochProgress("accuracy", epochs=2, min_redraw_s=0)
+        state = SimpleNamespace(epoch=0, global_step=0, max_steps=20)
+        progress.on_train_begin(None, state, None)
+        for step in range(1, 11):
+            state.global_step, state.epoch = step, step / 10
+            progress.on_step_end(None, state, None)
+        progress.on_log(None, state, None, logs={"loss": 0.5})
+        progress.on_evaluate(None, state, None, metrics={"eval_accuracy": 0.75})
+        return capsys.readouterr().out
+
+    on_terminal = drive(live=True)
+    assert "\r\033[K  epoch 1/2 " + "█" * 20 + " 10/10 steps" in on_terminal
+    assert on_terminal.endswith(
+        "\r\033[K  epoch 1/2 · train loss 0.5000 · val accuracy 0.7500 · 0 s · about 0 s left\n"
+    )
+    assert drive(live=False) == "  epoch 1/2 · train loss 0.5000 · val accuracy 0.7500 · 0 s · about 0 s left\n"

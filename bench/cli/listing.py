@@ -26,7 +26,12 @@ def run(args: argparse.Namespace) -> int:
         print("runners:")
         for ref in suite.runners:
             runner = RUNNERS.get(ref.runner).build(ref.params, name=ref.runner)
-            print(f"  {ref.name:<24} {runner.describe()}")
+            print(f"  {ref.name:<24} {runner.describe()} [family {runner.family}]")
+        if suite.references:
+            print("published results (the report shows each beside the runners of its family):")
+            for r in suite.references:
+                spread = f" ± {r.std:g}" if r.std is not None else ""
+                print(f"  {r.family:<24} {r.accuracy:g}{spread}  {r.model} — {r.source}")
         return 0
     print("suites:")
     for name in sorted(builtin_suites()):

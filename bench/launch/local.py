@@ -18,6 +18,7 @@ The worker writes everything to the run's log (`Placement.log`) and only short l
 
 from __future__ import annotations
 
+import codecs
 import multiprocessing
 import os
 import signal
@@ -174,6 +175,7 @@ class _Echo(threading.Thread):
         self.path, self.out = path, out or sys.stdout
         self.offset = path.stat().st_size if path.exists() else 0
         self.done = threading.Event()
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character split between reads
 
     def run(self) -> None:
         while not self.done.wait(0.2):
@@ -188,7 +190,7 @@ class _Echo(threading.Thread):
             return
         if chunk:
             self.offset += len(chunk)
-            self.out.write(chunk.decode("utf-8", errors="replace"))
+            self.out.write(self.decoder.decode(chunk))
             self.out.flush()
 
     def __enter__(self) -> _Echo:

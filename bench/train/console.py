@@ -84,9 +84,7 @@ def capture(output: RunOutput | None) -> Iterator[None]:
     if output is None:
         yield
         return
-    # Progress bars drawn into a file are a wall of carriage returns; the console gets its own (see EpochProgress).
-    for name in ("TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
-        os.environ[name] = "1"
+    _no_progress_bars()
     output.log.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     sys.stderr.flush()
@@ -110,6 +108,19 @@ def capture(output: RunOutput | None) -> Iterator[None]:
         os.close(saved_out)
         os.close(saved_err)
         _State.console, _State.output = None, None
+
+
+def _no_progress_bars() -> None:
+    """Progress bars drawn into a file are a wall of carriage returns; the console gets its own (EpochProgress)."""
+    for name in ("TQDM_DISABLE", "HF_DATASETS_DISABLE_PROGRESS_BARS", "HF_HUB_DISABLE_PROGRESS_BARS"):
+        os.environ[name] = "1"  # libraries imported from now on
+    # and those imported already (a worker forked from a server that preloaded them)
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].disable_progress_bars()
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
 
 
 def duration(seconds: float | None) -> str:

@@ -42,7 +42,7 @@ class EpochProgress(TrainerCallback):
             return
         self._drawn = now
         per_epoch = max(1, state.max_steps // max(1, self.epochs))
-        epoch = min(self.epochs, state.global_step // per_epoch + 1)
+        epoch = min(self.epochs, (state.global_step - 1) // per_epoch + 1)  # its last step still belongs to it
         step = state.global_step - (epoch - 1) * per_epoch
         filled = round(BAR * step / per_epoch)
         bar = "█" * filled + "·" * (BAR - filled)

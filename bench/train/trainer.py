@@ -25,8 +25,8 @@ from bench.train.distributed import reduce
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
-from bench.train.tracking import Tracking, attach
 from bench.train.progress import EpochProgress
+from bench.train.tracking import Tracking, attach
 
 
 class RunnerCollator:
