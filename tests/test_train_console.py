@@ -105,3 +105,26 @@ def test_epoch_progress_redraws_a_step_bar_only_on_a_terminal(monkeypatch, capsy
         "\r\033[K  epoch 1/2 · train loss 0.5000 · val accuracy 0.7500 · 0 s · about 0 s left\n"
     )
     assert drive(live=False) == "  epoch 1/2 · train loss 0.5000 · val accuracy 0.7500 · 0 s · about 0 s left\n"
+
+
+def test_step_bars_only_on_a_terminal_that_one_run_has_to_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import io
+
+    from bench.train import console
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(console._State, "console", Terminal())
+    log = tmp_path / "seed0.log"
+    for output, live in [
+        (console.RunOutput(log), True),
+        (console.RunOutput(log, bars=False), False),  # several runs at once (--jobs): their bars would fight
+        (console.RunOutput(log, verbose=True), False),  # the echoed log scrolls past
+    ]:
+        monkeypatch.setattr(console._State, "output", output)
+        assert console.live() is live
+    monkeypatch.setattr(console._State, "console", io.StringIO())  # not a terminal: plain lines only
+    monkeypatch.setattr(console._State, "output", console.RunOutput(log))
+    assert console.live() is False

@@ -86,7 +86,9 @@ def _worker(job: Job, placement: Placement = AS_IS) -> None:
     # run keeps its epoch checkpoints), so the worker must not die half-way through writing a checkpoint.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent()
-    output = None if placement.log is None else RunOutput(placement.log, placement.title, placement.verbose)
+    output = None
+    if placement.log is not None:  # several runs at once share the console: no step bars redrawn in place
+        output = RunOutput(placement.log, placement.title, placement.verbose, bars=placement.share == 1)
     if placement.gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(placement.gpus)
     claim_cpus(placement.share)  # before the job imports torch

@@ -275,6 +275,10 @@ def _highlights(data: ReportData) -> list[Paragraph]:
     return out
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def compose(data: ReportData) -> Document:
     """The whole report as a document: overview, tables, plots, runs, provenance."""
     r, aligned = data.results, data.aligned
@@ -283,8 +287,9 @@ def compose(data: ReportData) -> Document:
         Paragraph.of(
             "Suite ",
             Code(r.suite),
-            f": {len(r.runners)} runners, seeds {', '.join(map(str, r.seeds))}, ",
-            f"{len(r.runs)} runs ({int((r.runs['status'] == OK).sum())} ok), {n_test}. Built from ",
+            f": {_count(len(r.runners), 'runner')}, {'seed' if len(r.seeds) == 1 else 'seeds'} "
+            f"{', '.join(map(str, r.seeds))}; {_count(len(r.runs), 'run')} ({int((r.runs['status'] == OK).sum())} ok), "
+            f"{n_test}. Built from ",
             Code(str(r.source)),
             " alone.",
         ),

@@ -27,11 +27,13 @@ class RunOutput:
         log: The run's log file; appended to, so a resumed or retried run keeps its earlier attempts.
         title: How the sweep names the run on the console, e.g. "[run 2/4] tiny-roberta-512 · seed 0".
         verbose: The sweep echoes the whole log to the console, so `say()` writes to the log only (no doubles).
+        bars: Whether a step bar may be redrawn in place (not while several runs share the console).
     """
 
     log: Path
     title: str = ""
     verbose: bool = False
+    bars: bool = True
 
 
 class _State:
@@ -46,7 +48,7 @@ def title() -> str:
 
 def live() -> bool:
     """Whether lines may be redrawn in place (progress bars): the console is a terminal and is not echoing a log."""
-    if _State.output is not None and _State.output.verbose:
+    if _State.output is not None and (_State.output.verbose or not _State.output.bars):
         return False
     stream = _State.console or sys.stdout
     try:

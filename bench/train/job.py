@@ -148,7 +148,13 @@ class Job:
         """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
         the run is complete), then drop the checkpoints a finished run no longer needs."""
         started = time.perf_counter()
-        device = "cpu · scikit-learn" if isinstance(self.runner, EstimatorRunner) else device_label()
+        if isinstance(self.runner, EstimatorRunner):
+            device = "cpu · scikit-learn"
+        elif self.world_size == 1:
+            pin_one_gpu()  # before anything initialises CUDA (device_label asks torch whether there is a GPU)
+            device = device_label()
+        else:  # the ranks pick their devices; this process must not initialise CUDA
+            device = f"{self.world_size} processes"
         name = console.title() or f"{self.runner_name} · seed {self.seed}"
         console.say(f"{name} · {device} — {self.runner.describe()}")
         resume_from, note = checkpoints.prepare(self.checkpoints, self.fingerprint())
@@ -162,7 +168,6 @@ class Job:
         if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
             shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)
         if self.world_size == 1:
-            pin_one_gpu()  # before anything initialises CUDA
             result = self.train(resume_from)
         else:  # the ranks set their own device, and claim this machine's CPUs among themselves
             release_cpus()

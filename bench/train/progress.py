@@ -35,7 +35,7 @@ class EpochProgress(TrainerCallback):
         self.first_epoch = round(state.epoch or 0)  # epochs already trained by an earlier process (resume)
 
     def on_step_end(self, args, state, control, **kwargs: Any) -> None:
-        if not self.live or not state.max_steps:
+        if not self.live or not state.max_steps or not state.is_world_process_zero:
             return
         now = time.perf_counter()
         if now - self._drawn < self.min_redraw_s and state.global_step < state.max_steps:
@@ -53,6 +53,8 @@ class EpochProgress(TrainerCallback):
             self.train_loss = float(logs["loss"])
 
     def on_evaluate(self, args, state, control, metrics: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not state.is_world_process_zero:  # one line per epoch, not one per rank
+            return
         metrics = metrics or {}
         epoch = round(state.epoch or 0)
         parts = [f"epoch {epoch}/{self.epochs}"]
