@@ -14,7 +14,7 @@ from bench.data.synthetic import SyntheticSpec, expected_accuracy
 from bench.runners import build_runner
 from bench.train import train_and_evaluate
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.demo]  # not in the default run: `pytest -m demo`
 
 SUITE = load_suite("demo")
 SEEDS = (0, 1, 2)

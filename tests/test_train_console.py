@@ -90,7 +90,7 @@ def test_epoch_progress_redraws_a_step_bar_only_on_a_terminal(monkeypatch, capsy
     def drive(live: bool) -> str:
         monkeypatch.setattr(console, "live", lambda: live)
         progress = EpochProgress("accuracy", epochs=2, min_redraw_s=0)
-        state = SimpleNamespace(epoch=0, global_step=0, max_steps=20)
+        state = SimpleNamespace(epoch=0, global_step=0, max_steps=20, is_world_process_zero=True)
         progress.on_train_begin(None, state, None)
         for step in range(1, 11):
             state.global_step, state.epoch = step, step / 10

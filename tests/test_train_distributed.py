@@ -74,4 +74,4 @@ def test_two_ranks_write_one_record_with_every_prediction_in_order_and_retry_out
     assert two["id"].tolist() == one["id"].tolist()  # all 40, each once, in the one-process run's order
     assert two["label"].tolist() == one["label"].tolist() and two["id"].is_unique
     runs = sorted(p.name for p in job.record_path.parent.iterdir())
-    assert runs == ["seed0.json", "seed0.lock", "seed0.predictions.csv"]  # no rank left anything else behind
+    assert runs == ["seed0.json", "seed0.lock", "seed0.log", "seed0.predictions.csv"]  # no rank left anything else
