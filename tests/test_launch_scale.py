@@ -1,5 +1,6 @@
 """Several runs at once on one machine: where `--jobs`/`--gpus`/`--nproc-per-node` place them, and `bench run --jobs 2`
-end to end (each worker's output in its log, the console saying which run is where)."""
+end to end (each worker's output in its log, the console saying which run is where; Ctrl-C stops both and the
+same command resumes them)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,50 @@ def test_jobs_2_trains_two_runs_at_once_each_with_its_log(tiny_suite_file: Path,
         assert json.loads((runs / f"seed{seed}.json").read_text())["status"] == "ok"
         assert "train_runtime" in (runs / f"seed{seed}.log").read_text()  # the Trainer's output, not the console's
     assert "train_runtime" not in done.stdout and done.stdout.count("] done: accuracy") == 2
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_jobs_2_stops_both_workers_and_the_same_command_resumes_both(tmp_path: Path):
+    import os
+    import signal
+    import time
+
+    from tests.conftest import TINY_SUITE, write_suite
+
+    # 4 epochs of 360 documents in micro-batches of 4: long enough to be interrupted after each run's first checkpoint
+    text = TINY_SUITE.format(n_train=400, n_test=60, epochs=4).replace(
+        "per_device_batch_size: 8", "per_device_batch_size: 4"
+    )
+    suite, results = write_suite(tmp_path / "tiny.yaml", text), tmp_path / "results"
+    cmd = [sys.executable, "-m", "bench", "run", "--suite", str(suite), "--results", str(results)]
+    cmd += ["--seeds", "0,1", "--jobs", "2"]
+    runs = results / "tiny" / "runs" / "tiny-roberta-128"
+    # a session of its own: Ctrl-C reaches the sweep and both workers, as a terminal's would
+    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not all(list(runs.glob(f"seed{k}.checkpoints/checkpoint-*/trainer_state.json")) for k in (0, 1)):
+        assert proc.poll() is None, "bench run ended before both runs saved a checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "bench: interrupted" in err.decode() and "Traceback" not in err.decode()
+    import psutil
+
+    time.sleep(0.5)
+    left = []  # no worker of the sweep is left running (a zombie waiting for an init that does not reap is no worker)
+    for q in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(q.pid) == proc.pid and q.info["status"] != psutil.STATUS_ZOMBIE:
+                left.append((q.pid, q.info["status"], q.cmdline()[-3:]))
+        except (ProcessLookupError, psutil.Error):
+            pass
+    assert not left, left
+    assert not list(runs.glob("seed*.json"))  # stopped runs get no record, only their checkpoints
+    assert all(list(runs.glob(f"seed{k}.checkpoints/checkpoint-*")) for k in (0, 1))
+
+    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    for seed in (0, 1):
+        record = json.loads((runs / f"seed{seed}.json").read_text())
+        assert record["status"] == "ok" and record["resumed_from_epoch"] >= 1 and record["segments"] == 2
