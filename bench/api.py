@@ -1,53 +1,51 @@
-"""The Python API: run a suite, read its results, render its report.
+"""The Python API: run a suite, read its results, render its report, profile runners.
 
     import bench
     table = bench.run("demo", runners=["tiny-roberta-512"], seeds=[0, 1])   # the results table, a DataFrame
     records = bench.load_results("results")                                # every record of every suite
     bench.report("demo")                                                   # reports/demo/report.md
+    bench.run("imdb", executor="slurm")                                    # the same runs as a Slurm array job
 
-`bench run` and `bench report` are a thin layer over these functions. A mistake a user can fix raises
-`bench.errors.BenchError` (a `ValueError`) with the one-line message the command would print, never `SystemExit`.
+`bench run`, `bench report` and `bench profile` are a thin layer over these functions. A mistake a user can fix
+raises `bench.errors.BenchError` (a `ValueError`) with the one-line message the command would print, never
+`SystemExit`.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.config import SuiteConfig, to_dict, trackers
+from bench.config import SuiteConfig, to_dict
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
-from bench.launch.local import Placement
+from bench.launch.options import RunOptions
 from bench.launch.sweep import Plan, plan, run_jobs
+from bench.profile.plan import ProfileOptions
 from bench.report import report
-from bench.results.store import (
-    check_writable,
-    iter_records,
-    read_record,
-    rebuild_table,
-    records_frame,
-    run_table,
-    write_references,
-)
+from bench.results.store import ResultStore
+from bench.results.tables import records_frame, run_table
 from bench.runners import Runner
-from bench.train.distributed import Distributed
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Sweep", "load_results", "prepare", "report", "run"]
+__all__ = ["ProfileOptions", "RunOptions", "Sweep", "load_results", "prepare", "profile", "report", "run"]
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """A suite's runs, planned and checked (runners, trackers, data), ready to execute."""
+    """A suite's runs, planned and checked (runners, trackers, data, finished runs), ready to execute."""
 
     suite: SuiteConfig
     plan: Plan
-    results: Path
+    options: RunOptions
+
+    @property
+    def store(self) -> ResultStore:
+        return ResultStore(self.options.results)
 
     @property
     def runners(self) -> list[Runner]:
@@ -56,121 +54,124 @@ class Sweep:
 
     def start(self) -> None:
         """Check that the results folder can be written, and write the suite's published references there."""
-        check_writable(self.results)
-        write_references(self.results, self.suite.name, [to_dict(r) for r in self.suite.references])
+        self.store.check_writable()
+        self.store.write_references(self.suite.name, [to_dict(r) for r in self.suite.references])
 
-    def execute(self, slots: Sequence[Placement] | None = None, verbose: bool = False) -> pd.DataFrame:
-        """Run every planned job (each in a fresh process; as many at once as `slots`, where each runs); the
-        results table of the planned and skipped runs. Each run's full output goes to its log; `verbose` echoes it
-        to the console too."""
+    def execute(self) -> pd.DataFrame:
+        """Run every planned job: here (each in a fresh process; as many at once as `options.slots`), or through
+        submitit (`options.cluster`), waiting for them unless told not to. The results table of the planned and
+        skipped runs that have a record. Each run's full output goes to its log."""
         self.start()
-        run_jobs(self.plan, slots=slots, verbose=verbose) if slots else run_jobs(self.plan, verbose=verbose)
-        rebuild_table(self.results, self.suite.name)
+        cluster = self.options.cluster
+        if cluster is not None:
+            from bench.launch.slurm import submit, wait
+
+            pending = submit(self.plan, cluster)
+            if not cluster.wait:
+                print(f"check on them with `bench status --suite {self.suite.name} --results {self.store.root}`")
+                return self.table()
+            wait(self.plan, pending)
+        else:
+            slots = self.options.slots
+            run_jobs(self.plan, slots=slots, verbose=self.options.verbose) if slots else run_jobs(
+                self.plan, verbose=self.options.verbose
+            )
+        self.store.rebuild_table(self.suite.name)
         return self.table()
 
     def table(self) -> pd.DataFrame:
         """The results table (the columns of results.csv) of the runs this sweep covers that have a record."""
-        records = [read_record(job.record_path) for job in (*self.plan.jobs, *self.plan.skipped)]
+        records = [self.store.read(job.run_key) for job in (*self.plan.jobs, *self.plan.skipped)]
         return run_table([r for r in records if r is not None])
 
 
-def prepare(
-    suite: str | Path | Mapping[str, Any] = "demo",
-    *,
-    runners: Sequence[str] | None = None,
-    seeds: Sequence[int] | None = None,
-    epochs: int | None = None,
-    limit: int | None = None,
-    data_dir: str | Path | None = None,
-    results: str | Path = "results",
-    overwrite: bool = False,
-    report_to: str | Sequence[str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    distributed: Distributed | None = None,
-    random_init: bool = False,
-) -> Sweep:
+def prepare(suite: str | Path | Mapping[str, Any] = "demo", *, options: RunOptions | None = None, **keywords) -> Sweep:
     """Plan a suite's runs and check everything that can be checked before one starts: the suite, the runners and
-    their parameters, the trackers' packages, and the data (columns, labels, classes, split sizes). Arguments as
-    for `run`; `distributed` trains each transformer run on several processes. Nothing is written.
+    their parameters, the trackers' packages, the data (columns, labels, classes, split sizes), and that no finished
+    run of another configuration would be taken for this one. Keywords as for `run` (or `options`, built once).
+    Nothing is written.
 
     Raises:
-        BenchError: Anything a user can fix, in one line.
+        BenchError: Anything a user can fix, in one line (a line per run for finished runs of another
+            configuration).
     """
-    config = _suite(suite, overrides)
-    if epochs is not None:
-        config = config.replace(protocol=config.protocol.__class__(**{**vars(config.protocol), "epochs": epochs}))
-    if seeds is not None:
-        config = config.replace(seeds=tuple(seeds))
-    if report_to is not None:
-        config = config.replace(report_to=trackers(report_to))
-    data_dir = None if data_dir is None else Path(data_dir)
-    if data_dir is not None and not data_dir.is_dir():
-        raise BenchError(f"--data-dir {data_dir} is not a directory; point it at a folder with train and test files")
-    results = Path(results)
-    the_plan = plan(
-        config, results, list(runners) if runners else None, data_dir, limit, overwrite, distributed, random_init
-    )
-    for job in {j.runner_name: j for j in the_plan.jobs}.values():
-        if job.runner.params().get("trust_remote_code"):
-            print(
-                f"bench: warning: runner '{job.runner_name}' sets trust_remote_code: it runs Python code from "
-                f"{getattr(job.runner, 'model_id', 'its checkpoint')}; only do this for checkpoints you trust",
-                file=sys.stderr,
-            )
-    _check_data(config, data_dir, limit)
+    options = options or _options(suite, keywords)
+    config = _suite(options.suite, options.overrides)
+    if options.epochs is not None:
+        config = config.replace(protocol=replace(config.protocol, epochs=options.epochs))
+    if options.seeds is not None:
+        config = config.replace(seeds=tuple(options.seeds))
+    if options.report_to is not None:
+        config = config.replace(report_to=options.report_to)
+    if options.data_dir is not None and not options.data_dir.is_dir():
+        raise BenchError(
+            f"--data-dir {options.data_dir} is not a directory; point it at a folder with train and test files"
+        )
+    the_plan = plan(config, options)
+    the_plan.check()
+    _check_data(config, options.data_dir, options.limit)
     if the_plan.skipped:
-        done = ", ".join(f"{j.runner_name}/seed{j.seed}" for j in the_plan.skipped)
+        done = ", ".join(str(j.run_key) for j in the_plan.skipped)
         print(f"skipping {len(the_plan.skipped)} finished run(s) ({done}); use --overwrite to re-run them")
-    return Sweep(config, the_plan, results)
+    return Sweep(config, the_plan, options)
 
 
-def run(
-    suite: str | Path | Mapping[str, Any] = "demo",
-    *,
-    runners: Sequence[str] | None = None,
-    seeds: Sequence[int] | None = None,
-    epochs: int | None = None,
-    limit: int | None = None,
-    data_dir: str | Path | None = None,
-    results: str | Path = "results",
-    reports: str | Path | None = "reports",
-    overwrite: bool = False,
-    report_to: str | Sequence[str] | None = None,
-    overrides: Mapping[str, Any] | None = None,
-    random_init: bool = False,
-) -> pd.DataFrame:
+def run(suite: str | Path | Mapping[str, Any] = "demo", **keywords: Any) -> pd.DataFrame:
     """Fine-tune and evaluate a suite's runners, as `bench run` does; finished runs are skipped.
 
     Args:
         suite: A built-in suite's name, a .yaml/.toml suite file, or a suite as a mapping (the file's content).
-        runners: Runners to run (default: the suite's).
-        seeds: Seeds (default: the suite's).
-        epochs: Overrides the suite's number of epochs.
-        limit: At most this many documents for training and validation together (test scaled alike).
-        data_dir: Read train/test files (or aclImdb folders) from this folder instead of the suite's source.
-        results: The results folder.
-        reports: Where the report goes (`<reports>/<suite>/report.md`); None for no report.
-        overwrite: Re-run runs that already have a finished record.
-        report_to: Experiment trackers (tensorboard, wandb, mlflow, trackio; `none`), instead of the suite's.
-        overrides: Suite keys to set before the suite is validated, dotted: `{"protocol.learning_rate": 2e-5}`.
-        random_init: Build every pretrained runner from its bundled architecture with random weights (cost only).
+        **keywords: The `RunOptions` (runners, seeds, epochs, limit, data_dir, results, reports, overwrite,
+            report_to, overrides, random_init, distributed, slots, cluster, verbose), and `executor` ("slurm" or
+            "local"): submit the runs through submitit with default `ClusterOptions` (`cluster` gives them all).
 
     Returns:
         The results table of the runs asked for (the columns of results.csv, one row per run with a record):
         failed runs have `status` failed or oom and their `error`.
 
     Raises:
-        BenchError: Anything a user can fix (unknown suite, runner or key, bad value, unreadable data), before any
-            run starts.
+        BenchError: Anything a user can fix (unknown suite, runner or key, bad value, unreadable data, finished runs
+            of another configuration), before any run starts.
     """
-    sweep = prepare(
-        suite, runners=runners, seeds=seeds, epochs=epochs, limit=limit, data_dir=data_dir, results=results,
-        overwrite=overwrite, report_to=report_to, overrides=overrides, random_init=random_init,
-    )  # fmt: skip
+    sweep = prepare(options=_options(suite, keywords))
     table = sweep.execute()
+    reports = sweep.options.reports
     if reports is not None and len(table):
-        report(sweep.suite.name, results=results, out=Path(reports) / sweep.suite.name)
+        report(sweep.suite.name, results=sweep.store.root, out=reports / sweep.suite.name)
     return table
+
+
+def profile(**keywords: Any) -> pd.DataFrame:
+    """Measure time and memory per step against sequence length, as `bench profile` does: each (runner, length) in
+    a fresh process on synthetic documents; the records go to `<results>/profile/`.
+
+    Args:
+        **keywords: The `ProfileOptions` (runners, lengths, batch_size, mode, steps, warmup, threads, results,
+            random_init).
+
+    Returns:
+        The profile table of this call's measurements (one row per (runner, length); running out of memory at a
+        length is a row with status oom).
+
+    Raises:
+        BenchError: An unknown runner, a length beyond a runner's positions, an unwritable results folder.
+    """
+    from bench.launch.local import launch
+    from bench.profile.plan import plan_profile
+    from bench.results.tables import profile_table
+
+    options = ProfileOptions(**keywords)
+    jobs = plan_profile(options)
+    store = ResultStore(options.results)
+    store.check_writable()
+    store.profile_dir().mkdir(parents=True, exist_ok=True)
+    done = []
+    for i, job in enumerate(jobs, 1):
+        what = f"{job.runner_name} · {job.mode} · batch {job.batch_size} · {job.seq_len} tokens"
+        print(f"[profile {i}/{len(jobs)}] {what}", flush=True)
+        done.append(launch(job))  # running out of memory is recorded as this length's result, never retried
+        store.rebuild_profile_table()
+    return profile_table([r for r in done if r is not None])
 
 
 def load_results(results_dir: str | Path = "results", suite: str | None = None) -> pd.DataFrame:
@@ -188,16 +189,31 @@ def load_results(results_dir: str | Path = "results", suite: str | None = None) 
     Raises:
         BenchError: `results_dir` does not exist, or `suite` has no records there.
     """
-    folder = Path(results_dir)
-    if not folder.is_dir():
-        raise BenchError(f"results folder {folder} does not exist; pass the folder `bench run --results` wrote to")
-    found = sorted(p.parent.name for p in folder.glob("*/runs") if p.is_dir())
+    store = ResultStore(Path(results_dir))
+    if not store.root.is_dir():
+        raise BenchError(f"results folder {store.root} does not exist; pass the folder `bench run --results` wrote to")
+    found = store.suites()
     if suite is not None and suite not in found:
         have = f" (suites with results: {', '.join(found)})" if found else ""
-        raise BenchError(f"no results for suite '{suite}' in {folder}{have}; run `bench run --suite {suite}` first")
-    records = [r for name in ([suite] if suite else found) for r in iter_records(folder, name)]
+        raise BenchError(f"no results for suite '{suite}' in {store.root}{have}; run `bench run --suite {suite}` first")
+    records = [r for name in ([suite] if suite else found) for r in store.records(name)]
     frame = records_frame(records)
     return frame.sort_values(["suite", "runner", "seed"], kind="stable").reset_index(drop=True)
+
+
+def _options(suite: str | Path | Mapping[str, Any], keywords: dict[str, Any]) -> RunOptions:
+    executor = keywords.pop("executor", None)
+    if executor is not None and keywords.get("cluster") is None:
+        from bench.launch.options import EXECUTORS, ClusterOptions
+
+        if executor not in EXECUTORS:
+            raise BenchError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
+        nproc = keywords["distributed"].nproc_per_node if keywords.get("distributed") else 1
+        keywords["cluster"] = ClusterOptions(executor=executor, processes_per_run=nproc)
+    try:
+        return RunOptions(suite=suite, **keywords)
+    except TypeError as err:
+        raise BenchError(f"bench.run: {err}") from None
 
 
 def _suite(suite: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None) -> SuiteConfig:

@@ -160,7 +160,7 @@ class SuiteConfig:
     seeds: tuple[int, ...] = (0,)
     description: str = ""
     source_file: str | None = None  # where the suite was read from; relative data paths resolve against it
-    report_to: tuple[str, ...] = ()  # experiment trackers (TRACKERS); not part of a run's identity or fingerprint
+    report_to: tuple[str, ...] = ()  # experiment trackers (TRACKERS); not part of a run's configuration key
     references: tuple[Reference, ...] = ()  # published results its report shows beside the measured runners
 
     def __post_init__(self) -> None:

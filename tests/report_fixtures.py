@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results.schema import RunRecord
+from bench.results.store import ResultStore, RunKey
 
 NASTY = '<script>alert("x")</script> & <img src="http://evil.example/x.png">'
 
@@ -125,13 +126,14 @@ def gpu_fields(gpu_mem_mb: float, train_s: float, micro_batch: int = 8, oom_retr
 
 
 def write_run(results: Path, record: dict[str, Any], predictions: pd.DataFrame | None = None) -> Path:
-    """Write `record` (and its predictions) to `<results>/<suite>/runs/<runner>/seed<k>.json`."""
-    folder = results / record["suite"] / "runs" / record["runner"]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"seed{record['seed']}.json"
+    """Write `record` as it is (an older layout stays older) and its predictions where the results store keeps
+    them."""
+    store, key = ResultStore(results), RunKey(record["suite"], record["runner"], record["seed"])
+    path = store.record_path(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2), encoding="utf-8")
     if predictions is not None:
-        predictions.to_csv(folder / f"seed{record['seed']}.predictions.csv", index=False)
+        predictions.to_csv(store.predictions_path(key), index=False)
     return path
 
 

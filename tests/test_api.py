@@ -14,7 +14,7 @@ import yaml
 import bench
 from bench.errors import BenchError
 from bench.results.schema import RunRecord, field_names
-from bench.results.store import TABLE_COLUMNS
+from bench.results.tables import TABLE_COLUMNS
 from tests.conftest import TINY_SUITE
 from tests.report_fixtures import make_record, write_run
 

@@ -19,7 +19,7 @@ LAYERS = {
     "profile": 4,
     "runners": 3,
     "data": 2,
-    "results": 2,
+    "results": 1,  # the store: pure Python over errors only, so that data (suite names) can use it
     "config": 1,
     "errors": 0,
     "registry": 1,

@@ -231,6 +231,28 @@ CASES = {
         "unknown key(s) protocl; allowed: data",
     ),
     "YAML syntax error": ({}, {"extra": "seeds: [0, 1\n"}, [], "suite file ", "is not valid YAML: line "),
+    "suite name leaving the results folder": (
+        {},
+        {"extra": "name: ../../escaped\n"},
+        [],
+        "suite file ",
+        "suite name '../../escaped' cannot name a folder of the results",
+    ),
+    "suite named like bench's own folder": ({}, {"extra": "name: profile\n"}, [], "suite file ", "is reserved"),
+    "runner alias leaving the results folder": (
+        {},
+        {"runner": "{runner: tiny-roberta-128, hidden_size: 16, alias: ../y}"},
+        [],
+        "suite file ",
+        "runner alias '../y' cannot name a folder of the results",
+    ),
+    "trust_remote_code not a boolean": (
+        {},
+        {"runner": "{runner: roberta-512, trust_remote_code: 'no'}"},
+        [],
+        "",
+        "trust_remote_code must be true or false, got 'no'",
+    ),
     "unknown runner": (
         {},
         {},
@@ -280,6 +302,7 @@ def test_bad_input_is_one_clear_line(case: str, tmp_path: Path, capsys, monkeypa
     assert message.startswith(starts) and contains in message, message
     assert not results.exists()  # nothing written
     assert not (tmp_path / "reports").exists()
+    assert not list(tmp_path.parent.glob("escaped")) and not (tmp_path / "y").exists()  # nothing anywhere else
 
 
 def test_report_on_a_suite_without_results(tmp_path: Path, capsys, monkeypatch):

@@ -162,7 +162,7 @@ def test_a_worker_killed_otherwise_is_a_failed_record(fake_runners, tmp_path, mo
 
 def test_suite_report_includes_the_profile_section(tmp_path):
     from bench.report import build_report
-    from bench.results.store import profile_record_path, write_record
+    from bench.results.store import ResultStore, write_record
 
     results = tmp_path / "results"
     write_sweep(results, "sweep", seeds=(0,))
@@ -172,7 +172,7 @@ def test_suite_report_includes_the_profile_section(tmp_path):
             record = {"kind": "profile", "runner": runner, "mode": "train", "batch_size": 1, "seq_len": n,
                       "status": "ok", "s_per_step": (n / 512) ** power, "tokens_per_s": n / (n / 512) ** power,
                       "step_mem_mb": 10 * (n / 512) ** power, "step_mem_kind": "cpu", "device": "cpu"}  # fmt: skip
-            write_record(profile_record_path(results, runner, "train", 1, n), record)
+            write_record(ResultStore(results).profile_record_path(runner, "train", 1, n), record)
     report = build_report(results, "sweep", tmp_path / "r1").read_text()
     assert "Scaling with sequence length" in report
     assert "| full | 512–2,048 | 2.00 about quadratic | 2.00 about quadratic | 3 ok |" in report

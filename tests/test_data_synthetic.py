@@ -122,3 +122,32 @@ def test_demo_expected_accuracy_matches_the_closed_form():
 def test_invalid_spec_is_refused(changes: dict, match: str):
     with pytest.raises(BenchError, match=match):
         SyntheticSpec(**{**vars(SMALL), **changes})
+
+
+CONCURRENT = SyntheticSpec(n_train=6000, n_test=3000, min_tokens=100, max_tokens=300, cue_length=6, filler_vocab=50)
+
+
+def _write_cache(folder: str, barrier) -> None:
+    barrier.wait(60)
+    write_files(CONCURRENT, Path(folder))
+
+
+def test_two_first_runs_at_once_leave_an_intact_cache(tmp_path: Path):
+    """Two runs on a fresh cache generate the same files at once. Both used to write through one fixed `.tmp` name,
+    interleaving their gzip streams; each writes its own temporary file now, and the last rename wins whole."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    writers = [ctx.Process(target=_write_cache, args=(str(tmp_path), barrier)) for _ in range(2)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join(120)
+    assert [w.exitcode for w in writers] == [0, 0]
+    (folder,) = tmp_path.iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["test.jsonl.gz", "train.jsonl.gz"]  # no temporary left
+    for split, n in (("train", 6000), ("test", 3000)):
+        with gzip.open(folder / f"{split}.jsonl.gz", "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f]
+        assert rows == generate(CONCURRENT, split) and len(rows) == n

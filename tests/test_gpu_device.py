@@ -15,6 +15,7 @@ from bench.host import mixed_precision
 from bench.runners import build_runner
 from bench.train.job import Job
 from tests.conftest import TINY_SUITE, write_suite
+from tests.fakes import run_here
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 
@@ -26,7 +27,7 @@ def gpu_record(tmp_path_factory: pytest.TempPathFactory) -> dict:
     suite = load_suite(str(write_suite(root / "tiny.yaml", text)))
     ref = suite.runners[0]
     job = Job(suite, ref.name, build_runner(ref.runner, ref.params), 0, root / "results")
-    job.run()
+    run_here(job)
     return json.loads(job.record_path.read_text())
 
 

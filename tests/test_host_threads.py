@@ -109,10 +109,10 @@ print(rebalance_threads(min_interval_s=0), torch.get_num_threads(), flush=True)
 def test_the_worker_sees_its_gpus_and_its_share_of_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BENCH_CPU_CLAIMS", str(tmp_path / "claims"))
     record = launch(EnvJob(tmp_path / "env.json"), Placement(gpus=("3",), share=2))
-    assert record["CUDA_VISIBLE_DEVICES"] == "3"
+    assert record.facts["CUDA_VISIBLE_DEVICES"] == "3"
     threads = max(1, CPUS // 2)
-    assert (record["OMP_NUM_THREADS"], record["RAYON_NUM_THREADS"]) == (str(threads), str(threads))
-    assert record["torch_threads"] == threads  # set before torch was imported
+    assert (record.facts["OMP_NUM_THREADS"], record.facts["RAYON_NUM_THREADS"]) == (str(threads), str(threads))
+    assert record.facts["torch_threads"] == threads  # set before torch was imported
 
 
 @pytest.mark.slow
@@ -121,10 +121,10 @@ def test_sizing_off_leaves_the_libraries_defaults(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("BENCH_THREADS", "off")
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     record = launch(EnvJob(tmp_path / "env.json"), Placement(share=2))
-    assert record["OMP_NUM_THREADS"] is None
+    assert record.facts["OMP_NUM_THREADS"] is None
     assert not (tmp_path / "claims").exists()
     monkeypatch.setenv("BENCH_THREADS", "1")
-    assert launch(EnvJob(tmp_path / "env.json"), Placement())["torch_threads"] == 1
+    assert launch(EnvJob(tmp_path / "env.json"), Placement()).facts["torch_threads"] == 1
 
 
 def test_claims_are_removed_when_the_process_ends(tmp_path: Path):

@@ -10,7 +10,7 @@ import pytest
 
 from bench.config import Reference, to_dict
 from bench.report import build_report
-from bench.results.store import references_path, write_references
+from bench.results.store import ResultStore
 from tests.report_fixtures import make_record, make_test_set, predictions, prf, write_run
 
 REFERENCES = [
@@ -29,7 +29,7 @@ def write_suite_results(results: Path, right: dict[str, float], references: list
         record = make_record("lit", runner, 0, family=family, metrics=prf(labels, preds), device="cpu", n_test=400)
         write_run(results, record, predictions(labels, preds, n_tokens))
     if references is not None:
-        write_references(results, "lit", [to_dict(r) for r in references])
+        ResultStore(results).write_references("lit", [to_dict(r) for r in references])
 
 
 def test_published_results_sit_beside_the_runner_of_their_family(tmp_path: Path):
@@ -66,6 +66,6 @@ def test_no_references_no_section(tmp_path: Path):
 
 def test_an_unreadable_references_file_is_named_in_the_report(tmp_path: Path):
     write_suite_results(tmp_path / "results", {"roberta-512": 0.9, "longformer-512-4096": 0.9}, [])
-    references_path(tmp_path / "results", "lit").write_text("{not json", encoding="utf-8")
+    ResultStore(tmp_path / "results").references_path("lit").write_text("{not json", encoding="utf-8")
     text = build_report(tmp_path / "results", "lit", tmp_path / "report").read_text(encoding="utf-8")
     assert "unreadable published references" in text and "Published results" not in text

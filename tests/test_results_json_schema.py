@@ -20,6 +20,7 @@ from bench.results.schema import SCHEMA_VERSION, ProfileRecord, RunRecord, field
 from bench.results.store import read_record, write_record
 from bench.runners import build_runner
 from bench.train.job import Job
+from tests.fakes import run_here
 from tests.report_fixtures import make_record, write_run
 
 # What version 2 declared that version 1 records lacked (or only the latest of them had): stated here on its own,
@@ -63,7 +64,7 @@ def test_records_of_a_real_run_and_of_the_failure_path_validate(tiny_suite_file:
     suite = load_suite(str(tiny_suite_file))
     ref = suite.runners[0]
     job = Job(suite, ref.name, build_runner(ref.runner, ref.params), 0, tmp_path / "results")
-    job.run()
+    run_here(job)
     run_schema.validate(json.loads(job.record_path.read_text()))
 
     failed = tmp_path / "failed.json"  # what the worker writes for an exception, and the parent for a dead worker
@@ -84,14 +85,14 @@ def v1_record(tmp_path: Path, **changes) -> Path:
 
 def test_a_version_1_record_is_migrated_on_read(tmp_path: Path):
     path = v1_record(tmp_path, metrics={"accuracy": 0.9, "f1": 0.9, "precision": 0.9, "recall": 0.9})
-    record = read_record(path)
-    assert record["schema_version"] == SCHEMA_VERSION == 2
+    record = read_record(path).to_dict()
+    assert record["schema_version"] == SCHEMA_VERSION == 3
     assert record["positive_label"] == "pos"  # binary F1 was on label 1 in version 1
     assert all(record[name] is None for name in ADDED_IN_V2 if name != "positive_label")  # never measured
     assert record["accuracy"] == 0.9 and record["peak_gpu_mem_mb"] == 4000.0  # what it had is kept
     validator(RunRecord).validate(record)
 
-    failed = read_record(v1_record(tmp_path / "failed", status="failed", error="boom", label_names=None))
+    failed = read_record(v1_record(tmp_path / "failed", status="failed", error="boom", label_names=None)).to_dict()
     assert failed["positive_label"] is None and failed["status"] == "failed"  # no labels: nothing to derive
 
     assert report_load_results(tmp_path, "old").runs.loc[0, "positive_label"] == "pos"  # the report reads it too

@@ -22,10 +22,11 @@ from bench.results.schema import (
     numeric_fields,
     table_columns,
 )
-from bench.results.store import TABLE_COLUMNS
+from bench.results.tables import TABLE_COLUMNS
 from bench.runners import build_runner
 from bench.train import train_and_evaluate
 from bench.train.job import Job
+from tests.fakes import run_here
 
 # What a finished transformer run on a CPU leaves empty, and why: nothing else may be missing.
 EMPTY_ON_CPU = {
@@ -54,6 +55,7 @@ EMPTY_UNLESS = {
     "selected_params": "the runner is a scikit-learn model",
     "attention_window": "the model has a sliding window",
     "model_id": "the runner loads a checkpoint",
+    "oom_phase": "a try ran out of memory",
 }
 
 
@@ -87,7 +89,7 @@ def test_a_cpu_run_fills_every_field_it_can_measure(tiny_suite_file: Path, tmp_p
     ref = suite.runners[0]
     runner = build_runner(ref.runner, ref.params)
     job = Job(suite, ref.name, runner, 0, tmp_path / "results")
-    job.run()
+    run_here(job)
     record = json.loads(job.record_path.read_text())
     assert set(record) == set(field_names(RunRecord))  # the tiny runner has no runner facts
     # a finished, uninterrupted, head-truncated tiny RoBERTa built from a config: every condition above is false

@@ -54,7 +54,7 @@ def test_two_ranks_write_one_record_with_every_prediction_in_order_and_retry_out
 
     alone = Job(suite, "one-process", build_runner("tiny-roberta-128", runner_params), 0, tmp_path / "results")
     (record,) = run_jobs(Plan((alone,), ()))
-    assert record["status"] == "ok" and record["world_size"] == 1
+    assert record.status == "ok" and record.world_size == 1
     one = pd.read_csv(alone.record_path.with_name("seed0.predictions.csv"))
 
     # each rank trains micro-batches of 4, which "run out of memory" above 2: both ranks fail, the run is retried
@@ -63,12 +63,12 @@ def test_two_ranks_write_one_record_with_every_prediction_in_order_and_retry_out
     job = Job(suite, "two-ranks", runner, 0, tmp_path / "results", distributed=Distributed(nproc_per_node=2))
     out = io.StringIO()
     (record,) = run_jobs(Plan((job,), ()), out=out)
-    assert record["status"] == "ok", record.get("error")
+    assert record.status == "ok", record.error
     assert "retrying with micro-batch 2 x 2 accumulation steps (effective batch 8, unchanged)" in out.getvalue()
-    assert (record["world_size"], record["micro_batch_size"], record["gradient_accumulation_steps"]) == (2, 2, 2)
-    assert record["oom_retries"] == 1 and record["host"] and record["n_test"] == 40
+    assert (record.world_size, record.micro_batch_size, record.gradient_accumulation_steps) == (2, 2, 2)
+    assert record.oom_retries == 1 and record.host and record.n_test == 40
     # tokens of both ranks are counted: one epoch of 54 documents, the warm-up steps of each rank left out
-    assert record["train_tokens_per_s"] > 0 and record["train_samples_per_s"] * record["train_s"] <= 54
+    assert record.train_tokens_per_s > 0 and record.train_samples_per_s * record.train_s <= 54
 
     two = pd.read_csv(job.record_path.with_name("seed0.predictions.csv"))
     assert two["id"].tolist() == one["id"].tolist()  # all 40, each once, in the one-process run's order

@@ -113,13 +113,14 @@ def test_tfidf_on_a_slice_of_real_imdb(imdb_dir: Path):
 
 @pytest.mark.slow
 def test_the_worker_runs_estimators_under_their_protocol(tiny_suite_file: Path, tmp_path: Path):
+    from bench.launch.options import RunOptions
     from bench.launch.sweep import plan, run_jobs
 
     suite = load_suite(str(tiny_suite_file))
-    the_plan = plan(suite, tmp_path / "results", ["tfidf-logreg"])
+    the_plan = plan(suite, RunOptions(results=tmp_path / "results", runners=["tfidf-logreg"]))
     (record,) = run_jobs(the_plan)
-    assert record["status"] == "ok", record.get("error")
-    assert record["truncation"] == "none" and record["max_length"] is None and record["model_family"] == "tfidf-logreg"
+    assert record.status == "ok", record.error
+    assert record.truncation == "none" and record.max_length is None and record.model_family == "tfidf-logreg"
     saved = json.loads(the_plan.jobs[0].record_path.read_text())
     assert saved["config"]["runner"]["c_grid"] == [1.0, 4.0, 16.0, 64.0] and saved["peak_gpu_mem_mb"] is None
     header = the_plan.jobs[0].record_path.with_name("seed0.predictions.csv").read_text().splitlines()[0]

@@ -1,5 +1,5 @@
 """Experiment trackers (`--report-to`, a suite's `report_to`): checked before anything runs, left out of the resume
-fingerprint, and with TensorBoard: one event folder per run beside its record, named and configured as the run."""
+configuration key, and with TensorBoard: one event folder per run beside its record, named and configured as the run."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bench.runners import build_runner
 from bench.train import tracking
 from bench.train.checkpoints import prepare
 from bench.train.job import Job
+from tests.fakes import run_here
 from tests.test_cli import run_error
 from tests.test_train_checkpoints import fake_checkpoint
 
@@ -33,14 +34,16 @@ def test_changing_the_trackers_keeps_the_checkpoints(tiny_suite_file: Path, tmp_
     quiet = tiny_job(tiny_suite_file, tmp_path, ())
     tracked = tiny_job(tiny_suite_file, tmp_path, ("tensorboard", "wandb"))
     folder = tmp_path / "seed0.checkpoints"
-    prepare(folder, quiet.fingerprint())
+    stale = lambda: tmp_path / "aside"  # noqa: E731
+    prepare(folder, quiet.key, stale)
     checkpoint = fake_checkpoint(folder, 10, 1.0)
-    assert prepare(folder, tracked.fingerprint()) == (checkpoint, None)
-    # ... while the record still says what the run reported to, and anything else in the config does count
+    assert prepare(folder, tracked.key, stale) == (checkpoint, None)
+    # ... while the record still says what the run reported to, and anything else that changes training does count
     assert tracked.identity()["config"]["suite"]["report_to"] == ("tensorboard", "wandb")
-    other = dataclasses.replace(tracked, suite=tracked.suite.replace(seeds=(0, 1)))
-    resume, note = prepare(folder, other.fingerprint())
-    assert resume is None and "configuration changed" in note
+    suite = tracked.suite.replace(protocol=dataclasses.replace(tracked.suite.protocol, learning_rate=1e-4))
+    other = Job(suite, tracked.runner_name, tracked.runner, 0, tmp_path)
+    resume, note = prepare(folder, other.key, stale)
+    assert resume is None and "configuration changed" in note and "learning_rate" in note
 
 
 @pytest.mark.parametrize(
@@ -78,7 +81,7 @@ def test_tensorboard_gets_one_event_folder_per_run_named_and_configured_as_the_r
     job = tiny_job(tiny_suite_file, tmp_path / "results", ("tensorboard",))
     folder = tmp_path / "results" / "tiny" / "runs" / "tiny-roberta-128" / "seed0.tensorboard"
     (folder / "stale").mkdir(parents=True)  # a run started afresh starts a fresh history
-    job.run()
+    run_here(job)
     record = json.loads(job.record_path.read_text())
     (events_file,) = folder.iterdir()
     assert events_file.name.startswith("events.out.tfevents.")

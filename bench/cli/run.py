@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from bench.config import SuiteConfig
-from bench.results.schema import RunRecord, display_names
+from bench.launch.options import RunOptions
+from bench.results.schema import OK, RunRecord, display_names
 from bench.runners import Runner
 
 # the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU
@@ -20,40 +21,36 @@ PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attentio
            "eval_samples_per_s", "peak_gpu_mem_mb", "wall_s")  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
-    from bench import api
+def options(args: argparse.Namespace) -> RunOptions:
+    """The command's `RunOptions`, built once; a placement that cannot be is refused before anything is printed."""
     from bench.cli import scale
 
-    slots = scale.slots(args)  # a placement that cannot be is refused before anything is printed
-    sweep = api.prepare(
-        args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
+    return RunOptions(
+        suite=args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set), distributed=scale.distributed(args), random_init=args.random_init,
+        overrides=dict(args.set), random_init=args.random_init, distributed=scale.distributed(args),
+        slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbose,
     )  # fmt: skip
-    cluster = scale.cluster(args)
-    if cluster is not None:
-        from bench.launch.slurm import submit, wait
-        from bench.results.store import rebuild_table
 
-        sweep.start()
-        pending = submit(sweep.plan, cluster)
-        if not cluster.wait:
-            print(f"check on them with `bench status --suite {args.suite} --results {args.results}`")
-            return 0
-        wait(sweep.plan, pending)
-        rebuild_table(args.results, sweep.suite.name)
-        table = sweep.table()
-    else:
-        if sweep.plan.jobs and not args.verbose:
-            logs = args.results / sweep.suite.name / "runs" / "<runner>" / "seed<k>.log"
-            print(f"each run's full output goes to {logs} (--verbose shows it here too)")
-        table = sweep.execute(slots=slots, verbose=args.verbose)
+
+def run(args: argparse.Namespace) -> int:
+    from bench import api
+
+    sweep = api.prepare(options=options(args))
+    cluster = sweep.options.cluster
+    if cluster is None and sweep.plan.jobs and not args.verbose:
+        print(
+            f"each run's full output goes to {sweep.store.log_pattern(sweep.suite.name)} (--verbose shows it here too)"
+        )
+    table = sweep.execute()
+    if cluster is not None and not cluster.wait:
+        return 0
     print()
     print(format_table(sweep.suite, table, sweep.runners))
-    print(f"\ntable: {args.results / sweep.suite.name / 'results.csv'}")
+    print(f"\ntable: {sweep.store.table_path(sweep.suite.name)}")
     report = api.report(sweep.suite.name, results=args.results, out=Path("reports") / sweep.suite.name)
     print(f"report: {report} and {report.with_name('report.html')}")
-    failed = int((table["status"] != "ok").sum())
+    failed = int((table["status"] != OK).sum())
     if failed:
         print(f"bench: {failed} run(s) did not finish; see the status column and their logs", file=sys.stderr)
         return 1

@@ -58,8 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     cluster.add_argument("--slurm-partition", help="Slurm partition")
     cluster.add_argument("--slurm-account", help="Slurm account to charge")
-    cluster.add_argument("--slurm-gpus-per-run", type=int, help="GPUs per array task (default: 1 on Slurm)")
-    cluster.add_argument("--slurm-cpus-per-run", type=_positive_int, help="CPUs per array task")
+    cluster.add_argument(
+        "--slurm-gpus-per-run", type=int, help="GPUs per array task (default on Slurm: --nproc-per-node, so 1)"
+    )
+    cluster.add_argument(
+        "--slurm-cpus-per-run", type=_positive_int, help="CPUs per array task (default on Slurm: 8 per process)"
+    )
     cluster.add_argument(
         "--slurm-param",
         type=_key_value,
@@ -115,7 +119,7 @@ def cluster(args: argparse.Namespace):
     """The `ClusterOptions` of the command, or None to run here."""
     if not args.executor:
         return None
-    from bench.launch.slurm import ClusterOptions
+    from bench.launch.options import ClusterOptions
 
     return ClusterOptions(
         executor=args.executor,
@@ -127,4 +131,5 @@ def cluster(args: argparse.Namespace):
         timeout_min=args.timeout_min,
         extra=dict(args.slurm_param),
         wait=not args.no_wait,
+        processes_per_run=args.nproc_per_node,  # Slurm gives each array task that many GPUs, unless told otherwise
     )

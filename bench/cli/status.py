@@ -25,17 +25,19 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from bench.data.suite import load_suite
+    from bench.launch.options import RunOptions
     from bench.launch.status import run_states
     from bench.launch.sweep import plan
+    from bench.results.schema import OK
 
     suite = load_suite(args.suite)
     if args.seeds:
         suite = suite.replace(seeds=tuple(args.seeds))
-    rows = run_states(plan(suite, args.results, args.runners))
+    rows = run_states(plan(suite, RunOptions(suite=args.suite, runners=args.runners, results=args.results)))
     table = pd.DataFrame(rows)
     if not table["job"].any():
         table = table.drop(columns="job")
     print(table.to_string(index=False))
     counts = table["state"].value_counts()
     print("\n" + ", ".join(f"{n} {state}" for state, n in counts.items()))
-    return 0 if set(counts.index) == {"ok"} else 1
+    return 0 if set(counts.index) == {OK} else 1

@@ -1,6 +1,7 @@
 """Data: suite files (built-in and user), loading and validating documents, and the demo's synthetic documents.
 
-The lowest layer with `bench.results`: it imports nothing of bench but `config`, `errors` and `registry`.
+One layer above `bench.results` (whose store says which names can become folders, and writes files atomically):
+it imports nothing of bench but `config`, `errors`, `registry` and `results`.
 """
 
 from __future__ import annotations

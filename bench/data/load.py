@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bench.config import SuiteConfig
 from bench.errors import BenchError
+from bench.results.files import atomic_writer
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -111,11 +112,9 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
         except TypeError as err:
             raise BenchError(f"suite '{suite.name}': synthetic data: {err}") from None
         return _load_files({k: v for k, v in write_files(spec, cache_dir() / "synthetic").items()})
-    if data_dir is not None:
-        return _load_files(_find_files(suite, data_dir))
-    if data.source == "files":
-        base = Path(suite.source_file).parent if suite.source_file else Path.cwd()
-        return _load_files({split: base / name for split, name in data.files.items()})
+    files = source_files(suite, data_dir)
+    if files is not None:
+        return _load_files(files)
     try:
         return datasets.load_dataset(data.path, data.name, revision=data.revision)
     except Exception as err:  # offline, unknown id, auth: all end the same way for the user
@@ -124,6 +123,17 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
             f"cannot load '{data.path}' from the Hugging Face Hub ({reason[:200]}). Download it where you have "
             f"network, or pass --data-dir DIR with train/test files (jsonl, jsonl.gz, csv, parquet) or the aclImdb folders"
         ) from None
+
+
+def source_files(suite: SuiteConfig, data_dir: Path | None = None) -> dict[str, Path] | None:
+    """split -> the file its documents are read from, for a suite read from files (its own, or `data_dir`'s); None
+    for hub and synthetic data. An aclImdb folder is converted to one cached jsonl file first."""
+    if data_dir is not None:
+        return _find_files(suite, data_dir)
+    if suite.data.source == "files":
+        base = Path(suite.source_file).parent if suite.source_file else Path.cwd()
+        return {split: base / name for split, name in suite.data.files.items()}
+    return None
 
 
 def _find_files(suite: SuiteConfig, data_dir: Path) -> dict[str, Path]:
@@ -243,9 +253,7 @@ def _acl_imdb_to_jsonl(folder: Path) -> Path:
     out = cache_dir() / "aclimdb" / f"{key}-{folder.name}.jsonl"
     if out.exists():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_writer(out) as f:  # two runs converting it at once each write their own temporary file
         for label_dir in label_dirs:
             for txt in sorted(label_dir.glob("*.txt")):
                 row = {
@@ -254,7 +262,6 @@ def _acl_imdb_to_jsonl(folder: Path) -> Path:
                     "label": label_dir.name,
                 }
                 f.write(json.dumps(row) + "\n")
-    tmp.replace(out)
     return out
 
 

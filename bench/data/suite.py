@@ -15,6 +15,7 @@ import yaml
 
 from bench.config import DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
 from bench.errors import BenchError
+from bench.results.store import RESERVED, check_name
 
 SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to", "references"}
 RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runner parameter
@@ -159,8 +160,18 @@ def suite_from_dict(
         report_to = trackers(raw.get("report_to"))
     except BenchError as err:
         raise BenchError(f"{where}: {err}") from None
+    name = str(raw.get("name") or default_name)
+    try:  # a suite's and a runner's names become folders of the results: they must stay inside it
+        check_name("suite name", name)
+        if name in RESERVED:
+            raise BenchError(f"suite name {name!r} is reserved (results/{name}/ holds `bench {name}`'s records)")
+        for entry in runners_raw:
+            if isinstance(entry, dict) and entry.get("alias") is not None:
+                check_name("runner alias", entry["alias"])
+    except BenchError as err:
+        raise BenchError(f"{where}: {err}; rename it") from None
     return SuiteConfig(
-        name=str(raw.get("name") or default_name),
+        name=name,
         description=str(raw.get("description") or "").strip(),
         data=data,
         runners=tuple(_runner_ref(where, r) for r in runners_raw),

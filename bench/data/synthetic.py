@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.results.files import atomic_writer
 
 POSITIVE_CUES = ("brilliant", "superb", "wonderful", "masterful")
 NEGATIVE_CUES = ("awful", "dreadful", "tedious", "clumsy")
@@ -114,12 +115,11 @@ def write_files(spec: SyntheticSpec, folder: Path) -> dict[str, Path]:
         return paths
     folder.mkdir(parents=True, exist_ok=True)
     for split, path in paths.items():
-        tmp = path.with_suffix(".tmp")
-        # mtime=0 keeps the gzip bytes identical across runs, so datasets' cache keys stay stable too
-        with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
+        # a unique temporary file per writer: two runs generating it at once cannot interleave their rows; mtime=0
+        # keeps the gzip bytes identical across runs, so datasets' cache keys stay stable too
+        with atomic_writer(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
             for row in generate(spec, split):
                 f.write((json.dumps(row) + "\n").encode())
-        tmp.replace(path)
     return paths
 
 

@@ -2,18 +2,23 @@
 
 A job (a training run, a profile measurement) is a picklable object with
 
-    record_path                      where its record goes
+    outcome_path                     where its worker leaves the record of its try
     process_name                     the worker's name in `ps`
-    run()                            in the worker: do the work and write the record (written last)
-    failure_record(status, error, wall_s) -> Record   the record of a job that did not finish
-    smaller()                        after running out of memory: the same job with less memory, or None
+    run()                            in the worker: do the work and leave its record at `outcome_path`
+    failure_record(status, error, wall_s, phase) -> Record   the record of a try that did not finish
+    settle(record) -> Record         in the launching process: make the try's record the job's result on disk
+    smaller(record)                  after running out of memory: the same job with less memory, or None
 
 `launch` spawns the worker (a clean interpreter: its peak memory is its own, no inherited CUDA state), stops it on
 Ctrl-C, and turns a worker that died without a word into a record written by the parent. `launch_with_retries`
-retries a job that ran out of memory as long as `job.smaller()` offers a smaller one. A `Placement` says where the
-worker runs when several run at once: the GPUs it sees, how many runs share the CPUs, where its output goes.
+retries a job that ran out of memory as long as `job.smaller(record)` offers a smaller one. A `Placement` says where
+the worker runs when several run at once: the GPUs it sees, how many runs share the CPUs, where its output goes.
 The worker writes everything to the run's log (`Placement.log`) and only short lines to the console
 (`bench.train.console`); with `Placement.verbose`, the parent echoes the log to the console as it grows.
+
+The worker ignores the signals that end or checkpoint a scheduled job (SIGINT, SIGTERM, SIGUSR2): they reach the
+whole process group, and its parent decides (submitit requeues the run on preemption). The parent stops it with
+SIGKILL; a checkpoint cut short by it is never resumed, since only complete checkpoints count.
 """
 
 from __future__ import annotations
@@ -32,25 +37,32 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from bench.host import EXIT_ELSEWHERE, claim_cpus, exit_with_parent, is_out_of_memory, last_line
+from bench.results.schema import FAILED, OOM, Record
 from bench.results.store import read_record, write_record
 from bench.train.console import RunOutput, capture
 
 EXIT_FAILED, EXIT_OOM = 1, 3
+WORKER_IGNORES = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR2") if hasattr(signal, name)
+)  # see the module docstring
 STOP = threading.Event()  # set on Ctrl-C while several workers run: the ones still running are stopped, not recorded
 _LIVE: set[multiprocessing.process.BaseProcess] = set()
 
 
 class Job(Protocol):
-    record_path: Path
+    @property
+    def outcome_path(self) -> Path: ...
 
     @property
     def process_name(self) -> str: ...
 
     def run(self) -> None: ...
 
-    def failure_record(self, status: str, error: str, wall_s: float | None) -> Any: ...
+    def failure_record(self, status: str, error: str, wall_s: float | None, phase: str | None = None) -> Record: ...
 
-    def smaller(self) -> Job | None: ...
+    def settle(self, record: Record) -> Record: ...
+
+    def smaller(self, record: Record) -> Job | None: ...
 
 
 @dataclass(frozen=True)
@@ -82,9 +94,11 @@ AS_IS = Placement()  # the console, and the GPUs and CPUs as the environment giv
 def _worker(job: Job, placement: Placement = AS_IS) -> None:
     """The worker's entry point: run the job; any exception becomes its `failed` or `oom` record (and, with a log,
     its traceback goes to the log)."""
-    # Ctrl-C reaches the whole process group; the parent decides what happens to the job (it stops it; a training
-    # run keeps its epoch checkpoints), so the worker must not die half-way through writing a checkpoint.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Ctrl-C, and a scheduler's preemption or time-out signals, reach the whole process group; the parent decides
+    # what happens to the job (it stops it, and a training run keeps its epoch checkpoints; under submitit the run is
+    # requeued), so the worker must neither die of them half-way through a checkpoint nor record itself as failed.
+    for sig in WORKER_IGNORES:
+        signal.signal(sig, signal.SIG_IGN)
     exit_with_parent()
     output = None
     if placement.log is not None:  # several runs at once share the console: no step bars redrawn in place
@@ -100,8 +114,11 @@ def _worker(job: Job, placement: Placement = AS_IS) -> None:
             oom = is_out_of_memory(err)
             if not oom or output is not None:  # on the console an OOM says one line; in a log, where it happened
                 traceback.print_exc()
-            record = job.failure_record("oom" if oom else "failed", last_line(err), time.perf_counter() - started)
-            write_record(job.record_path, record)
+            status = OOM if oom else FAILED
+            wall_s = time.perf_counter() - started
+            write_record(
+                job.outcome_path, job.failure_record(status, last_line(err), wall_s, getattr(err, "phase", None))
+            )
             if oom:
                 print(f"out of memory: {last_line(err)}", flush=True)
             raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None
@@ -114,11 +131,11 @@ def run_in_fresh_process(target: Callable[..., None], job: Any, name: str, *args
     proc.start()
     _LIVE.add(proc)
     if STOP.is_set():  # stop_all() ran between the caller's check and this start
-        proc.terminate()
+        proc.kill()
     try:
         proc.join()
     except BaseException:  # Ctrl-C, or a scheduler's preemption signal turned into SystemExit (submitit)
-        proc.terminate()
+        proc.kill()  # the worker ignores SIGTERM (see WORKER_IGNORES)
         proc.join()
         raise
     finally:
@@ -133,7 +150,7 @@ def stop_all() -> None:
     checkpoints and get no record."""
     STOP.set()
     for proc in list(_LIVE):
-        proc.terminate()
+        proc.kill()
 
 
 def oom_kills() -> int | None:
@@ -161,12 +178,12 @@ def died_without_record(exitcode: int | None, kills_before: int | None, kills_af
     """
     reason = f"worker process exited with code {exitcode} before writing its record"
     if exitcode != -signal.SIGKILL:
-        return "failed", reason
+        return FAILED, reason
     if kills_before is not None and kills_after is not None:
         if kills_after > kills_before:
-            return "oom", reason + " (SIGKILL from the kernel's out-of-memory killer)"
-        return "failed", reason + " (SIGKILL, not from the out-of-memory killer)"
-    return "oom", reason + " (SIGKILL, as the kernel's out-of-memory killer sends)"
+            return OOM, reason + " (SIGKILL from the kernel's out-of-memory killer)"
+        return FAILED, reason + " (SIGKILL, not from the out-of-memory killer)"
+    return OOM, reason + " (SIGKILL, as the kernel's out-of-memory killer sends)"
 
 
 class _Echo(threading.Thread):
@@ -205,35 +222,35 @@ class _Echo(threading.Thread):
         self._copy()  # what the worker wrote last
 
 
-def launch(job: Job, placement: Placement = AS_IS) -> dict[str, Any]:
-    """One try at `job` in a fresh process; its record (written by the worker, or by this process for it). With
-    `placement.verbose`, the worker's log is echoed here as it grows."""
+def launch(job: Job, placement: Placement = AS_IS) -> Record | None:
+    """One try at `job` in a fresh process; its record, settled on disk by `job.settle` (written by the worker, or
+    by this process for a worker that died without one). None where a distributed run's rank 0 ran on another
+    machine, whose own launcher settles it. With `placement.verbose`, the worker's log is echoed here as it grows."""
     if STOP.is_set():  # Ctrl-C while several runs train: start nothing more, and keep what is on disk
         raise KeyboardInterrupt
-    job.record_path.unlink(missing_ok=True)
+    job.outcome_path.unlink(missing_ok=True)
     started, kills = time.perf_counter(), oom_kills()
     if placement.verbose and placement.log is not None:
         with _Echo(placement.log):
             exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
     else:
         exitcode = run_in_fresh_process(_worker, job, job.process_name, placement)
-    if exitcode == EXIT_ELSEWHERE:  # a distributed run whose rank 0 ran on another machine, which writes the record
-        return {"status": "elsewhere", "error": "rank 0 ran on another machine, which writes the record"}
-    record = read_record(job.record_path)
+    if exitcode == EXIT_ELSEWHERE:
+        return None
+    record = read_record(job.outcome_path)
     if record is None:  # killed, segfault, out of host memory: the worker could not say so itself
         status, reason = died_without_record(exitcode, kills, oom_kills())
-        write_record(job.record_path, job.failure_record(status, reason, time.perf_counter() - started))
-        record = read_record(job.record_path)
-    return record
+        record = job.failure_record(status, reason, time.perf_counter() - started)
+    return job.settle(record)
 
 
 def launch_with_retries(
-    job: Job, on_retry: Callable[[Job, Job], None] = lambda old, new: None, placement: Placement = AS_IS
-) -> dict[str, Any]:
-    """`launch(job)`, retried after running out of memory with `job.smaller()` while there is one."""
+    job: Job, on_retry: Callable[[Job, Job, Record], None] = lambda old, new, record: None, placement: Placement = AS_IS
+) -> Record | None:
+    """`launch(job)`, retried after running out of memory with `job.smaller(record)` while there is one."""
     record = launch(job, placement)
-    while record["status"] == "oom" and (smaller := job.smaller()) is not None:
-        on_retry(job, smaller)
+    while record is not None and record.status == OOM and (smaller := job.smaller(record)) is not None:
+        on_retry(job, smaller, record)
         job = smaller
         record = launch(job, placement)
     return record

@@ -11,66 +11,38 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
 from bench.launch.local import AS_IS
+from bench.launch.options import ClusterOptions
 from bench.launch.sweep import Plan, run_one
-from bench.results.store import atomic_write_text, read_record
+from bench.results.files import atomic_write_text
+from bench.results.schema import FAILED, RunRecord
+from bench.results.store import ResultStore, read_json
 from bench.train.job import Job
-
-EXECUTORS = ("slurm", "local")
-
-
-@dataclass(frozen=True)
-class ClusterOptions:
-    """What the array job asks the scheduler for (see `bench run --help`)."""
-
-    executor: str = "slurm"
-    partition: str | None = None
-    account: str | None = None
-    gpus_per_run: int | None = None  # default: 1 on Slurm, 0 locally
-    cpus_per_run: int | None = None
-    max_parallel: int | None = None  # array tasks running at once
-    timeout_min: int = 24 * 60
-    extra: dict[str, str] = field(default_factory=dict)  # more sbatch options, passed as they are
-    wait: bool = True
-
-    def parameters(self, name: str) -> dict[str, Any]:
-        """submitit's AutoExecutor parameters (generic ones, and `slurm_` ones that only Slurm reads)."""
-        gpus = self.gpus_per_run if self.gpus_per_run is not None else int(self.executor == "slurm")
-        return {
-            "name": name,
-            "timeout_min": self.timeout_min,
-            "gpus_per_node": gpus,
-            "cpus_per_task": self.cpus_per_run,
-            "tasks_per_node": 1,  # a run's worker starts its own ranks (--nproc-per-node), as it does here
-            "slurm_partition": self.partition,
-            "slurm_account": self.account,
-            "slurm_array_parallelism": self.max_parallel,
-            "slurm_additional_parameters": dict(self.extra) or None,
-        }
 
 
 class RunTask:
     """One array task: a (runner, seed) run. submitit pickles it to the node, calls it, and on preemption or time-out
     calls `checkpoint` for what to requeue."""
 
-    def __init__(self, job: Job, overwrite: bool = False) -> None:
+    def __init__(self, job: Job, overwrite: bool = False, restart: bool | None = None) -> None:
         self.job = job
         self.overwrite = overwrite
+        self.restart = overwrite if restart is None else restart
 
-    def __call__(self) -> dict | None:
+    def __call__(self) -> RunRecord | None:
         tag = f"[{self.job.runner_name} · seed {self.job.seed}]"
-        return run_one(self.job, self.overwrite, tag, AS_IS, sys.stdout)
+        return run_one(self.job, self.overwrite, tag, AS_IS, sys.stdout, restart=self.restart)
 
     def checkpoint(self, *args: Any, **kwargs: Any) -> Any:
-        """The same run again, never overwritten: it resumes from its last epoch checkpoint."""
+        """The same try again: it resumes from its last epoch checkpoint (an `--overwrite` try goes on overwriting,
+        without starting afresh a second time)."""
         from submitit.helpers import DelayedSubmission
 
-        return DelayedSubmission(RunTask(self.job, overwrite=False))
+        return DelayedSubmission(RunTask(self.job, overwrite=self.overwrite, restart=False))
 
 
 def _submitit():
@@ -83,10 +55,6 @@ def _submitit():
     return submitit
 
 
-def logs_dir(results: Path, suite: str) -> Path:
-    return results / suite / "submitit"
-
-
 def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[Any]:
     """Submit the plan's runs as one array job; the scheduler's jobs, in the plan's order."""
     out = out or sys.stdout
@@ -94,7 +62,7 @@ def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[Any]:
         return []
     submitit = _submitit()
     first = the_plan.jobs[0]
-    folder = logs_dir(first.results, first.suite.name)
+    folder = first.store.scheduler_dir(first.suite.name)
     executor = submitit.AutoExecutor(folder=folder, cluster=options.executor)
     try:
         executor.update_parameters(**options.parameters(f"bench-{first.suite.name}"))
@@ -112,7 +80,7 @@ def submit(the_plan: Plan, options: ClusterOptions, out=None) -> list[Any]:
     return pending
 
 
-def wait(the_plan: Plan, pending: Sequence[Any], out=None) -> list[dict]:
+def wait(the_plan: Plan, pending: Sequence[Any], out=None) -> list[RunRecord]:
     """Wait for submitted runs (`submit(the_plan, ...)`) and return their records as they finish."""
     out = out or sys.stdout
     submitit = _submitit()
@@ -124,27 +92,27 @@ def wait(the_plan: Plan, pending: Sequence[Any], out=None) -> list[dict]:
         try:
             record = done.result()
         except Exception as err:  # the task itself died (node failure, cancelled): what the run left on disk says
-            record = read_record(job.record_path) or {"status": "failed", "error": str(err).strip().splitlines()[-1]}
+            record = job.store.read(job.run_key) or job.failure_record(FAILED, str(err).strip().splitlines()[-1])
         if record is None:
             print(f"{tag} skipped: another bench process ran it", file=out, flush=True)
             continue
         records.append(record)
-        if record["status"] == "ok":
-            print(f"{tag} done: accuracy {record['accuracy']:.4f}, {record['wall_s']:.0f} s", file=out, flush=True)
+        if record.ok:
+            print(f"{tag} done: accuracy {record.accuracy:.4f}, {record.wall_s:.0f} s", file=out, flush=True)
         else:
-            print(f"{tag} {record['status']}: {record.get('error')}", file=out, flush=True)
+            print(f"{tag} {record.status}: {record.error}", file=out, flush=True)
     return records
 
 
 def _remember(folder: Path, jobs: Sequence[Job], pending: Sequence[Any]) -> None:
     """Which scheduler job runs which (runner, seed), for `bench status`."""
     path = folder / "submitted.json"
-    known = read_record(path) or {}
+    known = read_json(path) or {}
     for job, task in zip(jobs, pending, strict=True):
-        known[f"{job.runner_name}/seed{job.seed}"] = task.job_id
+        known[job.run_key.label] = task.job_id
     atomic_write_text(path, json.dumps(known, indent=2) + "\n")
 
 
-def submitted(results: Path, suite: str) -> dict[str, str]:
-    """(runner/seed) -> the scheduler job id it was last submitted as."""
-    return read_record(logs_dir(results, suite) / "submitted.json") or {}
+def submitted(store: ResultStore, suite: str) -> dict[str, str]:
+    """`RunKey.label` -> the scheduler job id it was last submitted as."""
+    return read_json(store.scheduler_dir(suite) / "submitted.json") or {}

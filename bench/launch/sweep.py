@@ -10,76 +10,102 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-
-from filelock import FileLock, Timeout
 
 from bench.config import SuiteConfig
+from bench.data.identity import file_hashes
 from bench.errors import BenchError
 from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
+from bench.launch.options import RunOptions
 from bench.launch.progress import SweepProgress
-from bench.results.store import read_record, rebuild_table
+from bench.results.key import differences
+from bench.results.schema import RunRecord
+from bench.results.store import Busy, ResultStore
 from bench.runners import RUNNERS, EstimatorRunner, build_runner, run_name
-from bench.train.checkpoints import discard as discard_checkpoints
 from bench.train.console import duration
-from bench.train.distributed import Distributed
-from bench.train.job import Job
+from bench.train.job import EVAL, Job, run_configuration_key
 from bench.train.tracking import check_installed
 
 
 @dataclass(frozen=True)
 class Plan:
+    """A suite's runs: those to run, those finished with the same configuration key (skipped), and those finished
+    with another one (`stale`, with what differs), which `check` refuses unless the plan overwrites them."""
+
     jobs: tuple[Job, ...]
     skipped: tuple[Job, ...]
     overwrite: bool = False
+    stale: tuple[tuple[Job, tuple[str, ...]], ...] = ()
+
+    def check(self) -> None:
+        """Refuse, before anything runs, to keep finished runs of another configuration as the suite's result.
+
+        Raises:
+            BenchError: One line per such run, naming what changed, and the two ways out.
+        """
+        if not self.stale:
+            return
+        results = self.stale[0][0].store.root
+        lines = [f"{len(self.stale)} finished run(s) in {results} were made with another configuration:"]
+        lines += [f"  {job.run_key}: {'; '.join(changed)}" for job, changed in self.stale]
+        lines.append(
+            "re-run them with --overwrite (each old record stays until its new one is written), or pass "
+            "--results DIR to keep both"
+        )
+        raise BenchError("\n".join(lines))
 
 
-def plan(
-    suite: SuiteConfig,
-    results: Path,
-    runners: list[str] | None = None,
-    data_dir: Path | None = None,
-    limit: int | None = None,
-    overwrite: bool = False,
-    distributed: Distributed | None = None,
-    random_init: bool = False,
-) -> Plan:
-    """The (runner, seed) jobs to run, in order; runs with an `ok` record are skipped unless `overwrite`.
+def plan(suite: SuiteConfig, options: RunOptions) -> Plan:
+    """The (runner, seed) jobs to run, in order. A run with an `ok` record of the same configuration key is skipped
+    unless `options.overwrite`; one of another key is `stale` (run only with `overwrite`); a `failed` or `oom`
+    record is run again (resuming its checkpoints where their key matches).
 
-    `distributed`: train each transformer run on several processes (a scikit-learn runner runs in one); refused in
-    one line when the processes cannot make up the suite's effective batch exactly. `random_init` builds every
-    pretrained runner with random weights (recorded under `run_name`'s suffixed name)."""
+    `options.distributed`: train each transformer run on several processes (a scikit-learn runner runs in one);
+    refused in one line when the processes cannot make up the suite's effective batch exactly. `random_init` builds
+    every pretrained runner with random weights (recorded under `run_name`'s suffixed name). Nothing is written."""
     check_installed(suite.report_to)
+    distributed = options.distributed
     if distributed is not None and distributed.world_size > 1:
         distributed.check(suite.protocol)
     else:
         distributed = None
+    store = ResultStore(options.results)
+    hashes = file_hashes(suite, options.data_dir)  # once for the whole suite: every run reads the same files
     refs = {ref.name: ref for ref in suite.runners}
-    names = runners or list(refs)
     jobs = []
-    for name in names:
+    for name in options.runners or list(refs):
         ref = refs.get(name)
         if ref is None and name not in RUNNERS:
             raise BenchError(RUNNERS.unknown_message(name) + f" Suite '{suite.name}' runs: {', '.join(refs)}.")
-        runner = build_runner(ref.runner if ref else name, ref.params if ref else None, random_init)
+        runner = build_runner(ref.runner if ref else name, ref.params if ref else None, options.random_init)
+        if runner.params().get("trust_remote_code") is True:  # said before anything reads the checkpoint
+            print(
+                f"bench: warning: runner '{name}' sets trust_remote_code: it runs Python code from "
+                f"{getattr(runner, 'model_id', 'its checkpoint')}; only do this for checkpoints you trust",
+                file=sys.stderr,
+            )
         try:
             runner.check_supported()
         except BenchError as err:
             raise BenchError(f"runner '{name}': {err}") from None
         spread = None if isinstance(runner, EstimatorRunner) else distributed
+        key = run_configuration_key(suite, runner, options.limit, options.data_dir, hashes)
         jobs += [
-            Job(suite, run_name(name, runner), runner, seed, results, data_dir, limit, distributed=spread)
+            Job(suite, run_name(name, runner), runner, seed, store, options.data_dir, options.limit, 0, spread, key)
             for seed in suite.seeds
         ]
-    todo, skipped = [], []
+    todo, skipped, stale = [], [], []
     for job in jobs:
-        record = read_record(job.record_path)
-        done = record is not None and record.get("status") == "ok"
-        (skipped if done and not overwrite else todo).append(job)
-    return Plan(tuple(todo), tuple(skipped), overwrite)
+        record = store.read(job.run_key)
+        if record is None or not record.ok or options.overwrite:
+            todo.append(job)
+        elif changed := differences(record.config_key, job.key):
+            stale.append((job, tuple(changed)))
+        else:
+            skipped.append(job)
+    return Plan(tuple(todo), tuple(skipped), options.overwrite, tuple(stale))
 
 
-def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False) -> list[dict]:
+def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False) -> list[RunRecord]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
     goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch).
 
@@ -102,7 +128,7 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), ve
     for slot in slots:
         free.put(dataclasses.replace(slot, share=len(slots), verbose=verbose))
 
-    def one(i: int, job: Job) -> dict | None:
+    def one(i: int, job: Job) -> RunRecord | None:
         slot = free.get()
         try:
             return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", slot, out, progress)
@@ -125,61 +151,78 @@ _table_lock = threading.Lock()  # runs finishing at once must not write the tabl
 
 
 def run_one(
-    job: Job, overwrite: bool, tag: str, placement: Placement = AS_IS, out=None, progress: SweepProgress | None = None
-) -> dict | None:
+    job: Job,
+    overwrite: bool,
+    tag: str,
+    placement: Placement = AS_IS,
+    out=None,
+    progress: SweepProgress | None = None,
+    restart: bool | None = None,
+) -> RunRecord | None:
     """One run under its lock, with out-of-memory retries; its record, or None when another process has it (running
     or just finished). The table is rebuilt after it. The worker says on the console that it starts (with `tag`);
-    everything else it writes goes to its log beside the record."""
+    everything else it writes goes to its log beside the record.
+
+    `overwrite` runs it even where it has a finished record (kept until the new one is written); `restart` (default:
+    as `overwrite`) first moves an earlier try's checkpoints aside, so that it starts afresh. A requeued `--overwrite`
+    run (Slurm) continues its own try instead: `overwrite=True, restart=False`."""
     out = out or sys.stdout
     title = f"{tag} {job.runner_name} · seed {job.seed}"
     progress = progress or SweepProgress([job.runner_name])
-    lock = FileLock(job.lock_path, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        print(f"{title}: skipped: another bench process is running it right now", file=out, flush=True)
+    restart = overwrite if restart is None else restart
+    started = time.perf_counter()
+
+    def skip(why: str) -> None:
+        print(f"{title}: skipped: {why}", file=out, flush=True)
         with _table_lock:
             progress.skipped(job.runner_name)
-        return None
-    started = time.perf_counter()
+
     try:
-        record = read_record(job.record_path)
-        if record is not None and record.get("status") == "ok" and not overwrite:
-            print(f"{title}: skipped: another bench process has just finished it", file=out, flush=True)
-            with _table_lock:
-                progress.skipped(job.runner_name)
-            return None
-        if overwrite:
-            discard_checkpoints(job.checkpoints)
-            job.log_path.unlink(missing_ok=True)
-        placed = dataclasses.replace(placement, log=job.log_path, title=title)
-        record = _run_with_oom_retries(job, tag, out, placed)
-    finally:
-        lock.release()
-    if record["status"] == "elsewhere":
-        print(f"{tag} done here; {record['error']}", file=out, flush=True)
+        with job.store.lock(job.run_key, job.per_host_lock):
+            record = job.store.read(job.run_key)
+            if record is not None and record.ok and not overwrite:
+                same = not differences(record.config_key, job.key)
+                skip("another bench process has just finished it" + ("" if same else ", with another configuration"))
+                return None
+            if restart and (aside := job.move_checkpoints_aside()) is not None:
+                print(f"{title}: starting afresh; the earlier try's checkpoints are kept in {aside}", file=out)
+            placed = dataclasses.replace(placement, log=job.log_path, title=title)
+            record = _run_with_oom_retries(job, tag, out, placed)
+    except Busy:
+        skip("another bench process is running it right now")
+        return None
+    if record is None:
+        print(f"{tag} done here; rank 0 ran on another machine, which writes the record", file=out, flush=True)
         return None
     with _table_lock:
-        rebuild_table(job.results, job.suite.name)
+        job.store.rebuild_table(job.suite.name)
         progress.finished(job.runner_name, time.perf_counter() - started)
         line = progress.line()
-    if record["status"] == "ok":
-        result = f"{tag} done: accuracy {record['accuracy']:.4f} in {duration(record['wall_s'])}"
+    if record.ok:
+        result = f"{tag} done: accuracy {record.accuracy:.4f} in {duration(record.wall_s)}"
     else:
-        result = f"{tag} {record['status']}: {record.get('error')} · log: {job.log_path}"
+        result = f"{tag} {record.status}: {record.error} · log: {job.log_path}"
+        kept = job.store.read(job.run_key)
+        if kept is not None and kept.ok:
+            result += " · the run's earlier finished record is kept"
     print(f"{result} · {line}", file=out, flush=True)
     return record
 
 
-def _run_with_oom_retries(job: Job, tag: str, out, placement: Placement) -> dict:
-    def say(old: Job, new: Job) -> None:
+def _run_with_oom_retries(job: Job, tag: str, out, placement: Placement) -> RunRecord | None:
+    def say(old: Job, new: Job, failed: RunRecord) -> None:
         before, after = old.suite.protocol, new.suite.protocol
-        print(
-            f"{tag} out of memory at micro-batch {before.per_device_batch_size}; retrying with micro-batch "
-            f"{after.per_device_batch_size} x {new.accumulation_steps} accumulation steps (effective batch "
-            f"{after.batch_size}, unchanged)",
-            file=out,
-            flush=True,
-        )
+        if failed.oom_phase == EVAL:
+            change = (
+                f"out of memory evaluating at batch {before.eval_batch_size}; retrying with evaluation batch "
+                f"{after.eval_batch_size}"
+            )
+        else:
+            change = (
+                f"out of memory at micro-batch {before.per_device_batch_size}; retrying with micro-batch "
+                f"{after.per_device_batch_size} x {new.accumulation_steps} accumulation steps (effective batch "
+                f"{after.batch_size}, unchanged)"
+            )
+        print(f"{tag} {change}, from its last checkpoint", file=out, flush=True)
 
     return launch_with_retries(job, say, placement)

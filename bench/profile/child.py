@@ -15,7 +15,7 @@ from typing import Any
 from bench.gpu import GpuMemory
 from bench.host import HostMemory, environment, mixed_precision, now, peak_cpu_rss_mb, pin_one_gpu
 from bench.profile import flops
-from bench.results.schema import ProfileRecord
+from bench.results.schema import OK, ProfileRecord
 from bench.results.store import write_record
 from bench.runners.base import TransformerRunner
 
@@ -61,10 +61,20 @@ class ProfileJob:
             **measured,
         )
 
-    def failure_record(self, status: str, error: str | None, wall_s: float | None) -> ProfileRecord:
+    @property
+    def outcome_path(self) -> Path:
+        return self.record_path  # a measurement has no earlier result to keep: its try is its record
+
+    def failure_record(
+        self, status: str, error: str | None, wall_s: float | None, phase: str | None = None
+    ) -> ProfileRecord:
         return self._record(status, error, wall_s)
 
-    def smaller(self) -> None:
+    def settle(self, record: ProfileRecord) -> ProfileRecord:
+        write_record(self.record_path, record)
+        return record
+
+    def smaller(self, record: ProfileRecord | None = None) -> None:
         return None  # running out of memory at a length is the measurement's result
 
     def run(self) -> None:
@@ -75,7 +85,7 @@ class ProfileJob:
         transformers.logging.set_verbosity_error()
         started = time.perf_counter()
         metrics = measure(self)
-        record = self._record("ok", None, time.perf_counter() - started, **metrics, environment=environment())
+        record = self._record(OK, None, time.perf_counter() - started, **metrics, environment=environment())
         write_record(self.record_path, record)
 
 

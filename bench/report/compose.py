@@ -144,6 +144,9 @@ def comparison_table(data: ReportData) -> Table:
     columns = ["runner", "Δ accuracy vs baseline", *(["Δ 95% CI, seeds and test set"] if two_level else [])]
     columns += ["p-value", "examples better / worse", "seeds (runner / baseline)", "verdict"]
     n = f"{data.aligned.n if data.aligned else 0:,}"
+    total = _suite_test_size(data)
+    if data.aligned is not None and total > data.aligned.n:  # a paired test on fewer documents than the suite has
+        n += f" (of the suite's {total:,}: the others lack a prediction from some run, and no comparison uses them)"
     notes = [
         Paragraph.of(
             f"Δ: runner minus baseline accuracy on the same {n} test examples, in percentage points, averaged over "
@@ -277,6 +280,14 @@ def _highlights(data: ReportData) -> list[Paragraph]:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _suite_test_size(data: ReportData) -> int:
+    """The test documents the suite has: every id any run predicted, or the most any finished run evaluated."""
+    aligned, runs = data.aligned, data.results.runs
+    seen = aligned.n + aligned.n_dropped if aligned is not None else 0
+    evaluated = runs.loc[runs["status"] == OK, "n_test"].max() if len(runs) else float("nan")
+    return max(seen, int(evaluated) if evaluated == evaluated else 0)
 
 
 def compose(data: ReportData) -> Document:

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from bench.results.schema import OK
+
 # A record's two fitted costs: the memory its steps add over the built model, and its median seconds per step.
 COSTS = {"memory": "step_mem_mb", "time": "s_per_step"}
 
@@ -30,7 +32,7 @@ def fit_exponent(lengths: Sequence[float], values: Sequence[float | None]) -> fl
 
 def exponents(rows: Sequence[dict]) -> dict[str, float | None]:
     """{'memory': slope, 'time': slope} over the `ok` records of one series (runner, mode, batch size, device)."""
-    ok = [r for r in rows if r.get("status") == "ok"]
+    ok = [r for r in rows if r.get("status") == OK]
     lengths = [r["seq_len"] for r in ok]
     return {name: fit_exponent(lengths, [r.get(field) for r in ok]) for name, field in COSTS.items()}
 

@@ -15,16 +15,16 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.report.errors import ReportError
-from bench.results.migrations import migrate
+from bench.results.key import differences
 from bench.results.schema import (
     EPOCH_FIELDS,
+    OK,
     PREDICTION_COLUMNS,
     RunRecord,
     numeric_fields,
     scalar_fields,
 )
-
-OK = "ok"
+from bench.results.store import ResultStore, RunKey
 
 # Scalar fields of a record become columns of `SuiteResults.runs` (a field a record lacks becomes NaN/None); numbers
 # that do not identify the run are read as floats. All of it derives from the record schema.
@@ -70,8 +70,8 @@ class SuiteResults:
         return sorted(int(s) for s in self.runs["seed"].unique())
 
 
-def _suite_hint(results_dir: Path, suite: str) -> str:
-    found = sorted(p.parent.name for p in results_dir.glob("*/runs") if p.is_dir())
+def _suite_hint(store: ResultStore, suite: str) -> str:
+    found = store.suites()
     if not found:
         return ""
     close = difflib.get_close_matches(suite, found, n=1)
@@ -79,15 +79,9 @@ def _suite_hint(results_dir: Path, suite: str) -> str:
     return f" ({did_you_mean}suites with results: {', '.join(found)})"
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read(store: ResultStore, key: RunKey) -> dict[str, Any]:
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise ReportError(f"cannot read run record {path}: {err}; delete it or re-run that run") from None
-    if not isinstance(record, dict):
-        raise ReportError(f"run record {path} is not a JSON object; delete it or re-run that run")
-    try:
-        return migrate(record, f"run record {path}")  # an older record is read in today's layout
+        return store.read_strict(key).to_dict()  # an older record is read in today's layout
     except BenchError as err:
         raise ReportError(str(err)) from None
 
@@ -108,13 +102,38 @@ def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
     return frame
 
 
-def _record_paths(results_dirs: Sequence[Path], suite: str) -> list[Path]:
-    paths = [p for d in results_dirs for p in sorted((d / suite / "runs").glob("*/seed*.json"))]
-    if not paths:
-        where = ", ".join(map(str, results_dirs))
-        hint = _suite_hint(results_dirs[0], suite) if len(results_dirs) == 1 else ""
+def _record_keys(stores: Sequence[ResultStore], suite: str) -> list[tuple[ResultStore, RunKey]]:
+    try:
+        found = [(store, key) for store in stores for key in store.keys(suite)]
+    except BenchError as err:  # a suite name no store can hold
+        raise ReportError(str(err)) from None
+    if not found:
+        where = ", ".join(str(store.root) for store in stores)
+        hint = _suite_hint(stores[0], suite) if len(stores) == 1 else ""
         raise ReportError(f"no results for suite '{suite}' in {where}{hint}; run `bench run --suite {suite}` first")
-    return paths
+    return found
+
+
+def _check_one_configuration(rows: list[dict[str, Any]], keys: dict[tuple[str, int], Any]) -> None:
+    """Refuse to pool runs of one runner made with different configuration keys: their mean and spread would
+    describe no configuration. Runs of different runners may differ (that is the comparison)."""
+    first: dict[str, tuple[int, Any]] = {}
+    for row in rows:
+        runner, seed = row["runner"], row["seed"]
+        key = keys.get((runner, seed))
+        if key is None:
+            continue
+        if runner not in first:
+            first[runner] = (seed, key)
+            continue
+        seed0, key0 = first[runner]
+        changed = differences(key0, key)
+        if changed:
+            raise ReportError(
+                f"runner {runner}: seed {seed0} and seed {seed} were made with different configurations "
+                f"({'; '.join(changed[:3])}); re-run one with `bench run --overwrite`, or report them from separate "
+                "--results folders"
+            )
 
 
 def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResults:
@@ -125,17 +144,19 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         ReportError: There are no records for the suite, or a record cannot be read.
     """
     dirs = [Path(results_dirs)] if isinstance(results_dirs, str | Path) else [Path(d) for d in results_dirs]
-    paths = _record_paths(dirs, suite)
+    stores = [ResultStore(d) for d in dirs]
     rows, epoch_rows, prediction_frames, environments, problems, duplicates = [], [], [], [], [], []
     label_names: list[str] = []
     seen: dict[tuple[str, int], tuple[Path, Any]] = {}
-    for path in paths:
-        record = _read_json(path)
+    config_keys: dict[tuple[str, int], Any] = {}
+    for store, run_key in _record_keys(stores, suite):
+        record = _read(store, run_key)
+        path = store.record_path(run_key)
         row = {name: record.get(name) for name in RUN_FIELDS}
-        # A record missing its identity falls back to where it lies on disk, so it is still shown.
+        # A record missing its identity falls back to where the store keeps it, so it is still shown.
         row["suite"] = row["suite"] or suite
-        row["runner"] = str(row["runner"] or path.parent.name)
-        row["seed"] = int(row["seed"]) if row["seed"] is not None else int(path.stem.removeprefix("seed"))
+        row["runner"] = str(row["runner"] or run_key.runner)
+        row["seed"] = int(row["seed"]) if row["seed"] is not None else run_key.seed
         row["status"] = str(row["status"] or "unknown")
         key = (row["runner"], row["seed"])
         if key in seen:
@@ -146,6 +167,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             )
             continue
         seen[key] = (path, row["host"])
+        if row["status"] == OK:
+            config_keys[key] = record.get("config_key")
         if row["peak_gpu_mem_mb"] is None:
             # STYLE.md spells the field peak_gpu_mem_allocated_mb; accept that name too.
             row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
@@ -153,7 +176,7 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         environments.append(record.get("environment") or {})
         for epoch in record.get("epochs") or []:
             epoch_rows.append({"runner": row["runner"], "seed": row["seed"], **{k: epoch.get(k) for k in EPOCH_FIELDS}})
-        pred_path = path.with_name(f"{path.stem}.predictions.csv")
+        pred_path = store.predictions_path(run_key)
         row["has_predictions"] = False
         if row["status"] == OK and pred_path.exists():
             try:
@@ -165,6 +188,7 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             problems.append(f"{pred_path}: missing; this run has no confidence interval or length breakdown")
         rows.append(row)
 
+    _check_one_configuration(rows, config_keys)
     runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, "has_predictions"])
     for name in NUMERIC_FIELDS:
         runs[name] = pd.to_numeric(runs[name], errors="coerce").astype(float)
@@ -175,9 +199,9 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     predictions = (
         pd.concat(prediction_frames, ignore_index=True) if prediction_frames else pd.DataFrame(columns=columns)
     )
-    source = ", ".join(str(d / suite / "runs") for d in dirs)
+    source = ", ".join(str(store.suite_dir(suite) / "runs") for store in stores)
     problems = duplicates + problems
-    references = _read_references([d / suite / "references.json" for d in dirs], problems)
+    references = _read_references([store.references_path(suite) for store in stores], problems)
     return SuiteResults(
         suite, source, runs, epochs, predictions, label_names, environments, problems, duplicates, references
     )

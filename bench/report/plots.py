@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from bench.report import stats
+from bench.results.schema import FAILED
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; the pale yellow is left out.
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
@@ -145,7 +146,7 @@ def _mark_failed(ax: Axes, summary: pd.DataFrame) -> None:
         if pd.isna(row.max_length):
             continue
         ax.plot([row.max_length], [0.03], marker="X", color="#C0392B", ms=9, transform=transform, clip_on=False)
-        status = "/".join(part.split(" ", 1)[-1] for part in row.not_ok.split(", ")) if row.not_ok else "failed"
+        status = "/".join(part.split(" ", 1)[-1] for part in row.not_ok.split(", ")) if row.not_ok else FAILED
         ax.annotate(
             f"{row.runner}: {status}",
             (row.max_length, 0.03),

@@ -16,7 +16,9 @@ from bench.report import fmt
 from bench.report.exponents import COSTS, describe, exponents
 from bench.report.plots import MARKERS, PALETTE, STYLE, Plot, _length_axis, save
 from bench.report.render import Block, Cell, Code, Document, Heading, Image, Paragraph, Table, to_html, to_markdown
-from bench.results.store import iter_profile_records, profile_table
+from bench.results.schema import OK, OOM
+from bench.results.store import ResultStore
+from bench.results.tables import profile_table
 
 MEMORY_KINDS = {"gpu": "GPU memory allocated", "cpu": "CPU RSS"}
 
@@ -50,14 +52,14 @@ def series(frame: pd.DataFrame) -> list[Line]:
 
 
 def _ok(rows: pd.DataFrame) -> pd.DataFrame:
-    return rows[rows["status"] == "ok"]
+    return rows[rows["status"] == OK]
 
 
 def _mark_oom(ax, lines: list[Line]) -> None:
     """A red x at the top of the panel for every length that ran out of memory."""
     top = ax.get_ylim()[1]
     for line in lines:
-        oom = line.rows[line.rows["status"] == "oom"]
+        oom = line.rows[line.rows["status"] == OOM]
         if len(oom):
             ax.scatter(oom["seq_len"], [top] * len(oom), marker="x", color="#b3261e", s=60, zorder=4, clip_on=False)
             for length in oom["seq_len"]:
@@ -144,7 +146,7 @@ def exponent_table(lines: list[Line]) -> Table:
             value = fitted[cost]
             cells.append(Cell(fmt.MISSING if value is None else f"{value:.2f}", describe(value), numeric=True))
         statuses = ln.rows["status"].value_counts()
-        cells.append(Cell(", ".join(f"{n} {s}" for s, n in statuses.items()), bad=bool(set(statuses.index) - {"ok"})))
+        cells.append(Cell(", ".join(f"{n} {s}" for s, n in statuses.items()), bad=bool(set(statuses.index) - {OK})))
         rows.append(cells)
     notes = [Paragraph.of("Fitted over the lengths that finished (ok); a quadratic cost can look flatter at short "
                           "lengths, where the parts that grow linearly still dominate.")]  # fmt: skip
@@ -154,7 +156,7 @@ def exponent_table(lines: list[Line]) -> Table:
 def measurement_table(frame: pd.DataFrame) -> Table:
     rows = []
     for r in frame.itertuples():
-        bad = r.status != "ok"
+        bad = r.status != OK
         rows.append(
             [
                 Cell(r.runner), Cell(r.mode), Cell(str(r.batch_size), numeric=True),
@@ -183,7 +185,7 @@ def measurement_table(frame: pd.DataFrame) -> Table:
 
 def load(results_dir: Path) -> pd.DataFrame:
     """The profile table of `<results_dir>/profile/`, empty when there are no records."""
-    return profile_table(list(iter_profile_records(results_dir)))
+    return profile_table(list(ResultStore(results_dir).profile_records()))
 
 
 def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.errors import BenchError
+from bench.results.key import configuration_key, digest
 from bench.results.schema import SCHEMA_VERSION, ProfileRecord, RunRecord, fields_of
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -39,6 +40,21 @@ def _positive_label(record: dict[str, Any]) -> dict[str, Any]:
     names = record.get("label_names") or []
     if record.get("kind") != "profile" and record.get("positive_label") is None and len(names) == 2:
         record["positive_label"] = str(names[1])
+    return record
+
+
+@migration(2)
+def _configuration_key(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 writes the run's configuration key into its record. A version 2 record stored everything the key
+    is made of in its `config` (the resolved suite, the runner's class and parameters, --limit), except the content
+    hashes of data files: its key has no `files` entry, so a rerun compares it on everything else."""
+    config = record.get("config")
+    if record.get("kind") == "profile" or not isinstance(config, dict):
+        return record
+    suite, runner = config.get("suite"), config.get("runner")
+    if isinstance(suite, dict) and isinstance(suite.get("data"), dict) and isinstance(runner, dict):
+        key = configuration_key(suite, {**runner, "class": runner.get("class")}, config.get("limit"))
+        record["config_key"], record["config_digest"] = key, digest(key)
     return record
 
 

@@ -13,9 +13,14 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments (version 1
-# records are migrated on read: bench/results/migrations.py)
-SCHEMA_VERSION = 2
+# 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: the
+# configuration key (config_key, config_digest) and oom_phase (older records are migrated on read:
+# bench/results/migrations.py)
+SCHEMA_VERSION = 3
+
+# A record's status, spelled once: a run or measurement that finished, failed, or ran out of memory.
+OK, FAILED, OOM = "ok", "failed", "oom"
+STATUSES = (OK, FAILED, OOM)
 
 
 def _f(
@@ -46,6 +51,20 @@ class Record:
             raise ValueError(f"runner facts {', '.join(clash)} collide with declared record fields")
         return {**out, **facts}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]):
+        """The record of a JSON mapping in the current layout (`bench.results.migrations.migrate`): declared fields
+        as attributes; for a run record, the rest (runner facts) in `facts`."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"facts"}  # type: ignore[arg-type]
+        known = {k: v for k, v in data.items() if k in names}
+        if "facts" in {f.name for f in dataclasses.fields(cls)}:  # type: ignore[arg-type]
+            return cls(**known, facts={k: v for k, v in data.items() if k not in names})
+        return cls(**known)
+
+    @property
+    def ok(self) -> bool:
+        return getattr(self, "status", None) == OK
+
 
 @dataclass
 class RunRecord(Record):
@@ -56,6 +75,9 @@ class RunRecord(Record):
     runner: str = _f("runner name (a suite's alias where it gives one)", table=True, key=True)
     seed: int = _f("training seed", table=True, key=True)
     status: str = _f("ok | failed | oom", table=True, key=True)
+    config_digest: str | None = _f(
+        "short hash of config_key: runs of one runner with different digests are different runs", table=True
+    )
     # quality on test, with the epoch (or setting) chosen on validation
     accuracy: float | None = _f("test accuracy", table=True)
     f1: float | None = _f("test F1 (binary on positive_label for two classes, else macro)", table=True)
@@ -105,6 +127,7 @@ class RunRecord(Record):
     model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")
     tokenizer: str | None = _f("the tokenizer used: the checkpoint (and folder) it came from, or how it was trained")
     oom_retries: int = _f("times the micro-batch was halved after running out of memory", default=0)
+    oom_phase: str | None = _f("train | eval: the phase that ran out of memory (a failed try; None where unknown)")
     train_s: float | None = _f("training time, warm-up steps and evaluation excluded", "s")
     prepare_s: float | None = _f("building the tokenizer, tokenizing and encoding", "s")
     throughput_warmup_steps: int | None = _f("optimizer steps left out of the training throughput")
@@ -140,6 +163,10 @@ class RunRecord(Record):
     selected_params: dict | None = _f("hyper-parameters chosen on validation (scikit-learn runners)")
     environment: dict | None = _f("library versions, device, git revision")
     config: dict | None = _f("the resolved suite, runner parameters, --limit and --data-dir")
+    config_key: dict | None = _f(
+        "what changes the run's result (bench/results/key.py): data and its content, --limit, protocol, runner; a "
+        "rerun reuses the record, or resumes the checkpoints, only when it matches"
+    )
     schema_version: int = _f("version of this record layout", default=SCHEMA_VERSION)
     facts: dict = _f(
         "facts only the runner knows (e.g. BigBird's attention type), flattened into the record", default={}

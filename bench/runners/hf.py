@@ -31,6 +31,12 @@ class PretrainedRunner(TransformerRunner):
     trust_remote_code: bool = False
     random_init: bool = False
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("trust_remote_code", "random_init"):  # YAML's `no` is False, but a string "no" would be true
+            if not isinstance(getattr(self, name), bool):
+                raise BenchError(f"{type(self).__name__}: {name} must be true or false, got {getattr(self, name)!r}")
+
     @property
     def init(self) -> str:
         return "random" if self.random_init else "pretrained"

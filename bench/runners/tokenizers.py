@@ -20,7 +20,7 @@ def trained_once(recipe: str, texts: Iterable[str], train: Callable[[list[str]],
     from tokenizers import Tokenizer
 
     from bench.data import cache_dir
-    from bench.results.store import atomic_write_text
+    from bench.results.files import atomic_write_text
 
     texts = list(texts)
     digest = hashlib.sha256(recipe.encode())

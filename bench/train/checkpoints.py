@@ -1,8 +1,8 @@
 """Per-run epoch checkpoints kept for resuming: which one to resume from, and when to throw them away.
 
-A run's checkpoints live in `runs/<runner>/seed<k>.checkpoints/`, next to its record, with `bench-run.json` naming
-the exact configuration they belong to. A rerun resumes only from checkpoints of the same configuration, and only
-from a complete one: `Trainer` writes `trainer_state.json` last, so a checkpoint whose state file parses and whose
+A run's checkpoints live in the folder the results store gives them, next to its record, with `bench-run.json`
+holding the configuration key they belong to. A rerun resumes only from checkpoints of the same key, and only from
+a complete one: `Trainer` writes `trainer_state.json` last, so a checkpoint whose state file parses and whose
 weights, optimizer and RNG state are present was fully written before any interruption.
 """
 
@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.results.store import atomic_write_text
+from bench.results.files import atomic_write_text
+from bench.results.key import configuration_key, differences
+from bench.results.store import read_json
 
 FINGERPRINT = "bench-run.json"
 _NEEDED = ("trainer_state.json", "optimizer.pt", "scheduler.pt")
@@ -49,28 +52,60 @@ def epoch_of(checkpoint: Path) -> int:
     return round(state.get("epoch") or 0)
 
 
-def prepare(folder: Path, fingerprint: dict[str, Any]) -> tuple[Path | None, str | None]:
-    """Make `folder` ready for a run of configuration `fingerprint`.
+def prepare(folder: Path, key: dict[str, Any], stale: Callable[[], Path]) -> tuple[Path | None, str | None]:
+    """Make `folder` ready for a run of configuration key `key` (`bench.results.key`).
 
-    Returns the checkpoint to resume from (or None) and, when old checkpoints were thrown away, why.
+    Checkpoints of the same key are resumed whatever else changed (the suite's description, the micro-batch after
+    running out of memory, where the data folder was spelled). Checkpoints of another key are never deleted: they
+    are moved to the free folder `stale()` gives. Returns the checkpoint to resume from (or None) and, when old
+    checkpoints were moved aside, a note saying what changed and where they went.
     """
-    wanted = json.dumps(fingerprint, sort_keys=True, default=str)
     note = None
     if folder.exists():
-        try:
-            found = json.dumps(json.loads((folder / FINGERPRINT).read_text(encoding="utf-8")), sort_keys=True)
-        except (OSError, ValueError):
-            found = None
-        resume = latest(folder) if found == wanted else None
-        if resume is not None:
-            return resume, None
-        if found is not None and found != wanted:
-            note = "the run's configuration changed since its checkpoints were saved; starting it again"
-        shutil.rmtree(folder)
+        changed = differences(stored_key(folder), key)
+        if not changed:
+            resume = latest(folder)
+            if resume is not None:
+                return resume, None
+        if changed and latest(folder) is not None:
+            aside = stale()
+            folder.rename(aside)
+            what = "; ".join(changed[:4]) + ("; …" if len(changed) > 4 else "")
+            note = f"the run's configuration changed since its checkpoints were saved ({what}); starting it again, the old checkpoints are kept in {aside}"
+        else:  # nothing complete to keep: an epoch that never finished saving
+            shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)  # the machines of a multi-node run prepare it together
-    atomic_write_text(folder / FINGERPRINT, wanted + "\n")
+    atomic_write_text(folder / FINGERPRINT, json.dumps({"key": key}, sort_keys=True, default=str) + "\n")
     return None, note
 
 
+def stored_key(folder: Path) -> dict[str, Any] | None:
+    """The configuration key `folder`'s checkpoints belong to; for checkpoints of bench before keys (their file
+    held the run's whole config), the key rebuilt from that config, as for their records."""
+    found = read_json(folder / FINGERPRINT)
+    if not isinstance(found, dict):
+        return None
+    if isinstance(found.get("key"), dict):
+        return found["key"]
+    config = found.get("config")
+    if isinstance(config, dict) and isinstance(config.get("suite"), dict) and isinstance(config.get("runner"), dict):
+        return configuration_key(config["suite"], config["runner"], config.get("limit"))
+    return None
+
+
+def move_aside(folder: Path, stale: Callable[[], Path]) -> Path | None:
+    """Move a run's checkpoints to the free folder `stale()` gives (`--overwrite`: they belong to an earlier try);
+    where it went, or None when there were none worth keeping."""
+    if not folder.exists():
+        return None
+    if latest(folder) is None:
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    aside = stale()
+    folder.rename(aside)
+    return aside
+
+
 def discard(folder: Path) -> None:
+    """Drop a finished run's checkpoints: its record holds what they were for."""
     shutil.rmtree(folder, ignore_errors=True)

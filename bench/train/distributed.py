@@ -67,16 +67,16 @@ def rank() -> int:
     return int(os.environ.get("RANK", 0))
 
 
-def error_path(record_path: Path, global_rank: int) -> Path:
-    return record_path.with_name(f"{record_path.stem}.rank{global_rank}.error.json")
-
-
 def launch_ranks(
-    dist: Distributed, run_id: str, entrypoint: Callable[..., Any], args: Sequence[Any], record_path: Path
+    dist: Distributed,
+    run_id: str,
+    entrypoint: Callable[..., Any],
+    args: Sequence[Any],
+    error_path: Callable[[int], Path],
 ) -> Any:
     """Start `dist.nproc_per_node` ranks running `entrypoint(*args)` and wait for all of them; what global rank 0
     returned, or None where rank 0 ran on another machine. A failed rank raises its own error here (a
-    `torch.OutOfMemoryError` when it ran out of memory)."""
+    `torch.OutOfMemoryError` when it ran out of memory), read from the file `error_path(rank)` it left."""
     import torch
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -92,30 +92,34 @@ def launch_ranks(
         start_method="spawn",
     )
     for r in range(dist.world_size):
-        error_path(record_path, r).unlink(missing_ok=True)
+        error_path(r).unlink(missing_ok=True)
     try:
         returned = elastic_launch(config, entrypoint)(*args)
     except ChildFailedError as err:
         errors = []
         for r in range(dist.world_size):
             try:
-                errors.append((r, json.loads(error_path(record_path, r).read_text(encoding="utf-8"))))
-                error_path(record_path, r).unlink()
+                errors.append((r, json.loads(error_path(r).read_text(encoding="utf-8"))))
+                error_path(r).unlink()
             except (OSError, ValueError):
                 continue
         oom = [(r, e) for r, e in errors if e.get("oom")]
         if oom:
-            raise torch.OutOfMemoryError(f"rank {oom[0][0]} of {dist.world_size}: {oom[0][1]['error']}") from None
+            error = torch.OutOfMemoryError(f"rank {oom[0][0]} of {dist.world_size}: {oom[0][1]['error']}")
+            error.phase = oom[0][1].get("phase")  # training or evaluation: what the retry makes smaller
+            raise error from None
         if errors:
             raise RuntimeError(f"rank {errors[0][0]} of {dist.world_size}: {errors[0][1]['error']}") from None
         raise RuntimeError(f"a rank of {dist.world_size} died: {last_line(err)}") from None
     return returned.get(0)
 
 
-def record_rank_error(record_path: Path, err: BaseException) -> None:
+def record_rank_error(error_path: Callable[[int], Path], err: BaseException) -> None:
     """In a rank: leave its error where `launch_ranks` finds it (the launcher only sees an exit code)."""
-    text = json.dumps({"oom": is_out_of_memory(err), "error": last_line(err)})
-    error_path(record_path, rank()).write_text(text + "\n", encoding="utf-8")
+    text = json.dumps({"oom": is_out_of_memory(err), "error": last_line(err), "phase": getattr(err, "phase", None)})
+    path = error_path(rank())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def reduce(values: Sequence[float | None], op: str) -> list[float | None]:

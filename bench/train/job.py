@@ -1,15 +1,16 @@
 """One run of a suite, (runner, seed), as a job `bench.launch.local` runs in a fresh process: prepare or resume its
 checkpoints, load the data, train and evaluate under the protocol (in this process, or in the ranks it starts for a
-distributed run), write the predictions and then the record."""
+distributed run), and leave its record; the launching process then makes it the run's result (`settle`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,35 +26,44 @@ from bench.host import (
     pin_one_gpu,
     release_cpus,
 )
-from bench.results.schema import RunRecord
-from bench.results.store import (
-    checkpoint_dir,
-    lock_path,
-    log_path,
-    predictions_path,
-    record_path,
-    tensorboard_dir,
-    write_record,
-)
+from bench.results.key import configuration_key, digest
+from bench.results.schema import OK, RunRecord
+from bench.results.store import ResultStore, RunKey
 from bench.runners import EstimatorRunner, Runner
 from bench.train import checkpoints, console
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
 from bench.train.tracking import Tracking
 
+EVAL = "eval"  # `RunRecord.oom_phase` of a run that ran out of memory evaluating (validation or test)
+
 
 @dataclass(frozen=True)
 class Job:
-    """Everything a worker process needs, picklable."""
+    """Everything a worker process needs, picklable.
+
+    `store` may be given as the results folder's path. `key` is the run's configuration key; `bench.launch.sweep`
+    computes it once per suite (hashing the data files once), and a job built without one computes its own."""
 
     suite: SuiteConfig
     runner_name: str
     runner: Runner
     seed: int
-    results: Path
+    store: ResultStore
     data_dir: Path | None = None
     limit: int | None = None
-    oom_retries: int = 0  # how many times the micro-batch was halved after running out of memory
+    oom_retries: int = 0  # how many times a batch was halved after running out of memory
     distributed: Distributed | None = None  # several processes per run (torch's elastic launcher)
+    key: dict[str, Any] | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.store, ResultStore):
+            object.__setattr__(self, "store", ResultStore(Path(self.store)))
+        if self.key is None:
+            object.__setattr__(self, "key", run_configuration_key(self.suite, self.runner, self.limit, self.data_dir))
+
+    @property
+    def run_key(self) -> RunKey:
+        return RunKey(self.suite.name, self.runner_name, self.seed)
 
     @property
     def world_size(self) -> int:
@@ -66,28 +76,33 @@ class Job:
         return protocol.batch_size // (protocol.per_device_batch_size * self.world_size)
 
     @property
+    def checkpoints(self) -> Path:
+        return self.store.checkpoint_dir(self.run_key)
+
+    @property
+    def per_host_lock(self) -> bool:
+        """A run on several machines takes one lock per machine, since all of them train it together."""
+        return self.distributed is not None and self.distributed.nnodes > 1
+
+    @property
     def record_path(self) -> Path:
-        return record_path(self.results, self.suite.name, self.runner_name, self.seed)
+        return self.store.record_path(self.run_key)
+
+    @property
+    def predictions_path(self) -> Path:
+        return self.store.predictions_path(self.run_key)
+
+    @property
+    def outcome_path(self) -> Path:
+        return self.store.outcome_path(self.run_key)
 
     @property
     def log_path(self) -> Path:
-        return log_path(self.results, self.suite.name, self.runner_name, self.seed)
-
-    @property
-    def checkpoints(self) -> Path:
-        return checkpoint_dir(self.results, self.suite.name, self.runner_name, self.seed)
-
-    @property
-    def lock_path(self) -> Path:
-        """The run's lock; a run on several machines takes one per machine, since all of them train it together."""
-        path = lock_path(self.results, self.suite.name, self.runner_name, self.seed)
-        if self.distributed is not None and self.distributed.nnodes > 1:
-            return path.with_name(f"seed{self.seed}.{socket.gethostname()}.lock")
-        return path
+        return self.store.log_path(self.run_key)
 
     @property
     def process_name(self) -> str:
-        return f"bench-{self.runner_name}-seed{self.seed}"
+        return f"bench-{self.run_key.slug}"
 
     def identity(self) -> dict[str, Any]:
         """The record fields that say which run this is, shared by finished and failed runs."""
@@ -106,47 +121,55 @@ class Job:
             "host": socket.gethostname(),
             "config": {
                 "suite": to_dict(self.suite),
-                "runner": {"name": self.runner_name, "class": type(self.runner).__qualname__, **self.runner.params()},
+                "runner": {"name": self.runner_name, **_runner_config(self.runner)},
                 "limit": self.limit,
                 "data_dir": str(self.data_dir) if self.data_dir else None,
                 "world_size": self.world_size,
             },
+            "config_key": self.key,
+            "config_digest": digest(self.key),
         }
 
-    def failure_record(self, status: str, error: str, wall_s: float | None = None) -> RunRecord:
-        return RunRecord(**self.identity(), status=status, error=error, wall_s=wall_s, finished_at=now())
-
-    def fingerprint(self) -> dict[str, Any]:
-        """What a run's checkpoints depend on: resuming is only allowed into the very same run. The trackers it
-        reports to only watch it, and the published references are only shown by the report, so both are left out:
-        adding one keeps the checkpoints."""
-        config = self.identity()["config"]
-        suite = {key: value for key, value in config["suite"].items() if key not in ("report_to", "references")}
-        return {"config": {**config, "suite": suite}, "seed": self.seed, "runner": self.runner_name}
+    def failure_record(self, status: str, error: str, wall_s: float | None = None, phase: str | None = None):
+        return RunRecord(
+            **self.identity(), status=status, error=error, wall_s=wall_s, oom_phase=phase, finished_at=now()
+        )
 
     def tracking(self) -> Tracking | None:
         """What this run tells the suite's experiment trackers; None when it reports to none."""
         if not self.suite.report_to:
             return None
-        folder = tensorboard_dir(self.results, self.suite.name, self.runner_name, self.seed)
-        name = f"{self.suite.name}/{self.runner_name}/seed{self.seed}"
-        return Tracking(self.suite.report_to, name, folder, self.identity()["config"])
-
-    def smaller(self) -> Job | None:
-        """After running out of memory: the same run with half the micro-batch and twice the accumulation, so the
-        effective batch and the protocol are unchanged; None below a micro-batch of 1."""
-        protocol = self.suite.protocol
-        size = smaller_micro_batch(protocol, self.world_size)
-        if size is None:
-            return None
-        smaller = dataclasses.replace(
-            protocol, per_device_batch_size=size, eval_batch_size=max(1, protocol.eval_batch_size // 2)
+        folder = self.store.tensorboard_dir(self.run_key)
+        return Tracking(
+            self.suite.report_to, f"{self.suite.name}/{self.run_key.label}", folder, self.identity()["config"]
         )
+
+    def smaller(self, failed: RunRecord | None = None) -> Job | None:
+        """After running out of memory: the same run (same configuration key: it resumes from its last checkpoint)
+        with a smaller batch where it ran out. In evaluation, half the evaluation batch; in training (or where it is
+        not known), half the micro-batch with twice the accumulation, so the effective batch is unchanged. None when
+        the batch is already 1."""
+        protocol = self.suite.protocol
+        if failed is not None and failed.oom_phase == EVAL:
+            if protocol.eval_batch_size <= 1:
+                return None
+            smaller = dataclasses.replace(protocol, eval_batch_size=protocol.eval_batch_size // 2)
+        else:
+            size = smaller_micro_batch(protocol, self.world_size)
+            if size is None:
+                return None
+            smaller = dataclasses.replace(protocol, per_device_batch_size=size)
         return dataclasses.replace(self, suite=self.suite.replace(protocol=smaller), oom_retries=self.oom_retries + 1)
 
+    def move_checkpoints_aside(self) -> Path | None:
+        """`--overwrite`: start afresh, keeping an earlier try's checkpoints in a folder of their own."""
+        return checkpoints.move_aside(
+            self.checkpoints, functools.partial(self.store.stale_checkpoint_dir, self.run_key)
+        )
+
     def run(self) -> None:
-        """In the worker: train and evaluate, write the predictions, then the record (last: a record on disk means
-        the run is complete), then drop the checkpoints a finished run no longer needs."""
+        """In the worker: train and evaluate, stage the predictions and leave the record as this try's outcome.
+        The launching process commits both (`settle`)."""
         started = time.perf_counter()
         if isinstance(self.runner, EstimatorRunner):
             device = "cpu · scikit-learn"
@@ -157,7 +180,8 @@ class Job:
             device = f"{self.world_size} processes"
         name = console.title() or f"{self.runner_name} · seed {self.seed}"
         console.say(f"{name} · {device} — {self.runner.describe()}")
-        resume_from, note = checkpoints.prepare(self.checkpoints, self.fingerprint())
+        stale = functools.partial(self.store.stale_checkpoint_dir, self.run_key)
+        resume_from, note = checkpoints.prepare(self.checkpoints, self.key, stale)
         if note:
             console.say(f"  note: {note}")
         resumed_from_epoch = None
@@ -171,22 +195,19 @@ class Job:
             result = self.train(resume_from)
         else:  # the ranks set their own device, and claim this machine's CPUs among themselves
             release_cpus()
-            run_id = f"{self.suite.name}-{self.runner_name}-seed{self.seed}"
-            result = launch_ranks(self.distributed, run_id, _rank_main, (self, resume_from), self.record_path)
+            errors = functools.partial(self.store.rank_error_path, self.run_key)
+            result = launch_ranks(self.distributed, self.run_key.slug, _rank_main, (self, resume_from), errors)
             if result is None:
                 print("rank 0 of this run is on another machine; it writes the record", flush=True)
                 raise SystemExit(EXIT_ELSEWHERE)
         metrics, predictions, label_names = result
         import pandas as pd
 
-        path = predictions_path(self.results, self.suite.name, self.runner_name, self.seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pd.DataFrame(predictions).to_csv(path.with_suffix(".tmp"), index=False)
-        path.with_suffix(".tmp").replace(path)
+        self.store.stage_predictions(self.run_key, pd.DataFrame(predictions))
         earlier_wall_s = metrics.pop("earlier_wall_s", 0.0)  # processes that trained this run before this one
         record = RunRecord(
             **self.identity(),
-            status="ok",
+            status=OK,
             **metrics,
             resumed_from_epoch=resumed_from_epoch,
             label_names=label_names,
@@ -195,8 +216,21 @@ class Job:
             environment=environment(),
             finished_at=now(),
         )
-        write_record(self.record_path, record)
-        checkpoints.discard(self.checkpoints)
+        self.store.write_outcome(self.run_key, record)
+
+    def settle(self, record: RunRecord) -> RunRecord:
+        """In the launching process, after a try: a finished one replaces the run's predictions and record (the
+        record last) and drops its checkpoints; a failed one becomes the run's record, except where the run already
+        has a finished one (an `--overwrite` that did not finish keeps the old result)."""
+        if record.ok:
+            self.store.commit(record)
+            checkpoints.discard(self.checkpoints)
+            return record
+        existing = self.store.read(self.run_key)
+        if existing is None or not existing.ok:
+            self.store.write(record)
+        shutil.rmtree(self.store.work_dir(self.run_key), ignore_errors=True)
+        return record
 
     def train(self, resume_from: Path | None) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
         """Load the data, train and evaluate: the run's record fields, its test predictions and label names."""
@@ -217,6 +251,22 @@ class Job:
         return metrics, predictions, list(data.label_names)
 
 
+def _runner_config(runner: Runner) -> dict[str, Any]:
+    return {"class": type(runner).__qualname__, **runner.params()}
+
+
+def run_configuration_key(
+    suite: SuiteConfig, runner: Runner, limit: int | None, data_dir: Path | None, file_hashes: Any = ...
+) -> dict[str, Any]:
+    """The configuration key (`bench.results.key`) of a run of `runner` in `suite`; `file_hashes` where the caller
+    has hashed the data files already (one suite, many runs), else they are hashed here."""
+    if file_hashes is ...:
+        from bench.data.identity import file_hashes as hashes
+
+        file_hashes = hashes(suite, data_dir)
+    return configuration_key(to_dict(suite), _runner_config(runner), limit, file_hashes)
+
+
 def _rank_main(job: Job, resume_from: Path | None) -> Any:
     """One rank of a distributed run (started by the elastic launcher, which sets RANK, LOCAL_RANK, WORLD_SIZE)."""
     exit_with_parent()
@@ -228,7 +278,7 @@ def _rank_main(job: Job, resume_from: Path | None) -> Any:
     try:
         result = job.train(resume_from)
     except Exception as err:
-        record_rank_error(job.record_path, err)
+        record_rank_error(functools.partial(job.store.rank_error_path, job.run_key), err)
         raise
     return result if rank() == 0 else None
 

@@ -12,7 +12,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from bench.gpu import GpuMemory
-from bench.results.store import atomic_write_text
+from bench.results.files import atomic_write_text
 from bench.train.distributed import rank, reduce
 
 

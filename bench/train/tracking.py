@@ -2,8 +2,8 @@
 
 bench names each run `<suite>/<runner>/seed<k>`, gives every tracker the record's config (as the `bench` entry of
 the training arguments, which each integration logs with the run's settings), and puts TensorBoard's event files
-beside the record. Which trackers a run reports to is not part of what it is: it is left out of the resume
-fingerprint (`Job.fingerprint`), so adding one keeps a run's checkpoints. Torch-free until `attach`.
+beside the record. Which trackers a run reports to is not part of what it is: it is left out of the run's
+configuration key (`bench.results.key`), so adding one keeps a run's checkpoints. Torch-free until `attach`.
 """
 
 from __future__ import annotations

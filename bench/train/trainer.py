@@ -101,6 +101,23 @@ class ShareCpus(TrainerCallback):
         rebalance_threads()
 
 
+class Phase(TrainerCallback):
+    """Whether the Trainer trains or evaluates, so that running out of memory can say where: a retry then makes only
+    that phase's batch smaller (the validation pass follows each epoch's end; the test pass is the job's own)."""
+
+    def __init__(self) -> None:
+        self.name = "train"
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        self.name = "train"
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.name = "eval"
+
+    def on_prediction_step(self, args, state, control, **kwargs):
+        self.name = "eval"
+
+
 def training_arguments(
     protocol: ProtocolConfig, seed: int, output_dir: Path, tracking: Tracking | None = None, world_size: int = 1
 ) -> TrainingArguments:
@@ -198,6 +215,7 @@ def train_and_evaluate(
     with GpuMemory() as gpu:
         carried = Totals.read(resume_from) if resume_from else None
         throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps, carried, gpu, started)
+        phase = Phase()
         trainer = CountingTrainer(
             model=model,
             args=args,
@@ -206,24 +224,29 @@ def train_and_evaluate(
             data_collator=RunnerCollator(tokenizer, runner),
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
-            callbacks=[throughput, ShareCpus(), EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
+            callbacks=[throughput, ShareCpus(), phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
             counter=counter,
             measures=throughput,
         )
         if tracking:
             attach(trainer, tracking)
-        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-        epochs, best_epoch = _epoch_history(trainer)
+        try:
+            trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+            epochs, best_epoch = _epoch_history(trainer)
 
-        # the single touch of the test split, with the checkpoint chosen on validation
-        test = inputs["test"]
-        gpu.reset()
-        energy_before = gpu.energy_j()
-        eval_started = time.perf_counter()
-        output = trainer.predict(test.select_columns(model_columns), metric_key_prefix="test")
-        eval_peak = gpu.phase_peaks()  # synchronizes
-        eval_s = time.perf_counter() - eval_started
-        energy_after = gpu.energy_j()
+            # the single touch of the test split, with the checkpoint chosen on validation
+            phase.name = "eval"
+            test = inputs["test"]
+            gpu.reset()
+            energy_before = gpu.energy_j()
+            eval_started = time.perf_counter()
+            output = trainer.predict(test.select_columns(model_columns), metric_key_prefix="test")
+            eval_peak = gpu.phase_peaks()  # synchronizes
+            eval_s = time.perf_counter() - eval_started
+            energy_after = gpu.energy_j()
+        except Exception as err:
+            err.phase = phase.name  # read by the job's failure record (`RunRecord.oom_phase`)
+            raise
 
     probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
     preds = probs.argmax(-1)

@@ -1,0 +1,131 @@
+"""What a run is, stated once: its configuration key, the settings that change its result.
+
+Two runs of one (suite, runner, seed) are the same run exactly when their keys match (`differences` is empty): a
+finished record is reused, a checkpoint resumed. The key holds
+
+    data       where the documents come from (the hub id and revision, the files' content hashes, or the synthetic
+               generator's parameters), the text, label and id columns, the label mapping and the splits' names
+    limit      `--limit`, the documents kept for training and validation
+    protocol   every protocol setting except those that only change how the work is done (`NOT_IN_KEY`)
+    runner     the runner's class and parameters
+
+and nothing else: not the suite's description, file path or published references, not `--data-dir`'s spelling
+(only what the files hold), not the trackers, not the micro-batch (the effective batch is the protocol's).
+
+Pure Python over plain mappings (`bench.config.to_dict` of a suite), so that a record read anywhere can be compared
+and an old record's key rebuilt from the config it stored (`bench.results.migrations`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+KEY_VERSION = 1
+# protocol settings that change how a run is computed, not what it computes: the micro-batch (and so the evaluation
+# batch and activation checkpointing) is sized to the device while the effective batch stays the suite's, and the
+# throughput warm-up only decides which steps are timed
+NOT_IN_KEY = frozenset(
+    {"per_device_batch_size", "eval_batch_size", "gradient_checkpointing", "throughput_warmup_steps"}
+)
+DATA_FIELDS = ("source", "path", "name", "revision", "synthetic", "text_column", "label_column", "id_column",
+               "label_names", "positive_label", "train_split", "test_split")  # fmt: skip
+# how a leaf of the key is named when it differs (everything else: its dotted path)
+_NAMES = {"limit": "--limit", "data.files": "data files"}
+
+
+def configuration_key(
+    suite: Mapping[str, Any],
+    runner: Mapping[str, Any],
+    limit: int | None,
+    file_hashes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The configuration key of a run, a JSON-ready mapping.
+
+    Args:
+        suite: The suite as a plain mapping (`bench.config.to_dict(SuiteConfig)`).
+        runner: The runner's class and parameters: `{"class": ..., **runner.params()}`.
+        limit: `--limit`, or None.
+        file_hashes: split -> sha256 of the file its documents are read from, for data read from files (from the
+            suite or `--data-dir`); None where the data is not read from files, or where the hashes were never
+            recorded (an old record): then the key has no `files` entry and cannot differ there.
+    """
+    data = suite.get("data") or {}
+    key_data = {name: _plain(data.get(name)) for name in DATA_FIELDS}
+    if file_hashes is not None:
+        key_data["files"] = dict(sorted(file_hashes.items()))
+    protocol = {name: value for name, value in sorted((suite.get("protocol") or {}).items()) if name not in NOT_IN_KEY}
+    return {
+        "version": KEY_VERSION,
+        "data": key_data,
+        "limit": limit,
+        "protocol": protocol,
+        "runner": {name: _plain(value) for name, value in sorted(runner.items()) if name != "name"},
+    }
+
+
+def digest(key: Mapping[str, Any]) -> str:
+    """A short, stable name of `key` (16 hex digits of its sha256), for tables and folder notes."""
+    text = json.dumps(key, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def differences(stored: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> list[str]:
+    """What differs between the key a run was made with (`stored`) and the one asked for now, one phrase per
+    setting (`epochs 1 -> 5`, `--limit 600 -> none`); empty when they are the same run.
+
+    A setting one of the two keys does not hold cannot differ: it was added by a later bench (the older run used
+    what is now its default) or never recorded (the content hashes of an old record's files). A run with no key at
+    all differs in everything: it cannot be shown to be the same run.
+    """
+    if stored is None:
+        return ["no configuration key recorded"]
+    found: list[str] = []
+    _compare(dict(stored), dict(wanted), "", found)
+    return found
+
+
+def _compare(old: Any, new: Any, path: str, found: list[str]) -> None:
+    if isinstance(old, dict) and isinstance(new, dict):
+        if path == "data.files" and old.keys() != new.keys():
+            found.append(f"data files {_show(sorted(old))} -> {_show(sorted(new))}")
+            return
+        for name in sorted(old.keys() & new.keys()):
+            if path == "" and name == "version":
+                continue
+            _compare(old[name], new[name], f"{path}.{name}" if path else name, found)
+        return
+    if _plain(old) != _plain(new):
+        if path.startswith("data.files."):
+            found.append(f"the {path.removeprefix('data.files.')} file's content changed")
+        else:
+            found.append(f"{_label(path)} {_show(old)} -> {_show(new)}")
+
+
+def _label(path: str) -> str:
+    if path in _NAMES:
+        return _NAMES[path]
+    if path.startswith("protocol."):
+        return path.removeprefix("protocol.")
+    if path.startswith("runner."):
+        return f"runner {path.removeprefix('runner.')}"
+    return path
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists and mappings with sorted keys: a key read back from JSON equals the one built in memory."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in sorted(value.items())}
+    return value
