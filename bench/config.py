@@ -12,6 +12,7 @@ from bench.errors import BenchError
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 SOURCES = ("hub", "files", "synthetic")
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")  # experiment trackers of transformers' integrations
+AUTO = "auto"  # a batch size sized to the device before training
 
 
 def _positive_int(owner: str, name: str, value: Any) -> None:
@@ -30,8 +31,9 @@ class ProtocolConfig:
     learning_rate: float = 3e-5
     weight_decay: float = 0.01
     batch_size: int = 32  # effective: per_device_batch_size x gradient accumulation (x devices)
-    per_device_batch_size: int = 8
-    eval_batch_size: int = 32
+    # or "auto": the largest divisor of batch_size that fits the device, probed before training (bench.train.probe)
+    per_device_batch_size: int | str = 8
+    eval_batch_size: int | str = 32  # or "auto", likewise
     warmup_ratio: float = 0.1
     lr_scheduler: str = "linear"
     max_grad_norm: float = 1.0
@@ -44,9 +46,21 @@ class ProtocolConfig:
 
     def __post_init__(self) -> None:
         owner = "protocol"
-        for name in ("epochs", "batch_size", "per_device_batch_size", "eval_batch_size"):
+        for name in ("epochs", "batch_size"):
             _positive_int(owner, name, getattr(self, name))
-        if self.batch_size % self.per_device_batch_size:
+        for name in ("per_device_batch_size", "eval_batch_size"):
+            if getattr(self, name) != AUTO:
+                try:
+                    _positive_int(owner, name, getattr(self, name))
+                except BenchError:
+                    raise BenchError(
+                        f"{owner}: {name} must be a positive integer or auto, got {getattr(self, name)!r}"
+                    ) from None
+        if not isinstance(self.gradient_checkpointing, bool):
+            raise BenchError(
+                f"{owner}: gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}"
+            )
+        if self.per_device_batch_size != AUTO and self.batch_size % self.per_device_batch_size:
             raise BenchError(
                 f"protocol: batch_size ({self.batch_size}) must be a multiple of per_device_batch_size "
                 f"({self.per_device_batch_size}); the difference is made up by gradient accumulation"
@@ -65,7 +79,10 @@ class ProtocolConfig:
             raise BenchError("protocol: metric_for_best_model must be one of accuracy, f1, precision, recall, loss")
 
     @property
-    def gradient_accumulation_steps(self) -> int:
+    def gradient_accumulation_steps(self) -> int | None:
+        """Micro-batches per optimizer step on one process; None while the micro-batch is still `auto`."""
+        if self.per_device_batch_size == AUTO:
+            return None
         return self.batch_size // self.per_device_batch_size
 
 

@@ -61,7 +61,7 @@ class EnvJob:
         seen = {k: os.environ.get(k) for k in ("CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "RAYON_NUM_THREADS")}
         write_record(self.outcome_path, {"status": "ok", **seen, "torch_threads": torch.get_num_threads()})
 
-    def failure_record(self, status: str, error: str, wall_s: float | None, phase: str | None = None):
+    def failure_record(self, status: str, error: str, wall_s: float | None, **fields):
         from bench.results.schema import RunRecord
 
         return RunRecord(status=status, error=error)

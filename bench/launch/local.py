@@ -5,7 +5,7 @@ A job (a training run, a profile measurement) is a picklable object with
     outcome_path                     where its worker leaves the record of its try
     process_name                     the worker's name in `ps`
     run()                            in the worker: do the work and leave its record at `outcome_path`
-    failure_record(status, error, wall_s, phase) -> Record   the record of a try that did not finish
+    failure_record(status, error, wall_s, **fields) -> Record   the record of a try that did not finish
     settle(record) -> Record         in the launching process: make the try's record the job's result on disk
     smaller(record)                  after running out of memory: the same job with less memory, or None
 
@@ -58,7 +58,7 @@ class Job(Protocol):
 
     def run(self) -> None: ...
 
-    def failure_record(self, status: str, error: str, wall_s: float | None, phase: str | None = None) -> Record: ...
+    def failure_record(self, status: str, error: str, wall_s: float | None, **fields: Any) -> Record: ...
 
     def settle(self, record: Record) -> Record: ...
 
@@ -116,9 +116,8 @@ def _worker(job: Job, placement: Placement = AS_IS) -> None:
                 traceback.print_exc()
             status = OOM if oom else FAILED
             wall_s = time.perf_counter() - started
-            write_record(
-                job.outcome_path, job.failure_record(status, last_line(err), wall_s, getattr(err, "phase", None))
-            )
+            fields = getattr(err, "record_fields", {})  # what the protocol knew (the phase that ran out, its batches)
+            write_record(job.outcome_path, job.failure_record(status, last_line(err), wall_s, **fields))
             if oom:
                 print(f"out of memory: {last_line(err)}", flush=True)
             raise SystemExit(EXIT_OOM if oom else EXIT_FAILED) from None

@@ -214,12 +214,13 @@ def _run_with_oom_retries(job: Job, tag: str, out, placement: Placement) -> RunR
         before, after = old.suite.protocol, new.suite.protocol
         if failed.oom_phase == EVAL:
             change = (
-                f"out of memory evaluating at batch {before.eval_batch_size}; retrying with evaluation batch "
-                f"{after.eval_batch_size}"
+                f"out of memory evaluating at batch {failed.eval_batch_size or before.eval_batch_size}; retrying with "
+                f"evaluation batch {after.eval_batch_size}"
             )
         else:
             change = (
-                f"out of memory at micro-batch {before.per_device_batch_size}; retrying with micro-batch "
+                f"out of memory at micro-batch {failed.micro_batch_size or before.per_device_batch_size}; retrying "
+                f"with micro-batch "
                 f"{after.per_device_batch_size} x {new.accumulation_steps} accumulation steps (effective batch "
                 f"{after.batch_size}, unchanged)"
             )

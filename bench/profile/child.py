@@ -65,9 +65,7 @@ class ProfileJob:
     def outcome_path(self) -> Path:
         return self.record_path  # a measurement has no earlier result to keep: its try is its record
 
-    def failure_record(
-        self, status: str, error: str | None, wall_s: float | None, phase: str | None = None
-    ) -> ProfileRecord:
+    def failure_record(self, status: str, error: str | None, wall_s: float | None, **fields: Any) -> ProfileRecord:
         return self._record(status, error, wall_s)
 
     def settle(self, record: ProfileRecord) -> ProfileRecord:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: the
-# configuration key (config_key, config_digest) and oom_phase (older records are migrated on read:
+# configuration key (config_key, config_digest), oom_phase, gradient_checkpointing, eval_batch_size and probe (older
+# records are migrated on read:
 # bench/results/migrations.py)
 SCHEMA_VERSION = 3
 
@@ -151,7 +152,14 @@ class RunRecord(Record):
     n_train: int | None = _f("training documents")
     n_val: int | None = _f("validation documents")
     n_test: int | None = _f("test documents")
-    micro_batch_size: int | None = _f("documents per forward pass (per device)")
+    micro_batch_size: int | None = _f("documents per forward pass (per device)", table=True, short="micro")
+    gradient_checkpointing: bool | None = _f(
+        "activation checkpointing was on (recomputes activations: more time, less memory)", table=True, short="ckpt"
+    )
+    eval_batch_size: int | None = _f("documents per evaluation pass (per device)")
+    probe: str | None = _f(
+        "how an `auto` batch size was chosen: the sizes tried on the longest documents, the memory used"
+    )
     gradient_accumulation_steps: int | None = _f(
         "micro-batches per optimizer step on each process (effective batch: micro x world_size x this)"
     )

@@ -204,9 +204,6 @@ class ResultStore:
         record = read_record(self.outcome_path(key))
         return record if isinstance(record, RunRecord) else None
 
-    def clear_outcome(self, key: RunKey) -> None:
-        self.outcome_path(key).unlink(missing_ok=True)
-
     def stage_predictions(self, key: RunKey, frame: Any) -> None:
         """Write a finished try's predictions beside its outcome; `commit` moves them into place with the record."""
         with atomic_writer(self.work_dir(key) / "predictions.csv") as f:

@@ -53,7 +53,8 @@ class Distributed:
 
     def check(self, protocol: ProtocolConfig) -> None:
         """Refuse, in one line, a protocol whose effective batch the ranks cannot make up exactly."""
-        per_step = protocol.per_device_batch_size * self.world_size
+        micro = 1 if protocol.per_device_batch_size == "auto" else protocol.per_device_batch_size  # auto divides
+        per_step = micro * self.world_size
         if protocol.batch_size % per_step:
             raise BenchError(
                 f"the suite's batch_size {protocol.batch_size} is not a multiple of per_device_batch_size "
@@ -106,7 +107,7 @@ def launch_ranks(
         oom = [(r, e) for r, e in errors if e.get("oom")]
         if oom:
             error = torch.OutOfMemoryError(f"rank {oom[0][0]} of {dist.world_size}: {oom[0][1]['error']}")
-            error.phase = oom[0][1].get("phase")  # training or evaluation: what the retry makes smaller
+            error.record_fields = oom[0][1].get("fields") or {}  # training or evaluation: what the retry shrinks
             raise error from None
         if errors:
             raise RuntimeError(f"rank {errors[0][0]} of {dist.world_size}: {errors[0][1]['error']}") from None
@@ -116,7 +117,8 @@ def launch_ranks(
 
 def record_rank_error(error_path: Callable[[int], Path], err: BaseException) -> None:
     """In a rank: leave its error where `launch_ranks` finds it (the launcher only sees an exit code)."""
-    text = json.dumps({"oom": is_out_of_memory(err), "error": last_line(err), "phase": getattr(err, "phase", None)})
+    fields = getattr(err, "record_fields", {})
+    text = json.dumps({"oom": is_out_of_memory(err), "error": last_line(err), "fields": fields}, default=str)
     path = error_path(rank())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n", encoding="utf-8")

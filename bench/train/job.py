@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.config import ProtocolConfig, SuiteConfig, to_dict
+from bench.config import AUTO, ProtocolConfig, SuiteConfig, to_dict
 from bench.host import (
     EXIT_ELSEWHERE,
     claim_cpus,
@@ -32,6 +32,7 @@ from bench.results.store import ResultStore, RunKey
 from bench.runners import EstimatorRunner, Runner
 from bench.train import checkpoints, console
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
+from bench.train.probe import EVAL_CANDIDATES
 from bench.train.tracking import Tracking
 
 EVAL = "eval"  # `RunRecord.oom_phase` of a run that ran out of memory evaluating (validation or test)
@@ -70,9 +71,11 @@ class Job:
         return self.distributed.world_size if self.distributed else 1
 
     @property
-    def accumulation_steps(self) -> int:
+    def accumulation_steps(self) -> int | None:
         """Micro-batches per optimizer step on each process: the effective batch is micro x processes x this."""
         protocol = self.suite.protocol
+        if protocol.per_device_batch_size == AUTO:
+            return None
         return protocol.batch_size // (protocol.per_device_batch_size * self.world_size)
 
     @property
@@ -130,10 +133,10 @@ class Job:
             "config_digest": digest(self.key),
         }
 
-    def failure_record(self, status: str, error: str, wall_s: float | None = None, phase: str | None = None):
-        return RunRecord(
-            **self.identity(), status=status, error=error, wall_s=wall_s, oom_phase=phase, finished_at=now()
-        )
+    def failure_record(self, status: str, error: str | None, wall_s: float | None = None, **fields: Any) -> RunRecord:
+        """The record of a try that did not finish; `fields`: what the protocol knew when it failed (the phase
+        that ran out of memory, the batch sizes it had chosen)."""
+        return RunRecord(**self.identity(), status=status, error=error, wall_s=wall_s, finished_at=now(), **fields)
 
     def tracking(self) -> Tracking | None:
         """What this run tells the suite's experiment trackers; None when it reports to none."""
@@ -150,6 +153,17 @@ class Job:
         not known), half the micro-batch with twice the accumulation, so the effective batch is unchanged. None when
         the batch is already 1."""
         protocol = self.suite.protocol
+        if protocol.per_device_batch_size == AUTO:  # what the probe chose ran out: go on from there, explicitly
+            chosen = failed.micro_batch_size if failed is not None else None
+            checkpointing = failed.gradient_checkpointing if failed is not None else None
+            protocol = dataclasses.replace(
+                protocol,
+                per_device_batch_size=chosen or protocol.batch_size // self.world_size,
+                gradient_checkpointing=bool(checkpointing) or protocol.gradient_checkpointing,
+            )
+        if protocol.eval_batch_size == AUTO:
+            chosen = failed.eval_batch_size if failed is not None else None
+            protocol = dataclasses.replace(protocol, eval_batch_size=chosen or EVAL_CANDIDATES[0])
         if failed is not None and failed.oom_phase == EVAL:
             if protocol.eval_batch_size <= 1:
                 return None

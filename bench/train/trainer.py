@@ -21,6 +21,7 @@ from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
 from bench.runners import TransformerRunner
 from bench.runners.tokenizers import tokenizer_source
+from bench.train import probe
 from bench.train.distributed import reduce
 from bench.train.encoding import encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
@@ -199,6 +200,12 @@ def train_and_evaluate(
     inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
+    collator = RunnerCollator(tokenizer, runner)
+    protocol, probed = probe.batch_sizes(
+        runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
+        lambda: _autocast(protocol),
+    )  # fmt: skip
+    protocol = _same_on_every_rank(protocol)
     prepared_s = time.perf_counter() - started
 
     set_seed(seed)  # the model's initial weights depend on the seed alone, not on what ran before
@@ -221,7 +228,7 @@ def train_and_evaluate(
             args=args,
             train_dataset=inputs["train"].select_columns(model_columns),
             eval_dataset=inputs["validation"].select_columns(model_columns),
-            data_collator=RunnerCollator(tokenizer, runner),
+            data_collator=collator,
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
             callbacks=[throughput, ShareCpus(), phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
@@ -244,8 +251,14 @@ def train_and_evaluate(
             eval_peak = gpu.phase_peaks()  # synchronizes
             eval_s = time.perf_counter() - eval_started
             energy_after = gpu.energy_j()
-        except Exception as err:
-            err.phase = phase.name  # read by the job's failure record (`RunRecord.oom_phase`)
+        except Exception as err:  # what the job's failure record says, and what an out-of-memory retry makes smaller
+            err.record_fields = {
+                "oom_phase": phase.name,
+                "micro_batch_size": protocol.per_device_batch_size,
+                "eval_batch_size": protocol.eval_batch_size,
+                "gradient_checkpointing": protocol.gradient_checkpointing,
+                **probed,
+            }
             raise
 
     probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
@@ -288,6 +301,9 @@ def train_and_evaluate(
         "n_val": len(inputs["validation"]),
         "n_test": len(test),
         "micro_batch_size": protocol.per_device_batch_size,
+        "eval_batch_size": protocol.eval_batch_size,
+        "gradient_checkpointing": protocol.gradient_checkpointing,
+        **probed,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
         "facts": runner.run_facts(model),  # what only the runner knows about the run (e.g. BigBird's attention type)
@@ -297,6 +313,30 @@ def train_and_evaluate(
         for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
     ]
     return metrics, predictions
+
+
+def _autocast(protocol: ProtocolConfig):
+    """The autocast the Trainer trains under with this protocol (for the batch-size probe's steps)."""
+    import contextlib
+
+    precision = mixed_precision(protocol.mixed_precision)
+    if precision in ("bf16", "fp16") and torch.cuda.is_available():
+        return torch.autocast("cuda", dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+    return contextlib.nullcontext()
+
+
+def _same_on_every_rank(protocol: ProtocolConfig) -> ProtocolConfig:
+    """In a distributed run every rank probes on its own shard of the device: all of them take the smallest
+    micro-batch and evaluation batch any chose (and checkpointing if any needs it), so their steps line up."""
+    import dataclasses
+
+    micro, evaluation, checkpointing = reduce(
+        [-protocol.per_device_batch_size, -protocol.eval_batch_size, float(protocol.gradient_checkpointing)], "max"
+    )
+    return dataclasses.replace(
+        protocol, per_device_batch_size=int(-micro), eval_batch_size=int(-evaluation),
+        gradient_checkpointing=bool(checkpointing),
+    )  # fmt: skip
 
 
 def _epoch_history(trainer: Trainer) -> tuple[list[dict[str, Any]], int | None]:

@@ -1,0 +1,100 @@
+"""Batch sizes sized to the device (`auto`): the choice among the divisors of the effective batch, checkpointing
+only when nothing fits without it, the CPU's budget, and a run that records what was chosen and why."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.config import ProtocolConfig
+from bench.errors import BenchError
+from bench.train.probe import DoesNotFit, choose, divisors
+
+
+def allocator(fits: int, fits_checkpointed: int = 0, mb_per_doc: float = 100.0):
+    """A fake device: a step of more than `fits` documents (`fits_checkpointed` with checkpointing) runs out of
+    memory; a step that fits uses `mb_per_doc` per document."""
+    tried = []
+
+    def step(size: int, checkpointing: bool) -> float:
+        tried.append((size, checkpointing))
+        if size > (fits_checkpointed if checkpointing else fits):
+            import torch
+
+            raise torch.OutOfMemoryError("CUDA out of memory (fake)")
+        return mb_per_doc * size
+
+    return step, tried
+
+
+def test_the_largest_divisor_that_fits_is_chosen_without_checkpointing():
+    step, tried = allocator(fits=6)
+    choice = choose(divisors(32), step, limit_mb=None, estimate=False)
+    assert (choice.size, choice.checkpointing) == (4, False)  # 6 is no divisor of 32: 4 x 8 accumulation steps
+    assert tried == [(32, False), (16, False), (8, False), (4, False)]
+    assert "auto micro-batch 4 without activation checkpointing" in choice.note and "8: out of memory" in choice.note
+
+
+def test_checkpointing_is_turned_on_only_when_nothing_fits_without_it():
+    step, tried = allocator(fits=0, fits_checkpointed=8)
+    choice = choose(divisors(32), step, limit_mb=None, estimate=False)
+    assert (choice.size, choice.checkpointing) == (8, True)
+    assert tried[:6] == [(s, False) for s in (32, 16, 8, 4, 2, 1)]
+
+
+def test_a_step_over_the_memory_limit_does_not_fit():
+    step, _ = allocator(fits=32, mb_per_doc=1000.0)
+    choice = choose(divisors(32), step, limit_mb=10_000.0, estimate=False)
+    assert choice.size == 8 and "16: 16,000 MB" in choice.note and "8,000 MB of 10,000 MB allowed" in choice.note
+
+
+def test_on_a_cpu_sizes_are_predicted_from_the_two_smallest_and_never_tried_beyond_the_budget():
+    step, tried = allocator(fits=32, mb_per_doc=300.0)
+    choice = choose(divisors(32), step, limit_mb=4096.0, estimate=True)
+    assert choice.size == 8  # 8 x 300 MB fits 4 GB, 16 x 300 MB does not
+    assert tried == [(1, False), (2, False), (8, False)]  # 32 and 16 were never run
+
+
+def test_nothing_fitting_falls_back_to_the_smallest_with_checkpointing():
+    def step(size, checkpointing):
+        raise DoesNotFit
+
+    choice = choose([4, 2, 1], step, limit_mb=None, estimate=False)
+    assert (choice.size, choice.checkpointing) == (1, True) and "nothing fits" in choice.note
+
+
+def test_any_other_error_in_a_probe_step_is_raised():
+    def step(size, checkpointing):
+        raise ValueError("a bug, not memory")
+
+    with pytest.raises(ValueError, match="a bug"):
+        choose([2, 1], step, limit_mb=None, estimate=False)
+
+
+def test_auto_is_a_protocol_value_and_anything_else_is_refused():
+    protocol = ProtocolConfig(per_device_batch_size="auto", eval_batch_size="auto", batch_size=24)
+    assert protocol.gradient_accumulation_steps is None
+    with pytest.raises(BenchError, match="per_device_batch_size must be a positive integer or auto, got 'max'"):
+        ProtocolConfig(per_device_batch_size="max")
+    with pytest.raises(BenchError, match="gradient_checkpointing must be true or false"):
+        ProtocolConfig(gradient_checkpointing="no")
+
+
+@pytest.mark.slow
+def test_a_run_with_auto_batches_records_what_was_chosen(tmp_path):
+    """The fake model runs out of memory above 2 documents per training step: auto picks 2 (of the divisors of
+    8), keeps the effective batch with 4 accumulation steps, and the record says so."""
+    import io
+
+    from bench.launch.sweep import Plan, run_jobs
+    from tests.test_launch_sweep_reliability import oom_job
+
+    job = oom_job(tmp_path, fits=2, micro_batch="auto", eval_fits=4)
+    job = type(job)(job.suite.replace(protocol=ProtocolConfig(**{**vars(job.suite.protocol), "eval_batch_size": "auto"})),
+                    job.runner_name, job.runner, 0, job.store)  # fmt: skip
+    (record,) = run_jobs(Plan((job,), ()), out=io.StringIO())
+    assert record.status == "ok", record.error
+    assert (record.micro_batch_size, record.gradient_accumulation_steps, record.oom_retries) == (2, 4, 0)
+    assert record.gradient_checkpointing is False and record.eval_batch_size == 4
+    assert "auto micro-batch 2 without activation checkpointing" in record.probe
+    assert "auto evaluation batch 4" in record.probe and "on the CPU" in record.probe
+    assert record.config["suite"]["protocol"]["per_device_batch_size"] == "auto"
