@@ -51,6 +51,7 @@ def _inputs(runner, data):
 def bench_trainer(runner, tokenizer, train, protocol, out: Path, counter, callbacks=()):
     """A Trainer set up as `bench.train.trainer.train_and_evaluate` sets it up for training (evaluation left out)."""
 
+    from bench.train.encoding import InMemorySplit
     from bench.train.trainer import CountingTrainer, RunnerCollator, training_arguments
 
     args = training_arguments(protocol, SEED, out)
@@ -58,7 +59,7 @@ def bench_trainer(runner, tokenizer, train, protocol, out: Path, counter, callba
     return CountingTrainer(
         model=runner.build_model(("neg", "pos")),
         args=args,
-        train_dataset=train.select_columns(["input_ids", "attention_mask", "length", "label"]),
+        train_dataset=InMemorySplit(train),
         data_collator=RunnerCollator(tokenizer, runner),
         processing_class=tokenizer,
         callbacks=list(callbacks),
@@ -77,7 +78,8 @@ def real_token_fraction(runner, data, protocol, out: Path) -> dict[str, float]:
     trainer = bench_trainer(runner, tokenizer, inputs["train"], protocol, out, TokenCounter())
     real = computed = 0
     for batch in trainer.get_train_dataloader():
-        real += int(batch["attention_mask"].sum())
+        mask = batch.get("attention_mask")  # a batch without padding has none
+        real += int(mask.sum()) if mask is not None else batch["input_ids"].numel()
         computed += batch["input_ids"].numel()
     return {"bench": real / computed, "padded_to_max": real / (len(inputs["train"]) * runner.max_length)}
 
@@ -123,7 +125,7 @@ def bare_throughput(runner, batches: list[dict], protocol) -> float:
     decay = [p for n, p in model.named_parameters() if "bias" not in n and "LayerNorm" not in n]
     rest = [p for n, p in model.named_parameters() if "bias" in n or "LayerNorm" in n]
     groups = [{"params": decay, "weight_decay": protocol.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    optimizer = torch.optim.AdamW(groups, lr=protocol.learning_rate, fused=torch.cuda.is_available() or None)
+    optimizer = torch.optim.AdamW(groups, lr=protocol.learning_rate, fused=True)  # as the Trainer's adamw_torch_fused
     accumulation = protocol.gradient_accumulation_steps
     steps = -(-len(batches) // accumulation)
     schedule = get_linear_schedule_with_warmup(optimizer, int(protocol.warmup_ratio * steps), steps)
@@ -134,7 +136,7 @@ def bare_throughput(runner, batches: list[dict], protocol) -> float:
         group = batches[step * accumulation : (step + 1) * accumulation]
         for batch in group:
             (model(**batch).loss / len(group)).backward()
-            real += batch["attention_mask"].sum()
+            real += batch["attention_mask"].sum() if "attention_mask" in batch else batch["input_ids"].numel()
         torch.nn.utils.clip_grad_norm_(model.parameters(), protocol.max_grad_norm)
         optimizer.step()
         schedule.step()

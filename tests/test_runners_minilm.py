@@ -33,7 +33,8 @@ def test_the_imdb_minilm_suite_runs_the_four_runners_on_imdb():
     assert suite["runners"] == ["minilm-128", "minilm-512", "minilm-headtail-512", "minilm-chunks-2048"]
     assert suite["data"]["path"] == "stanfordnlp/imdb" and suite["data"]["revision"]
     protocol = suite["protocol"]
-    assert protocol["batch_size"] == 16 and protocol["eval_batch_size"] <= 16  # <= 4 GB of RAM on a CPU
+    # sized to the device: on a CPU within the probe's budget (4 GB by default), on a GPU as large as fits
+    assert protocol["batch_size"] == 16 and protocol["per_device_batch_size"] == protocol["eval_batch_size"] == "auto"
 
 
 @pytest.mark.slow

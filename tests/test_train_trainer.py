@@ -92,8 +92,13 @@ def test_epoch_history_maps_best_step_to_its_epoch():
 
 
 def test_effective_batch_is_fixed_by_the_protocol(tmp_path: Path):
+    import dataclasses
+
     suite = load_suite("imdb")
-    args = training_arguments(suite.protocol, seed=3, output_dir=tmp_path)
+    with pytest.raises(ValueError, match="auto"):  # sized to the device by the probe first
+        training_arguments(suite.protocol, seed=3, output_dir=tmp_path)
+    protocol = dataclasses.replace(suite.protocol, per_device_batch_size=4, eval_batch_size=16)
+    args = training_arguments(protocol, seed=3, output_dir=tmp_path)
     assert args.per_device_train_batch_size * args.gradient_accumulation_steps == 32
     assert args.learning_rate == 3e-5 and args.weight_decay == 0.01 and args.num_train_epochs == 5
     assert args.load_best_model_at_end and args.metric_for_best_model == "accuracy"
@@ -110,7 +115,9 @@ def test_classification_metrics_binary_and_macro():
 
 
 def test_no_host_sync_settings_and_one_device(tmp_path: Path):
-    protocol = load_suite("imdb").protocol
+    import dataclasses
+
+    protocol = dataclasses.replace(load_suite("imdb").protocol, per_device_batch_size=8, eval_batch_size=8)
     args = training_arguments(protocol, seed=0, output_dir=tmp_path)
     assert args.logging_nan_inf_filter is False  # the NaN/inf filter syncs the host every micro-batch
     # whatever the number of GPUs the machine has: a run sees one

@@ -70,6 +70,11 @@ class TransformerRunner(Runner):
     fields are the runner's parameters."""
 
     max_length: int
+    # the model's forward needs an attention mask even where a batch has no padding (the chunk classifier does)
+    needs_attention_mask: ClassVar[bool] = False
+    # the model takes a prepared [batch, 1, 1, length] boolean mask as it is (RoBERTa and BERT under SDPA):
+    # transformers then builds none of its own, and skips its all-ones check of a 2D mask, a host sync per forward
+    mask_4d: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 8:

@@ -161,6 +161,7 @@ _PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "xlm-roberta-xl", "
 @dataclass(frozen=True)
 class RobertaRunner(PretrainedRunner):
     family: ClassVar[str] = "roberta"
+    mask_4d: ClassVar[bool] = True
 
     def config_overrides(self) -> dict[str, Any]:
         return {"attn_implementation": "sdpa"}

@@ -22,6 +22,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 @dataclass(frozen=True)
 class MiniLMRunner(PretrainedRunner):
     family: ClassVar[str] = "minilm"
+    mask_4d: ClassVar[bool] = True
 
     def config_overrides(self) -> dict[str, Any]:
         return {"attn_implementation": "sdpa"}

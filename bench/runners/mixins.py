@@ -61,6 +61,7 @@ class GlobalFirstToken:
     token, batches padded to a multiple of the window."""
 
     attention_window: int = 512  # type: ignore[misc]
+    mask_4d: ClassVar[bool] = False  # Longformer reads its mask as [batch, length]
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[misc]
@@ -109,6 +110,8 @@ class Chunked:
     pooling: str = "mean"
     family_prefix: ClassVar[str]
     truncation: ClassVar[str] = "chunks"
+    needs_attention_mask: ClassVar[bool] = True  # the pooling tells a chunk of padding from one of text by its mask
+    mask_4d: ClassVar[bool] = False  # and reads it as [batch, length]
 
     def __post_init__(self) -> None:
         super().__post_init__()  # type: ignore[misc]

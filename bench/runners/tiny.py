@@ -18,6 +18,7 @@ class TinyRobertaRunner(TransformerRunner):
     """A RoBERTa of a few layers, randomly initialised (from the run's seed)."""
 
     family: ClassVar[str] = "tiny-roberta"
+    mask_4d: ClassVar[bool] = True
     model_type: ClassVar[str] = "roberta"  # transformers' name of the architecture
     architecture: ClassVar[str] = "RoBERTa"
     attn_implementation: ClassVar[str | None] = "sdpa"

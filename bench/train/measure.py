@@ -38,7 +38,8 @@ class TokenCounter:
         ids = inputs["input_ids"]
         self.samples += ids.shape[0]
         self.padded_tokens += ids.numel()
-        self._real = self._real + inputs["attention_mask"].sum()
+        mask = inputs.get("attention_mask")  # a batch without padding has none: every token is real
+        self._real = self._real + (mask.sum() if mask is not None else ids.numel())
 
     def snapshot(self) -> tuple[int, int, int]:
         return self.samples, int(self._real), self.padded_tokens

@@ -23,34 +23,26 @@ from bench.runners import TransformerRunner
 from bench.runners.tokenizers import tokenizer_source
 from bench.train import probe
 from bench.train.distributed import reduce
-from bench.train.encoding import encode, tokenize
+from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
 from bench.train.progress import EpochProgress
 from bench.train.tracking import Tracking, attach
 
 
-class RunnerCollator:
-    """Dynamic padding to the longest sequence of the batch (rounded up as the runner needs), plus runner inputs."""
+def _cache_package_checks() -> None:
+    """accelerate asks importlib whether `lomo_optim` is installed twice per optimizer step (a path search, ~0.4 ms
+    each on a 2-core machine: a tenth of a small model's step on a GPU). What is installed does not change during a
+    run, so the answer is kept after the first question."""
+    import functools
 
-    def __init__(self, tokenizer, runner: TransformerRunner) -> None:
-        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        self.runner = runner
+    import accelerate.accelerator
+    import accelerate.optimizer
 
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        longest = max(len(f["input_ids"]) for f in features)
-        multiple = self.runner.pad_to_multiple_of
-        if multiple:
-            longest = -(-longest // multiple) * multiple
-        ids = torch.full((len(features), longest), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(features), longest), dtype=torch.long)
-        for i, f in enumerate(features):
-            ids[i, : len(f["input_ids"])] = torch.as_tensor(f["input_ids"])
-            mask[i, : len(f["input_ids"])] = 1
-        batch = {"input_ids": ids, "attention_mask": mask, **self.runner.extra_inputs(ids)}
-        if "label" in features[0]:
-            batch["labels"] = torch.as_tensor([f["label"] for f in features])
-        return batch
+    for module in (accelerate.optimizer, accelerate.accelerator):
+        check = getattr(module, "is_lomo_available", None)
+        if check is not None and not hasattr(check, "cache_info"):
+            module.is_lomo_available = functools.cache(check)
 
 
 class CountingTrainer(Trainer):
@@ -59,6 +51,7 @@ class CountingTrainer(Trainer):
     def __init__(
         self, *args: Any, counter: TokenCounter, measures: ThroughputCallback | None = None, **kwargs: Any
     ) -> None:
+        _cache_package_checks()
         super().__init__(*args, **kwargs)
         self.counter = counter
         self.measures = measures
@@ -66,6 +59,7 @@ class CountingTrainer(Trainer):
         # accumulated batch (num_items_in_batch) and skips dividing by the accumulation steps; their loss is a
         # per-micro-batch mean. False: the Trainer divides, and counts no items per step (a reduction, on a GPU a sync).
         self.model_accepts_loss_kwargs = False
+        self._dense_params: int | None = None
 
     def _save_checkpoint(self, model, trial):
         # bench's measured totals go into the checkpoint before the Trainer's own files: a checkpoint counts as
@@ -77,6 +71,26 @@ class CountingTrainer(Trainer):
     def training_step(self, model, inputs, num_items_in_batch=None):
         self.counter.add(inputs)
         return super().training_step(model, inputs, num_items_in_batch)
+
+    def _get_train_sampler(self, train_dataset=None):
+        # the same length-grouped sampler as the Trainer's, given the lengths as a list: reading them from a
+        # datasets column went row by row at every epoch's start (half a second per 2,000 documents)
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.args.train_sampling_strategy == "group_by_length" and isinstance(dataset, InMemorySplit):
+            from transformers.trainer_pt_utils import LengthGroupedSampler
+
+            batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+            return LengthGroupedSampler(batch, lengths=dataset.lengths)
+        return super()._get_train_sampler(train_dataset)
+
+    def floating_point_ops(self, inputs) -> int:
+        # the Trainer's estimate (6 x tokens x parameters, for `total_flos`) counted the parameters again every
+        # step; bench counts model FLOPs itself (bench.profile.flops)
+        if self._dense_params is None:
+            self._dense_params = (
+                self.model.num_parameters(exclude_embeddings=True) if hasattr(self.model, "num_parameters") else 0
+            )
+        return 6 * inputs["input_ids"].numel() * self._dense_params
 
     def _get_eval_sampler(self, eval_dataset):
         # transformers 5 also length-groups evaluation batches, in a shuffled order; predictions must line up with
@@ -128,7 +142,10 @@ def training_arguments(
     A run's worker sees one GPU (`bench.host.pin_one_gpu`): with several, the Trainer would silently wrap the model
     in `nn.DataParallel` and multiply the effective batch by the number of GPUs. A distributed run's ranks each use
     the GPU of their local rank (NCCL), or the CPU (gloo)."""
+    if "auto" in (protocol.per_device_batch_size, protocol.eval_batch_size):
+        raise ValueError("the protocol's auto batch sizes are resolved by bench.train.probe.batch_sizes first")
     distributed_cpu = world_size > 1 and not torch.cuda.is_available()
+    cuda = torch.cuda.is_available()
     return BenchTrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=protocol.epochs,
@@ -156,8 +173,12 @@ def training_arguments(
         run_name=tracking.run_name if tracking else None,
         bench=tracking.config if tracking else {},
         disable_tqdm=True,  # the log gets the Trainer's plain log lines; the console gets EpochProgress's
-        dataloader_num_workers=0,
-        dataloader_pin_memory=torch.cuda.is_available(),
+        # on a GPU, batches are fetched and collated in worker processes while the device computes; on a CPU the
+        # workers would take cores from the model
+        dataloader_num_workers=2 if cuda else 0,
+        dataloader_persistent_workers=cuda,
+        dataloader_prefetch_factor=4 if cuda else None,
+        dataloader_pin_memory=cuda,
         # no host syncs per step: batches are copied asynchronously from pinned memory, and the loss is not checked
         # for NaN/inf every micro-batch (the logged epoch loss still shows a diverged run)
         accelerator_config={"non_blocking": torch.cuda.is_available()},
@@ -226,7 +247,7 @@ def train_and_evaluate(
         trainer = CountingTrainer(
             model=model,
             args=args,
-            train_dataset=inputs["train"].select_columns(model_columns),
+            train_dataset=InMemorySplit(inputs["train"]),
             eval_dataset=inputs["validation"].select_columns(model_columns),
             data_collator=collator,
             compute_metrics=compute_metrics,
@@ -244,6 +265,7 @@ def train_and_evaluate(
             # the single touch of the test split, with the checkpoint chosen on validation
             phase.name = "eval"
             test = inputs["test"]
+            _free_training_state(trainer)  # the test pass's memory is inference memory
             gpu.reset()
             energy_before = gpu.energy_j()
             eval_started = time.perf_counter()
@@ -313,6 +335,20 @@ def train_and_evaluate(
         for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
     ]
     return metrics, predictions
+
+
+def _free_training_state(trainer: Trainer) -> None:
+    """Drop what only training needs (the optimizer's states, the gradients) and hand the allocator's cached blocks
+    back, so that the test pass's peak is what inference takes, not inference on top of training's leftovers."""
+    import gc
+
+    optimizer = getattr(trainer.optimizer, "optimizer", trainer.optimizer)  # accelerate wraps the torch optimizer
+    if optimizer is not None:
+        optimizer.state.clear()
+    trainer.model.zero_grad(set_to_none=True)
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def _autocast(protocol: ProtocolConfig):
