@@ -167,3 +167,37 @@ def test_peak_table_and_mfu():
     assert flops.mfu(1e12, None) is None and flops.mfu(None, 1e12) is None
     assert flops.mfu(2.5e14, 1e15) == pytest.approx(0.25)
     assert flops.measured_cpu_peak(size=64, repeats=2) > 0
+
+
+def test_hardware_flops_agree_with_model_flops_for_full_attention():
+    """What the kernels execute (FlopCounterMode) against the model FLOPs bench counts, for one training step of a
+    tiny RoBERTa: the same work, bar the classification head (a few FLOPs per document)."""
+    from bench.profile.child import ProfileJob, measure
+
+    runner = build_runner(
+        "tiny-roberta-512", {"max_length": 128, "hidden_size": 32, "num_layers": 2, "vocab_size": 100}
+    )
+    job = ProfileJob("tiny", runner, 128, "train", 2, 1, 0, None, threads=1)
+    measured = measure(job)
+    ratio = measured["hardware_flops_per_token"] / measured["flops_per_token"]
+    assert 1.0 <= ratio < 1.02, ratio
+    assert measured["hfu"] > 0 and measured["hfu"] == pytest.approx(measured["mfu"] * ratio)
+    assert measured["gpu_s_per_step"] is None and measured["bound"] is None  # a CPU: no device to wait for
+
+
+def test_hardware_flops_exceed_model_flops_for_a_masked_window():
+    """ModernBERT under SDPA computes its local layers as a full product under a mask: the kernels execute more
+    than the windowed model needs, and HFU > MFU says so (FlexAttention or FlashAttention compute the window)."""
+    from bench.profile.child import hardware_flops
+
+    config, model = tiny_encoder("modernbert-8192")
+    model.set_attn_implementation("sdpa")
+    model.train()
+    ids = torch.randint(5, 100, (2, 128), generator=torch.Generator().manual_seed(0))
+
+    def step():
+        model(input_ids=ids).last_hidden_state.float().pow(2).mean().backward()
+
+    counted = hardware_flops(step) / (2 * 128)
+    model_flops = flops.flops_per_token(build_runner("modernbert-8192").model_shape(config), 128, "train")
+    assert counted > 1.3 * model_flops  # 2 of 3 layers see 17 keys in the model, 128 in the kernel

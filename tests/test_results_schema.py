@@ -56,6 +56,7 @@ EMPTY_UNLESS = {
     "attention_window": "the model has a sliding window",
     "model_id": "the runner loads a checkpoint",
     "oom_phase": "a try ran out of memory",
+    "probe": "a batch size is auto",
 }
 
 

@@ -88,7 +88,7 @@ def test_real_name_runner_builds_from_a_local_checkpoint(tmp_path: Path, name: s
         assert batch["input_ids"].shape == (2, 512)
     mask = batch["attention_mask"]  # RoBERTa takes it prepared, [batch, 1, 1, length]; Longformer as [batch, length]
     assert mask.reshape(2, -1).sum(-1).tolist() == [min(700, len(ids)), 5]
-    assert mask.dim() == (4 if runner.mask_4d else 2) and runner.mask_4d == (kind != "longformer")
+    assert mask.dim() == (4 if runner.prepared_mask else 2) and runner.prepared_mask == (kind != "longformer")
     with torch.no_grad():
         logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits
     assert logits.shape == (2, 2)

@@ -156,17 +156,33 @@ def measure(job: ProfileJob) -> dict[str, Any]:
             torch.cuda.synchronize()
 
     model_gpu_mb = torch.cuda.memory_allocated() / 2**20 if cuda else None
-    times = []
+    times, gpu_times, wall_s = [], [], None
     with GpuMemory() as gpu, HostMemory() as host:
-        for i in range(job.warmup + job.steps):
-            sync()
-            started = time.perf_counter()
+        for _ in range(job.warmup):
             step()
-            sync()  # a sync per step: a profiler wants each step's time, the median is robust to a busy machine
-            if i >= job.warmup:
+        sync()
+        if cuda:  # the timed steps queue back to back, one sync at the end: the host can run ahead as in training
+            events = [
+                (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(job.steps)
+            ]
+            started = time.perf_counter()
+            for begin, end in events:
+                begin.record()
+                step()
+                end.record()
+            sync()
+            wall_s = (time.perf_counter() - started) / job.steps
+            gpu_times = [begin.elapsed_time(end) / 1e3 for begin, end in events]
+            times = [wall_s]
+        else:  # a CPU computes as the host asks: each step's own time, the median robust to a busy machine
+            for _ in range(job.steps):
+                started = time.perf_counter()
+                step()
                 times.append(time.perf_counter() - started)
+    hardware = hardware_flops(step)
 
     s_per_step = statistics.median(times)
+    gpu_s = statistics.median(gpu_times) if gpu_times else None
     shape = job.runner.model_shape(config)
     per_token = flops.flops_per_token(shape, job.seq_len, job.mode)
     tokens = job.batch_size * job.seq_len
@@ -181,7 +197,7 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     return {
         "s_per_step": s_per_step,
         "s_per_step_mean": statistics.fmean(times),
-        "s_per_step_min": min(times),
+        "s_per_step_min": None if cuda else min(times),  # on a GPU no step is timed alone
         "tokens_per_s": tokens / s_per_step,
         "padded_tokens_per_s": batch["input_ids"].numel() / s_per_step,
         "samples_per_s": job.batch_size / s_per_step,
@@ -205,6 +221,10 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "peak_flops_per_s": peak,
         "peak_flops_source": source,
         "mfu": flops.mfu(achieved, peak),
+        "hardware_flops_per_token": None if hardware is None else hardware / tokens,
+        "hfu": None if hardware is None else flops.mfu(hardware / s_per_step, peak),
+        "gpu_s_per_step": gpu_s,
+        "bound": bound(gpu_s, s_per_step),
         "precision": dtype_name,
         "attn_implementation": getattr(config, "_attn_implementation", None),
         "device": "cuda" if cuda else "cpu",
@@ -212,3 +232,49 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "gpu_driver": gpu.driver,
         "torch_threads": torch.get_num_threads(),
     }
+
+
+HOST_BOUND = 0.8  # the GPU busy for less than this share of a step's wall time: the host sets the pace
+
+
+def bound(gpu_s: float | None, wall_s: float) -> str | None:
+    """host: the GPU waited on the host (launches, Python, data) for a fifth of the step or more, so the step's
+    time is the harness's and the framework's more than the architecture's; device: the GPU set the pace. None on
+    a CPU (there is no device to wait for)."""
+    if gpu_s is None or not wall_s:
+        return None
+    return "device" if gpu_s >= HOST_BOUND * wall_s else "host"
+
+
+def hardware_flops(step) -> float | None:
+    """FLOPs one `step()` executes, counted by torch's FlopCounterMode (matrix products and attention kernels as
+    they run: a masked window computed in full counts in full), or None where it cannot count them."""
+    try:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        _count_cpu_attention()
+        with FlopCounterMode(display=False) as counter:
+            step()
+        return float(counter.get_total_flops()) or None
+    except Exception:  # a kernel the counter cannot trace (a compiled or custom op): unknown, never 0
+        return None
+
+
+def _count_cpu_attention() -> None:
+    """torch's counter knows the CUDA attention kernels but not the fused CPU one (SDPA without gradients), which
+    it would count as 0 FLOPs: count it as the CUDA ones are counted."""
+    import torch
+    from torch.utils import flop_counter
+
+    forward = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu", None)
+    backward = getattr(torch.ops.aten, "_scaled_dot_product_flash_attention_for_cpu_backward", None)
+    if forward is None or backward is None or forward in flop_counter.flop_registry:
+        return
+
+    @flop_counter.register_flop_formula(forward)
+    def _cpu_sdpa(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+        return flop_counter.sdpa_flop_count(query_shape, key_shape, value_shape)
+
+    @flop_counter.register_flop_formula(backward)
+    def _cpu_sdpa_backward(grad_out_shape, query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs):
+        return flop_counter.sdpa_backward_flop_count(grad_out_shape, query_shape, key_shape, value_shape)

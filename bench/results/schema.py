@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: the
-# configuration key (config_key, config_digest), oom_phase, gradient_checkpointing, eval_batch_size and probe (older
+# configuration key (config_key, config_digest), oom_phase, gradient_checkpointing, eval_batch_size, probe and
+# attn_implementation (older
 # records are migrated on read:
 # bench/results/migrations.py)
 SCHEMA_VERSION = 3
@@ -90,6 +91,9 @@ class RunRecord(Record):
     max_length: int | None = _f("longest model input in tokens", "tokens", table=True, short="max_len")
     attention_window: int | None = _f("sliding attention window", "tokens", table=True, short="window")
     truncation: str | None = _f("head | head+tail | chunks | none")
+    attn_implementation: str | None = _f(
+        "attention kernels the model ran (sdpa, flex_attention, eager, …)", table=True, short="attn"
+    )
     # cost
     train_samples_per_s: float | None = _f("training documents per second (warm-up steps excluded)", "1/s", True)
     train_tokens_per_s: float | None = _f(
@@ -195,7 +199,13 @@ class ProfileRecord(Record):
     batch_size: int = _f("documents per step", table=True, short="batch", key=True)
     seq_len: int = _f("tokens per document", "tokens", table=True, short="length", key=True)
     status: str = _f("ok | failed | oom", table=True, key=True)
-    s_per_step: float | None = _f("median seconds per step over the timed steps", "s", table=True, short="s/step")
+    s_per_step: float | None = _f(
+        "seconds per step: on a GPU the timed steps' wall time over their count (queued back to back, one sync), on "
+        "a CPU the median step",
+        "s",
+        table=True,
+        short="s/step",
+    )
     s_per_step_min: float | None = _f("fastest timed step", "s", table=True)
     tokens_per_s: float | None = _f("tokens per second at the median step", "1/s", table=True, short="tokens/s")
     samples_per_s: float | None = _f("documents per second at the median step", "1/s", table=True)
@@ -211,9 +221,24 @@ class ProfileRecord(Record):
     step_peak_cpu_rss_mb: float | None = _f("peak RSS over the steps (resettable high-water mark)", "MB", True)
     step_cpu_rss_delta_mb: float | None = _f("step_peak_cpu_rss_mb minus the RSS of the built model", "MB", True)
     flops_per_token: float | None = _f("model FLOPs per token", "FLOP", table=True)
+    hardware_flops_per_token: float | None = _f(
+        "FLOPs per token the kernels executed (FlopCounterMode, one step)", "FLOP"
+    )
     achieved_flops_per_s: float | None = _f("model FLOPs per second achieved", "FLOP/s", table=True)
     peak_flops_per_s: float | None = _f("the device's peak (data sheet, or a measured matmul on CPU)", "FLOP/s", True)
     mfu: float | None = _f("model FLOPs utilisation: achieved over peak", table=True, short="MFU")
+    hfu: float | None = _f(
+        "hardware FLOPs utilisation: the FLOPs the kernels executed (FlopCounterMode) per second over peak; above MFU "
+        "where kernels compute what the model does not need (a masked window, padding)",
+        table=True,
+        short="HFU",
+    )
+    gpu_s_per_step: float | None = _f("median GPU time per step (CUDA events)", "s", table=True, gpu=True)
+    bound: str | None = _f(
+        "host: the GPU was busy under 80% of a step's wall time (launches, Python, data set the pace); device",
+        table=True,
+        gpu=True,
+    )
     precision: str | None = _f("bf16 | fp16 | fp32", table=True)
     attention_window: int | None = _f("sliding attention window", "tokens", table=True)
     model_family: str | None = _f("runner family", table=True)

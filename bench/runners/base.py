@@ -76,6 +76,11 @@ class TransformerRunner(Runner):
     # transformers then builds none of its own, and skips its all-ones check of a 2D mask, a host sync per forward
     mask_4d: ClassVar[bool] = False
 
+    @property
+    def prepared_mask(self) -> bool:
+        """Whether the collator hands the model its mask prepared as [batch, 1, 1, length] (`mask_4d`)."""
+        return self.mask_4d
+
     def __post_init__(self) -> None:
         if isinstance(self.max_length, bool) or not isinstance(self.max_length, int) or self.max_length < 8:
             raise BenchError(f"{type(self).__name__}: max_length must be an integer >= 8, got {self.max_length!r}")

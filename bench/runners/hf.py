@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -13,6 +14,8 @@ from bench.runners.base import TransformerRunner
 from bench.runners.mixins import GlobalFirstToken, HeadTail
 from bench.runners.registry import register_runner
 from bench.runners.shapes import FullAttention, Shape, SlidingWindow
+
+ATTENTION_KERNELS = ("auto", "sdpa", "eager", "flex_attention", "flash_attention_2")  # transformers' names
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,36 @@ class PretrainedRunner(TransformerRunner):
     # Runs Python code shipped with the checkpoint: only when a suite sets it, and `bench run` warns when it does.
     trust_remote_code: bool = False
     random_init: bool = False
+    # the attention kernels (ATTENTION_KERNELS): a measured choice, recorded in every run; None: the model's own
+    # (Longformer's and BigBird's attention has no alternatives); auto: see `attention_kernels`
+    attn_implementation: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         for name in ("trust_remote_code", "random_init"):  # YAML's `no` is False, but a string "no" would be true
             if not isinstance(getattr(self, name), bool):
                 raise BenchError(f"{type(self).__name__}: {name} must be true or false, got {getattr(self, name)!r}")
+        if self.attn_implementation is not None and self.attn_implementation not in ATTENTION_KERNELS:
+            raise BenchError(
+                f"{type(self).__name__}: attn_implementation must be one of {', '.join(ATTENTION_KERNELS)}, got "
+                f"{self.attn_implementation!r}"
+            )
+
+    @property
+    def prepared_mask(self) -> bool:
+        return self.mask_4d and self.attention_kernels() == "sdpa"  # the form SDPA takes; eager wants it additive
+
+    def attention_kernels(self) -> str | None:
+        """The kernels the model is built with: `attn_implementation`, with auto resolved here (a GPU: FlashAttention
+        2 where flash-attn is installed, else FlexAttention, both of which run a sliding window as a window; a CPU:
+        SDPA)."""
+        if self.attn_implementation != "auto":
+            return self.attn_implementation
+        import torch
+
+        if not torch.cuda.is_available():
+            return "sdpa"
+        return "flash_attention_2" if importlib.util.find_spec("flash_attn") else "flex_attention"
 
     @property
     def init(self) -> str:
@@ -81,8 +108,8 @@ class PretrainedRunner(TransformerRunner):
         """`auto_class` built from the checkpoint, or with random weights from the bundled architecture: the one
         place where `random_init` decides. The runner's `config_overrides` apply to both."""
         overrides = dict(self.config_overrides())
-        if "attn_implementation" in overrides:  # a loading option, not a config value
-            model_kwargs["attn_implementation"] = overrides.pop("attn_implementation")
+        if self.attention_kernels() is not None:  # a loading option, not a config value
+            model_kwargs["attn_implementation"] = self.attention_kernels()
         if self.random_init:
             config = self.architecture_config(**config_changes, **overrides)
             model = auto_class.from_config(config, trust_remote_code=self.trust_remote_code, **model_kwargs)
@@ -130,6 +157,11 @@ class PretrainedRunner(TransformerRunner):
             return None
 
     def check_supported(self) -> None:
+        if self.attn_implementation == "flash_attention_2" and importlib.util.find_spec("flash_attn") is None:
+            raise BenchError(
+                "attn_implementation flash_attention_2 needs the flash-attn package (a GPU build: pip install "
+                "flash-attn); or use sdpa, flex_attention or auto"
+            )
         # local copies only: planning a sweep must not wait on the network; a checkpoint not on disk yet is checked
         # again in the worker, once the model is loaded
         config = self.read_config(local_only=True)
@@ -162,9 +194,7 @@ _PADDED_POSITIONS = ("roberta", "longformer", "xlm-roberta", "xlm-roberta-xl", "
 class RobertaRunner(PretrainedRunner):
     family: ClassVar[str] = "roberta"
     mask_4d: ClassVar[bool] = True
-
-    def config_overrides(self) -> dict[str, Any]:
-        return {"attn_implementation": "sdpa"}
+    attn_implementation: str | None = "sdpa"
 
 
 @register_runner("roberta-headtail-512", model_id="FacebookAI/roberta-base", max_length=512, head_tokens=128)
@@ -180,9 +210,9 @@ class ModernBertRunner(PretrainedRunner):
     attention in every third. Its tokenizer's [CLS]/[SEP] are added around the kept tokens like RoBERTa's <s>/</s>."""
 
     family: ClassVar[str] = "modernbert"
-
-    def config_overrides(self) -> dict[str, Any]:
-        return {"attn_implementation": "sdpa"}  # explicit, so every run of the suite uses the same kernels
+    # its local layers computed as a window (FlexAttention's block mask or FlashAttention's window) on a GPU: under
+    # SDPA they are a full L x L product under a mask, so its cost would not be ModernBERT's windowed cost
+    attn_implementation: str | None = "auto"
 
     def model_shape(self, config: Any) -> Shape | None:
         """A gated (GLU) feed-forward: Wi projects d -> 2f (input and gate), Wo f -> d. Layer i attends globally

@@ -10,7 +10,7 @@ fit with [CLS] and [SEP]; `with_specials` puts those around the kept tokens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from bench.runners.hf import PretrainedRunner
 from bench.runners.mixins import Chunked, HeadTail
@@ -23,9 +23,7 @@ MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 class MiniLMRunner(PretrainedRunner):
     family: ClassVar[str] = "minilm"
     mask_4d: ClassVar[bool] = True
-
-    def config_overrides(self) -> dict[str, Any]:
-        return {"attn_implementation": "sdpa"}
+    attn_implementation: str | None = "sdpa"
 
 
 @dataclass(frozen=True, kw_only=True)

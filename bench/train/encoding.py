@@ -94,11 +94,12 @@ class RunnerCollator:
     """Dynamic padding to the longest sequence of the batch (rounded up as the runner needs), plus runner inputs,
     built in one array. A batch without padding gets no attention mask where the runner allows it (the model then
     takes the unmasked kernel); a padded one gets the mask prepared as the runner's model takes it as it is
-    (`mask_4d`). Either way transformers' check of a 2D mask for padding, a host sync per forward, never runs."""
+    (`prepared_mask`). Either way transformers' check of a 2D mask for padding, a host sync per forward, never runs."""
 
     def __init__(self, tokenizer, runner: TransformerRunner) -> None:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.runner = runner
+        self.prepared = runner.prepared_mask
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         import numpy as np
@@ -116,7 +117,7 @@ class RunnerCollator:
         batch: dict[str, torch.Tensor] = {"input_ids": input_ids}
         if self.runner.needs_attention_mask or min(lengths) < longest:
             mask = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
-            batch["attention_mask"] = mask[:, None, None, :] if self.runner.mask_4d else mask.long()
+            batch["attention_mask"] = mask[:, None, None, :] if self.prepared else mask.long()
         batch.update(self.runner.extra_inputs(input_ids))
         if "label" in features[0]:
             batch["labels"] = torch.tensor([f["label"] for f in features])

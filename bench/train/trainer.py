@@ -319,6 +319,7 @@ def train_and_evaluate(
         "gpu_shared": gpu.shared,
         "peak_cpu_rss_mb": rss_mb,
         "n_params": sum(p.numel() for p in model.parameters()),
+        "attn_implementation": getattr(runner.model_config(model), "_attn_implementation", None),
         "n_train": len(inputs["train"]),
         "n_val": len(inputs["validation"]),
         "n_test": len(test),
