@@ -36,6 +36,7 @@ class GpuMemory:
         self.scope: str | None = None  # process | device: what nvml_mb measures
         self.shared: bool | None = None  # other processes on the GPU during the block
         self._phase_nvml: float | None = None
+        self._util: list[float] = []  # NVML utilisation samples (percent of time a kernel ran) since the last reset
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._nvml: Any = None
@@ -92,6 +93,7 @@ class GpuMemory:
         self._merge(*self.phase_peaks())
         torch.cuda.reset_peak_memory_stats()
         self._phase_nvml = None
+        self._util = []
         self._poll_once()
 
     def phase_peaks(self) -> tuple[float | None, float | None, float | None]:
@@ -106,6 +108,12 @@ class GpuMemory:
             _mb(torch.cuda.max_memory_reserved()),
             self._phase_nvml,
         )
+
+    def utilization(self) -> tuple[float, int]:
+        """(sum, count) of NVML's GPU utilisation samples since the last reset (percent of the sample period in
+        which a kernel ran); (0, 0) where NVML does not report it."""
+        samples = list(self._util)
+        return float(sum(samples)), len(samples)
 
     def energy_j(self) -> float | None:
         """The board's energy counter in joules (NVML counts mJ since the driver loaded); None where unsupported."""
@@ -142,12 +150,25 @@ class GpuMemory:
             self.shared = bool(self.shared) or len(procs) > 1
         except Exception:
             return False
+        with contextlib.suppress(Exception):  # not reported on every board (MIG slices)
+            self._util.append(float(self._nvml.nvmlDeviceGetUtilizationRates(self._handle).gpu))
         self._phase_nvml = _max(self._phase_nvml, _mb(used))
         return True
 
 
 def _max(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else max(a, b)
+
+
+HOST_BOUND = 0.8  # the GPU busy for less than this share of the wall time: the host sets the pace
+
+
+def bound(gpu_s: float | None, wall_s: float | None) -> str | None:
+    """host: the GPU computed for under 80% of the wall time (it waited on launches, Python, data), so the time is
+    the harness's and the framework's more than the architecture's; device: the GPU set the pace. None on a CPU."""
+    if gpu_s is None or not wall_s:
+        return None
+    return "device" if gpu_s >= HOST_BOUND * wall_s else "host"
 
 
 def _torch_uuid(torch: Any) -> str | None:

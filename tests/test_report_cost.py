@@ -122,3 +122,19 @@ def test_no_energy_columns_or_plot_without_energy(resumed):
     text = resumed.read_text(encoding="utf-8")
     assert "train energy" not in text and not (resumed.parent / "plots" / "accuracy_vs_energy.png").exists()
     assert "Not plotted: Accuracy vs energy: no GPU energy in the records" in text
+
+
+def test_the_cost_table_says_what_produced_each_figure_and_flags_host_bound_runs(tmp_path: Path):
+    """A throughput the host's launch overhead set is not the architecture's cost: flagged where the GPU computed
+    for under 80% of the training time; checkpointing and the attention kernels are shown with each figure."""
+    fields = {
+        "roberta-512": [dict(bound="host", attn_implementation="sdpa")] * 3,
+        "longformer-256-4096": [dict(bound="device", gradient_checkpointing=True)] * 3,
+    }
+    _write_suite(tmp_path / "results", "costcfg", fields)
+    report = build_report(tmp_path / "results", "costcfg", tmp_path / "report")
+    roberta, longformer = _cost_row(report, "roberta-512"), _cost_row(report, "longformer-256-4096")
+    assert any("host-bound in 3 runs: launch overhead, not the architecture" in c for c in roberta)
+    assert any("(sdpa attention)" in c for c in roberta)
+    assert not any("host-bound" in c for c in longformer) and any("activation checkpointing" in c for c in longformer)
+    assert "Host-bound (flagged)" in report.read_text(encoding="utf-8")

@@ -30,6 +30,10 @@ from tests.fakes import run_here
 
 # What a finished transformer run on a CPU leaves empty, and why: nothing else may be missing.
 EMPTY_ON_CPU = {
+    "train_gpu_s",
+    "gpu_busy",
+    "bound",
+    "gpu_util_pct",
     "peak_gpu_mem_mb",
     "peak_gpu_mem_reserved_mb",
     "peak_gpu_mem_nvml_mb",

@@ -29,6 +29,9 @@ class FakeGpu:
     def phase_peaks(self):
         return (self.peak, self.peak + 10, None)
 
+    def utilization(self):
+        return 150.0, 2  # two NVML samples per training phase, 75% on average
+
     def reset(self) -> None:
         self.resets += 1
         self.peak = 0.0
@@ -74,6 +77,9 @@ def test_warm_up_is_left_out_and_validation_memory_is_not_training_memory(tmp_pa
     # two timed intervals, each read at its start and end (the warm-up is not one): (300 - 200) + (500 - 400) J
     assert fields["train_energy_j"] == 200.0
     assert fields["avg_gpu_power_w"] == pytest.approx(200.0 / fields["train_s"])
+    assert fields["gpu_util_pct"] == 75.0
+    # no CUDA here: the GPU time of the steps, and so whether the host set the pace, is missing, never 0
+    assert fields["train_gpu_s"] is None and fields["gpu_busy"] is None and fields["bound"] is None
     saved = json.loads((tmp_path / "checkpoint-12" / MEASURES).read_text())
     assert saved["samples"] == 20 and saved["segments"] == 1
 
@@ -104,3 +110,10 @@ def test_resumed_without_saved_totals_the_time_is_missing_not_zero(tmp_path: Pat
     fields = cb.record_fields()
     assert fields["train_s"] is None and fields["train_tokens_per_s"] is None and fields["segments"] is None
     assert Totals.read(tmp_path / "no-such-checkpoint") is None
+
+
+def test_the_host_or_the_device_set_the_pace():
+    from bench.gpu import bound
+
+    assert bound(0.9, 1.0) == "device" and bound(0.5, 1.0) == "host" and bound(None, 1.0) is None
+    assert bound(0.8, 1.0) == "device"  # the line: the GPU computed for 80% of the wall time

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.gpu import GpuMemory
+from bench.gpu import GpuMemory, bound
 from bench.host import HostMemory, environment, mixed_precision, now, peak_cpu_rss_mb, pin_one_gpu
 from bench.profile import flops
 from bench.results.schema import OK, ProfileRecord
@@ -232,18 +232,6 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "gpu_driver": gpu.driver,
         "torch_threads": torch.get_num_threads(),
     }
-
-
-HOST_BOUND = 0.8  # the GPU busy for less than this share of a step's wall time: the host sets the pace
-
-
-def bound(gpu_s: float | None, wall_s: float) -> str | None:
-    """host: the GPU waited on the host (launches, Python, data) for a fifth of the step or more, so the step's
-    time is the harness's and the framework's more than the architecture's; device: the GPU set the pace. None on
-    a CPU (there is no device to wait for)."""
-    if gpu_s is None or not wall_s:
-        return None
-    return "device" if gpu_s >= HOST_BOUND * wall_s else "host"
 
 
 def hardware_flops(step) -> float | None:

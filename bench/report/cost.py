@@ -70,6 +70,9 @@ def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
         "oom_retries": int(pd.to_numeric(ok["oom_retries"], errors="coerce").fillna(0).sum()),
         "resumed_runs": int(((segments > 1) | ok["resumed_from_epoch"].notna()).sum()),
         "gpu_shared_runs": int(_is_true(ok["gpu_shared"]).sum()),
+        "checkpointed_runs": int(_is_true(ok["gradient_checkpointing"]).sum()),
+        "host_bound_runs": int((ok["bound"] == "host").sum()),
+        "kernels": " / ".join(sorted({str(k) for k in ok["attn_implementation"].dropna()})),
     }
     for name in (*COST_FIELDS, *ENERGY_FIELDS):
         s = stats.seed_stats(runs[name])
@@ -122,6 +125,10 @@ def _memory_cell(row: pd.Series, kind: str, only_whole_run: bool, best: bool) ->
         parts.append(f"micro-batch {row['micro_batch']}")
         if retries:
             parts[-1] += f" after {plural(retries, 'OOM retry', 'OOM retries')}{over}"
+    checkpointed = int(row["checkpointed_runs"])
+    if checkpointed:
+        every = checkpointed == row["seeds_ok"]
+        parts.append("activation checkpointing" + ("" if every else f" in {plural(checkpointed, 'run')}"))
     if pd.notna(row["eval_memory_mb"]):
         parts.append(f"test pass {fmt.megabytes(row['eval_memory_mb'])} MB")
     return Cell(fmt.megabytes(row["memory_mb"]), _sub(parts), best=best, bad=row["seeds_ok"] == 0, numeric=True)
@@ -139,6 +146,11 @@ def _energy_cells(row: pd.Series, best: bool) -> list[Cell]:
         Cell(text, _sub(parts), best=best, bad=bool(shared), numeric=True),
         Cell(fmt.watts(row["avg_gpu_power_w"]), _sub(_coverage(row, "avg_gpu_power_w")), numeric=True),
     ]
+
+
+def _host_bound(row: pd.Series) -> list[str]:
+    n = int(row["host_bound_runs"])
+    return [f"host-bound in {plural(n, 'run')}: launch overhead, not the architecture"] if n else []
 
 
 def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
@@ -160,8 +172,8 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             runner_cell(row["runner"], baseline, bool(row.get("cost_only", False))),
             seeds_cell(row),
             _memory_cell(row, kind, _only_whole_run(s), marks["memory"][i]),
-            Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s")),
-                 best=marks["train_tokens_per_s"][i], numeric=True),
+            Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s") + _host_bound(row)),
+                 best=marks["train_tokens_per_s"][i], bad=bool(row["host_bound_runs"]), numeric=True),
             Cell(fmt.duration(row["train_s_per_epoch"]), _sub(time_notes), best=marks["train_s_per_epoch"][i],
                  numeric=True),
             Cell(fmt.rate(row["eval_samples_per_s"]), _sub(_coverage(row, "eval_samples_per_s")),
@@ -169,7 +181,11 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
         ]  # fmt: skip
         cells += _energy_cells(row, marks["energy"][i]) if energy else []
-        cells += [Cell(fmt.count(row["n_params"]), numeric=True), Cell(row["gpu_name"] or row["device"] or fmt.MISSING)]
+        kernels = f"({row['kernels']} attention)" if row["kernels"] else ""
+        cells += [
+            Cell(fmt.count(row["n_params"]), numeric=True),
+            Cell(row["gpu_name"] or row["device"] or fmt.MISSING, kernels),
+        ]
         rows.append(cells)
     columns = ["runner", "seeds", f"{memory_label(s)} (MB)", "train tokens/s", "train time / epoch", "eval samples/s"]
     columns += ["wall time", *(["train energy (Wh)", "avg GPU power (W)"] if energy else []), "parameters", "device"]
@@ -191,8 +207,9 @@ def _notes(kind: str, energy: bool, summary: pd.DataFrame) -> list[Paragraph]:
     if summary["memory_whole_run"].any() and not _only_whole_run(summary):
         memory += "Records written before the training peak was recorded apart show the whole run's peak "
         memory += "(training and the test pass), marked whole run. "
-    memory += "Below it: the micro-batch the runs trained with and the out-of-memory retries (each halves the "
-    memory += "micro-batch) it took to get there, and the test pass's peak where recorded. "
+    memory += "Below it: the micro-batch the runs trained with (chosen by the probe where the suite says auto), "
+    memory += "the out-of-memory retries (each halves the micro-batch) it took to get there, activation checkpointing "
+    memory += "where it was on (it trades time for memory), and the test pass's peak where recorded. "
     notes = [
         Paragraph.of(
             "Means over successful seeds. ",
@@ -200,7 +217,9 @@ def _notes(kind: str, energy: bool, summary: pd.DataFrame) -> list[Paragraph]:
             "Train tokens/s counts non-padding tokens after warm-up; train time / epoch is the training time "
             "(warm-up and evaluation excluded, summed over the processes of a resumed run) over the epochs; wall time "
             "covers the whole run. A time or rate that is missing or 0 was not measured: it shows as —, is left out "
-            "of the means (below the value: how many runs measured it) and is never ranked. ",
+            "of the means (below the value: how many runs measured it) and is never ranked. Host-bound (flagged): the "
+            "GPU computed for under 80% of the training time (CUDA events around each step), so the figure measures "
+            "launches, Python and data loading more than the model; compare such runners at a larger batch. ",
             Strong("Bold"),
             ": best in the column (parameters are not ranked).",
         )

@@ -134,6 +134,15 @@ class RunRecord(Record):
     oom_retries: int = _f("times the micro-batch was halved after running out of memory", default=0)
     oom_phase: str | None = _f("train | eval: the phase that ran out of memory (a failed try; None where unknown)")
     train_s: float | None = _f("training time, warm-up steps and evaluation excluded", "s")
+    train_gpu_s: float | None = _f("GPU time of the same steps (CUDA events around each optimizer step)", "s", gpu=True)
+    gpu_busy: float | None = _f("train_gpu_s / train_s: the share of training time the GPU computed", gpu=True)
+    bound: str | None = _f(
+        "host: the GPU computed under 80% of the training time (launches, Python, data set the pace: the cost is "
+        "the harness's more than the architecture's); device",
+        table=True,
+        gpu=True,
+    )
+    gpu_util_pct: float | None = _f("mean NVML GPU utilisation while training", "%", gpu=True)
     prepare_s: float | None = _f("building the tokenizer, tokenizing and encoding", "s")
     throughput_warmup_steps: int | None = _f("optimizer steps left out of the training throughput")
     gpu_name: str | None = _f("CUDA device name", gpu=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from bench.gpu import GpuMemory
+from bench.gpu import GpuMemory, bound
 from bench.results.files import atomic_write_text
 from bench.train.distributed import rank, reduce
 
@@ -66,6 +66,9 @@ class Totals:
     wall_s: float = 0.0  # every process's wall time, lost work after its last checkpoint excepted
     segments: int = 0
     peak_train: tuple[float | None, float | None, float | None] = (None, None, None)  # allocated, reserved, NVML MB
+    gpu_s: float | None = 0.0  # GPU time of the timed steps (CUDA events); None on a CPU
+    util_sum: float = 0.0  # NVML utilisation samples while training: their sum and count
+    util_n: int = 0
 
     @classmethod
     def read(cls, checkpoint: Path) -> Totals | None:
@@ -82,10 +85,11 @@ class Totals:
         samples, real, padded, energy = reduce(
             [self.samples, self.real_tokens, self.padded_tokens, self.energy_j], "sum"
         )
-        train_s, *peaks = reduce([self.train_s, *self.peak_train], "max")
+        train_s, gpu_s, *peaks = reduce([self.train_s, self.gpu_s, *self.peak_train], "max")
         return dataclasses.replace(
             self,
             train_s=train_s,
+            gpu_s=gpu_s,
             samples=int(samples or 0),
             real_tokens=int(real or 0),
             padded_tokens=int(padded or 0),
@@ -124,10 +128,32 @@ class ThroughputCallback(TrainerCallback):
         self.train_s = 0.0
         self.energy_j: float | None = 0.0
         self.peak_train: tuple[float | None, float | None, float | None] = (None, None, None)
+        self.gpu_s: float | None = 0.0 if self._cuda() else None
+        self.util_sum, self.util_n = 0.0, 0
+        self._events: list[tuple[Any, Any]] = []  # (begin, end) CUDA events of the timed steps of this epoch
+        self._pending: Any = None
         self._first_step = 0
         self._start: tuple[int, int, int] | None = None
         self._mark = 0.0
         self._energy_mark: float | None = None
+
+    @staticmethod
+    def _cuda() -> bool:
+        import torch
+
+        return torch.cuda.is_available()
+
+    @staticmethod
+    def _event():
+        import torch
+
+        event = torch.cuda.Event(enable_timing=True)
+        event.record()  # on the stream: no host sync
+        return event
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if self._start is not None and self.gpu_s is not None:
+            self._pending = self._event()
 
     def _begin_interval(self) -> None:
         self._mark = time.perf_counter()
@@ -146,6 +172,9 @@ class ThroughputCallback(TrainerCallback):
         self._begin_interval()
 
     def on_step_end(self, args, state, control, **kwargs):
+        if self._pending is not None:
+            self._events.append((self._pending, self._event()))
+            self._pending = None
         if state.global_step == self._first_step + self.warmup_steps and self._start is None:
             _sync()
             self._start = self.counter.snapshot()
@@ -159,8 +188,13 @@ class ThroughputCallback(TrainerCallback):
             energy = self.gpu.energy_j() if self.gpu is not None else None
             used = None if energy is None or self._energy_mark is None else energy - self._energy_mark
             self.energy_j = _add(self.energy_j, used)
+        if self.gpu_s is not None and self._events:  # the sync above completed them
+            self.gpu_s += sum(begin.elapsed_time(end) for begin, end in self._events) / 1e3
+        self._events = []
         if self.gpu is not None:
             self.peak_train = tuple(_max(a, b) for a, b in zip(self.peak_train, self.gpu.phase_peaks(), strict=True))
+            total, n = self.gpu.utilization()
+            self.util_sum, self.util_n = self.util_sum + total, self.util_n + n
 
     def on_evaluate(self, args, state, control, **kwargs):
         if self.gpu is not None:
@@ -179,6 +213,9 @@ class ThroughputCallback(TrainerCallback):
             wall_s=time.perf_counter() - self.wall_started,
             segments=1,
             peak_train=self.peak_train,
+            gpu_s=self.gpu_s if self._start is not None else None,
+            util_sum=self.util_sum,
+            util_n=self.util_n,
         )
         if self._start is not None:
             own.samples, own.real_tokens, own.padded_tokens = (
@@ -197,6 +234,9 @@ class ThroughputCallback(TrainerCallback):
             wall_s=base.wall_s + own.wall_s,
             segments=base.segments + 1,
             peak_train=tuple(_max(a, b) for a, b in zip(base.peak_train, own.peak_train, strict=True)),
+            gpu_s=_add(base.gpu_s, own.gpu_s),
+            util_sum=base.util_sum + own.util_sum,
+            util_n=base.util_n + own.util_n,
         )
 
     def record_fields(self) -> dict[str, Any]:
@@ -210,8 +250,13 @@ class ThroughputCallback(TrainerCallback):
             return n / t.train_s if measured and n is not None else None
 
         allocated, reserved, nvml = t.peak_train
+        gpu_s = t.gpu_s if measured else None
         return {
             "train_s": t.train_s if measured else None,
+            "train_gpu_s": gpu_s,
+            "gpu_busy": rate(gpu_s),
+            "bound": bound(gpu_s, t.train_s if measured else None),
+            "gpu_util_pct": t.util_sum / t.util_n if t.util_n else None,
             "train_samples_per_s": rate(t.samples),
             "train_tokens_per_s": rate(t.real_tokens),
             "train_padded_tokens_per_s": rate(t.padded_tokens),
