@@ -184,8 +184,10 @@ def run_one(
                 same = not differences(record.config_key, job.key)
                 skip("another bench process has just finished it" + ("" if same else ", with another configuration"))
                 return None
-            if restart and (aside := job.move_checkpoints_aside()) is not None:
-                print(f"{title}: starting afresh; the earlier try's checkpoints are kept in {aside}", file=out)
+            if restart:  # a fresh try: a fresh log, and the earlier try's checkpoints kept aside
+                job.log_path.unlink(missing_ok=True)
+                if (aside := job.move_checkpoints_aside()) is not None:
+                    print(f"{title}: starting afresh; the earlier try's checkpoints are kept in {aside}", file=out)
             placed = dataclasses.replace(placement, log=job.log_path, title=title)
             record = _run_with_oom_retries(job, tag, out, placed)
     except Busy:
