@@ -144,6 +144,11 @@ class Reference:
     std: float | None = None  # the published spread, where one is given
     url: str | None = None
     note: str | None = None
+    # the setting the figure is for: a runner is compared with it only where it reads the same way (each one given
+    # must match the runner's; none given: any runner of the family)
+    max_length: int | None = None
+    attention_window: int | None = None
+    truncation: str | None = None
 
     def __post_init__(self) -> None:
         owner = f"reference {self.model or self.family!r}"
@@ -161,9 +166,13 @@ class Reference:
             isinstance(self.std, bool) or not isinstance(self.std, int | float) or self.std < 0
         ):
             raise BenchError(f"{owner}: 'std' must be a non-negative number, got {self.std!r}")
-        for name in ("url", "note"):
+        for name in ("url", "note", "truncation"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise BenchError(f"{owner}: '{name}' must be a string, got {getattr(self, name)!r}")
+        for name in ("max_length", "attention_window"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise BenchError(f"{owner}: '{name}' must be a positive integer (tokens), got {value!r}")
 
 
 @dataclass(frozen=True)

@@ -69,3 +69,31 @@ def test_an_unreadable_references_file_is_named_in_the_report(tmp_path: Path):
     ResultStore(tmp_path / "results").references_path("lit").write_text("{not json", encoding="utf-8")
     text = build_report(tmp_path / "results", "lit", tmp_path / "report").read_text(encoding="utf-8")
     assert "unreadable published references" in text and "Published results" not in text
+
+
+def test_a_reference_sits_only_beside_a_runner_that_reads_as_it_did(tmp_path: Path):
+    """A 1,024-token Longformer is not the 4,096-token paper figure's runner, and a cost-only @random-init run's
+    accuracy is no attempt at any published one: both used to be set beside every reference of their family."""
+    labels, n_tokens = make_test_set(400)
+    results = tmp_path / "results"
+    for runner, length, init in (("longformer-512-1024", 1024, "pretrained"), ("longformer-512-4096@random-init", 4096, "random")):
+        preds = np.where(np.arange(400) < 0.9 * 400, labels, 1 - labels)
+        record = make_record("lit", runner, 0, family="longformer", max_length=length, attention_window=512,
+                             metrics=prf(labels, preds), device="cpu", n_test=400, init=init)  # fmt: skip
+        write_run(results, record, predictions(labels, preds, n_tokens))
+    references = [
+        Reference("longformer", "Longformer-base, 4096", 0.957, "Beltagy et al. (2020)", max_length=4096, attention_window=512),
+        Reference("longformer", "tutorial, 1024", 0.9538, "the tutorial", max_length=1024, attention_window=512),
+    ]  # fmt: skip
+    ResultStore(results).write_references("lit", [to_dict(r) for r in references])
+    build_report(results, "lit", tmp_path / "report")
+    table = pd.read_csv(tmp_path / "report" / "tables" / "published.csv")
+    pairs = {(r.model, r.runner if isinstance(r.runner, str) else None) for r in table.itertuples()}
+    assert pairs == {("tutorial, 1024", "longformer-512-1024"), ("Longformer-base, 4096", None)}
+
+
+def test_the_shipped_imdb_references_state_their_settings():
+    from bench.data.suite import published_references
+
+    for entry in published_references()["imdb"]:
+        assert entry.get("max_length"), entry["model"]  # else every runner of the family would be compared with it

@@ -150,3 +150,20 @@ def test_bootstrap_f1_is_on_the_positive_class():
     assert 0.8 < on_1["f1"][0] < 1400 / 1500 < on_1["f1"][1]
     assert on_0["recall"][1] < 1 and on_1["recall"] == (1.0, 1.0)
     assert set(stats.bootstrap_classification(labels, preds[None, :], n_classes=2, positive=None)) == {"accuracy"}
+
+
+def test_holm_adjusts_a_family_of_p_values():
+    from bench.report.stats import holm
+
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])  # 3 x 0.01; 2 x 0.03; kept monotone
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])  # at most 1
+    adjusted = holm([0.02, float("nan")])
+    assert adjusted[0] == pytest.approx(0.02) and math.isnan(adjusted[1])  # NaN is no comparison
+
+
+def test_exact_mcnemar_is_the_binomial_test_of_the_discordant_pairs():
+    from bench.report.stats import mcnemar_exact
+
+    assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)
+    assert mcnemar_exact(5, 5) == 1.0 and mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(3, 12) == pytest.approx(0.03515625)  # 2 x P(X <= 3), X ~ Bin(15, 1/2)

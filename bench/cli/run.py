@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"\ntable: {sweep.store.table_path(sweep.suite.name)}")
     report = api.report(sweep.suite.name, results=args.results, out=Path("reports") / sweep.suite.name)
     print(f"report: {report} and {report.with_name('report.html')}")
+    verdict = report.with_name("verdict.md")
+    if verdict.exists():
+        print("\nverdict:\n  " + "\n  ".join(verdict.read_text(encoding="utf-8").splitlines()))
     failed = int((table["status"] != OK).sum())
     if failed:
         print(f"bench: {failed} run(s) did not finish; see the status column and their logs", file=sys.stderr)

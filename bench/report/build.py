@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, cost, costonly, plots, profiling, published, tables
+from bench.report import compose, cost, costonly, plots, profiling, published, tables, verdict
 from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
@@ -61,6 +61,8 @@ def build(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped, literature
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
+    sentences = verdict.verdict(summary, comparison, aligned, chosen)
+    (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import cost, costonly, fmt, stats
+from bench.report import cost, costonly, fmt, stats, verdict
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
@@ -113,7 +113,7 @@ def cost_table(data: ReportData) -> Table:
 
 
 def _verdict(row: object) -> str:
-    if row.p_value >= 0.05:
+    if row.p_holm >= 0.05:  # adjusted for the number of comparisons the table makes
         return "no clear difference"
     verdict = "better" if row.delta_accuracy > 0 else "worse"
     if pd.notna(row.delta_seed_ci_low) and row.delta_seed_ci_low <= 0 <= row.delta_seed_ci_high:
@@ -128,21 +128,21 @@ def comparison_table(data: ReportData) -> Table:
         ci = fmt.interval(100 * row.delta_ci_low, 100 * row.delta_ci_high, 2)
         cells = [
             Cell(row.runner),
-            Cell(fmt.points(row.delta_accuracy), f"{ci} pp" if ci else "", best=row.p_value < 0.05, numeric=True),
+            Cell(fmt.points(row.delta_accuracy), f"{ci} pp" if ci else "", best=row.p_holm < 0.05, numeric=True),
         ]
         if two_level:
             seed_ci = fmt.interval(100 * row.delta_seed_ci_low, 100 * row.delta_seed_ci_high, 2)
             few = f"(< {stats.MIN_SEEDS_TWO_LEVEL} seeds)"
             cells.append(Cell(f"{seed_ci} pp" if seed_ci else fmt.MISSING, "" if seed_ci else few, numeric=True))
         cells += [
-            Cell(fmt.p_value(row.p_value), f"({row.p_method})", numeric=True),
+            Cell(fmt.p_value(row.p_holm), f"(raw {fmt.p_value(row.p_value)}; {row.p_method})", numeric=True),
             Cell(f"{row.better:,} / {row.worse:,}", numeric=True),
             Cell(f"{row.seeds} / {row.baseline_seeds}", numeric=True),
             Cell(_verdict(row)),
         ]
         rows.append(cells)
     columns = ["runner", "Δ accuracy vs baseline", *(["Δ 95% CI, seeds and test set"] if two_level else [])]
-    columns += ["p-value", "examples better / worse", "seeds (runner / baseline)", "verdict"]
+    columns += ["p-value (Holm)", "examples better / worse", "seeds (runner / baseline)", "verdict"]
     n = f"{data.aligned.n if data.aligned else 0:,}"
     total = _suite_test_size(data)
     if data.aligned is not None and total > data.aligned.n:  # a paired test on fewer documents than the suite has
@@ -156,7 +156,9 @@ def comparison_table(data: ReportData) -> Table:
             " on the discordant examples when both runners have one seed; with more seeds, a ",
             Strong("paired sign-flip permutation test"),
             f" on per-example seed-averaged correctness ({stats.N_SIGN_FLIPS:,} random flips), which reduces to "
-            "McNemar for one seed. Bold: p < 0.05 (no correction for multiple comparisons).",
+            f"McNemar for one seed. The p-value shown is Holm-adjusted over the table's {len(data.comparison)} "
+            "comparisons (the raw one below it): read at 0.05, the chance of any false difference among all of them "
+            "stays under 5%. Bold and the verdict: adjusted p < 0.05.",
         ),
         Paragraph.of(
             "Which uncertainty each figure covers: the CI below Δ and the p-value cover ",
@@ -294,7 +296,9 @@ def compose(data: ReportData) -> Document:
     """The whole report as a document: overview, tables, plots, runs, provenance."""
     r, aligned = data.results, data.aligned
     n_test = f"{aligned.n:,} test examples" if aligned else "no predictions"
-    blocks: list = [
+    sentences = verdict.verdict(data.summary, data.comparison, aligned, data.baseline)
+    blocks: list = [Heading("Verdict"), *(Paragraph.of(line, bullet=i > 0) for i, line in enumerate(sentences))]
+    blocks += [
         Paragraph.of(
             "Suite ",
             Code(r.suite),

@@ -33,14 +33,38 @@ def _verdict(row: dict[str, Any]) -> str:
     return "agrees"
 
 
+SETTINGS = ("max_length", "attention_window", "truncation")  # what a reference may say it was measured at
+
+
+def reads_as(reference: dict[str, Any], runner: pd.Series) -> bool:
+    """Whether `runner` (a row of the summary) is what `reference` measured: the same family, every setting the
+    reference states equal to the runner's, and real weights (a cost-only `@random-init` run has learned nothing)."""
+    if runner.get("model_family") != reference.get("family") or bool(runner.get("cost_only", False)):
+        return False
+    return all(_same(runner.get(name), reference.get(name)) for name in SETTINGS if reference.get(name) is not None)
+
+
+def _same(have: Any, wanted: Any) -> bool:
+    """A runner's setting (as read from the records: a number may have become a float, missing None or NaN) equal
+    to what the reference states."""
+    if have is None or (isinstance(have, float) and math.isnan(have)):
+        return False
+    if isinstance(wanted, int):
+        try:
+            return int(have) == wanted
+        except (TypeError, ValueError):
+            return False
+    return str(have) == str(wanted)
+
+
 def published_table(results: SuiteResults, summary: pd.DataFrame) -> pd.DataFrame:
-    """One row per (published reference, measured runner of its family); a reference no runner of the suite matches
-    gets one row with no runner, so the literature is shown all the same."""
+    """One row per (published reference, measured runner that reads as it did: `reads_as`); a reference no runner
+    of the suite matches gets one row with no runner, so the literature is shown all the same."""
     ok = results.runs[results.runs["status"] == OK]
     n_test = ok.groupby("runner")["n_test"].mean()
     rows = []
     for ref in results.references:
-        matches = summary[summary["model_family"] == ref.get("family")]
+        matches = summary[[reads_as(ref, row) for _, row in summary.iterrows()]]
         base = {
             "family": ref.get("family"),
             "model": ref.get("model"),
@@ -99,10 +123,12 @@ def published_section(published: pd.DataFrame) -> Table:
         )
     notes = [
         Paragraph.of(
-            "Each published result beside the runners of this suite whose ",
+            "Each published result beside the runners of this suite of its ",
             Code("model_family"),
-            " does the same reading (the published model is named under its value: a BERT-base figure set beside "
-            "a RoBERTa runner compares the cut, not the checkpoint). Measured: mean ± std over seeds, below it the "
+            " that read as it did: the same max length, attention window and truncation where the reference states "
+            "them (a runner matching none gets none, not the nearest; cost-only runs with random weights never). The "
+            "published model is named under its value: a BERT-base figure set beside a RoBERTa runner compares the "
+            "cut, not the checkpoint. Measured: mean ± std over seeds, below it the "
             "95% bootstrap CI over test examples. Δ: measured minus published, in percentage points. ",
             Strong("agrees"),
             ": the CI overlaps the published value (± 2 published std where one is given); ",

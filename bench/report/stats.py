@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import itertools
 import math
 from dataclasses import dataclass
@@ -164,14 +166,28 @@ def two_level_bootstrap_delta(
 
 
 def mcnemar_exact(b: int, c: int) -> float:
-    """Two-sided exact McNemar p-value: b and c are the discordant counts (A right/B wrong, A wrong/B right)."""
-    n = b + c
-    if n == 0:
+    """Two-sided exact McNemar p-value: b and c are the discordant counts (A right/B wrong, A wrong/B right); the
+    binomial test of b successes in b + c draws at p = 1/2 (scipy.stats.binomtest)."""
+    if b + c == 0:
         return 1.0
-    k = min(b, c)
-    log_terms = np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)])
-    log_tail = float(np.logaddexp.reduce(log_terms)) - n * math.log(2)
-    return min(1.0, 2 * math.exp(log_tail))
+    from scipy.stats import binomtest
+
+    return float(binomtest(b, b + c, 0.5, alternative="two-sided").pvalue)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of `p_values` (one family of comparisons): the i-th smallest is multiplied by
+    the number of hypotheses not yet rejected, kept monotone and at most 1. It controls the chance of any false
+    "better" among all the comparisons at the level the adjusted values are read at; NaN stays NaN."""
+    values = np.asarray(p_values, dtype=float)
+    finite = np.flatnonzero(~np.isnan(values))
+    adjusted = np.full(len(values), np.nan)
+    order = finite[np.argsort(values[finite], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * values[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
 
 
 def paired_sign_flip_test(diff: np.ndarray, n_draws: int = N_SIGN_FLIPS, seed: int = BOOTSTRAP_SEED) -> float:

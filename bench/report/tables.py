@@ -150,12 +150,13 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
 
     `delta_accuracy` is the seed-averaged accuracy difference (runner minus baseline) on the shared examples,
     its CI a paired bootstrap over those examples, and `p_value` the paired sign-flip test of
-    `stats.paired_sign_flip_test` (the exact McNemar test when each runner has one seed): all three hold the
+    `stats.paired_sign_flip_test` (the exact McNemar test when each runner has one seed), `p_holm` the same
+    Holm-adjusted over every comparison of the table (`stats.holm`): all of them hold the
     trained models fixed and cover test-set sampling only. Where both runners have `stats.MIN_SEEDS_TWO_LEVEL`
     seeds or more, `delta_seed_ci_low`/`_high` is the two-level bootstrap interval (seeds, then examples) of
     `stats.two_level_bootstrap_delta`, which covers seed-to-seed variation of training too; NaN elsewhere.
     """
-    columns = ["runner", "baseline", "delta_accuracy", "delta_ci_low", "delta_ci_high", "p_value", "p_method"]
+    columns = ["runner", "baseline", "delta_accuracy", "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "p_method"]
     columns += ["delta_seed_ci_low", "delta_seed_ci_high", "n_examples", "better", "worse", "seeds", "baseline_seeds"]
     if aligned is None or baseline is None or baseline not in aligned.preds or not aligned.n:
         return pd.DataFrame(columns=columns)
@@ -194,7 +195,9 @@ def comparison_table(aligned: AlignedPredictions | None, order: list[str], basel
                 "baseline_seeds": s_b,
             }
         )
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    table["p_holm"] = stats.holm(list(table["p_value"])) if len(table) else []  # over this table's comparisons
+    return table
 
 
 def length_table(aligned: AlignedPredictions | None, order: list[str], max_lengths: list[int]) -> pd.DataFrame:

@@ -1,0 +1,127 @@
+"""The verdict: the suite's answer to "is a long-context classifier worth its cost on these documents?", in a few
+sentences generated from the report's tables, at the top of every report and at the end of `bench run`.
+
+It names the cheapest runner whose accuracy is within the uncertainty of the best; for each runner that reads more
+of a document than the baseline, what it gains (Δ with its interval and Holm-adjusted p) and what it costs (× the
+baseline's training time, memory and energy, where measured); how accuracy differs on the documents longer than the
+baseline reads; and which uncertainty all of it rests on. Where the evidence does not separate the runners, it says
+so instead of naming a winner.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bench.report import fmt, stats
+
+ALPHA = 0.05
+COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("train_energy_j", "energy"))
+
+
+def _reads_more(row: pd.Series, base: pd.Series) -> bool:
+    """Whether a runner reads more of a document than the baseline: a longer input, or another cut of it."""
+    longer = pd.notna(row["max_length"]) and pd.notna(base["max_length"]) and row["max_length"] > base["max_length"]
+    return bool(longer or row["truncation"] in ("head+tail", "chunks") and base["truncation"] == "head")
+
+
+def _ratio(row: pd.Series, base: pd.Series, name: str) -> float | None:
+    a, b = row.get(name), base.get(name)
+    if a is None or b is None or pd.isna(a) or pd.isna(b) or b <= 0:
+        return None
+    return float(a) / float(b)
+
+
+def _price(row: pd.Series, base: pd.Series) -> str:
+    parts = [f"{r:.1f}× the {what}" for name, what in COSTS if (r := _ratio(row, base, name)) is not None]
+    return ", ".join(parts) if parts else "a cost not measured"
+
+
+def _cheapest_near_best(candidates: pd.DataFrame) -> tuple[pd.Series, pd.Series, list[str]]:
+    """The best runner by accuracy, the cheapest runner whose test-set interval holds the best's accuracy, and
+    the runners within it."""
+    best = candidates.loc[candidates["accuracy_mean"].idxmax()]
+    high = candidates["accuracy_ci_high"].fillna(candidates["accuracy_mean"])
+    near = candidates[high >= best["accuracy_mean"] - 1e-12]
+    cost = near["train_s_per_epoch"].fillna(near["wall_s"]).fillna(near["n_params"])
+    cheapest = near.loc[cost.idxmin()] if cost.notna().any() else best
+    return best, cheapest, list(near["runner"])
+
+
+def _longer_documents(aligned: Any, runner: str, baseline: str, content: float) -> str | None:
+    """How accuracy differs on the test documents longer than the baseline reads, or None where none are."""
+    if aligned is None or runner not in aligned.preds or baseline not in aligned.preds:
+        return None
+    longer = aligned.n_tokens > content
+    n = int(np.nansum(longer))
+    if not n:
+        return None
+    gain = float(aligned.correct(runner)[longer].mean() - aligned.correct(baseline)[longer].mean())
+    return f"on the {n:,} test documents ({n / aligned.n:.0%}) longer than {baseline} reads, {fmt.points(gain)}"
+
+
+def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, baseline: str | None) -> list[str]:
+    """The verdict's sentences (plain text), from the report's summary and paired comparison tables."""
+    candidates = summary[(summary["seeds_ok"] > 0) & ~summary["cost_only"].astype(bool)]
+    candidates = candidates[candidates["accuracy_mean"].notna()]
+    if candidates.empty:
+        return ["No runner finished with a measured accuracy: there is nothing to judge yet."]
+    best, cheapest, near = _cheapest_near_best(candidates)
+    out = []
+    if len(near) > 1:
+        out.append(
+            f"{cheapest['runner']} is the cheapest runner whose accuracy is within the uncertainty of the best "
+            f"({best['runner']}, {best['accuracy_mean']:.1%}): {', '.join(near)} cannot be told apart at the top."
+        )
+    else:
+        out.append(f"{best['runner']} is the most accurate ({best['accuracy_mean']:.1%}), clear of every other runner.")
+    base_rows = summary[summary["runner"] == baseline]
+    if baseline is None or base_rows.empty or comparison.empty:
+        out.append("There is no baseline to compare the other runners with, so no gain or price is given.")
+        return out + [_uncertainty(candidates)]
+    base = base_rows.iloc[0]
+    compared = comparison.set_index("runner")
+    longer = [r for _, r in candidates.iterrows() if r["runner"] != baseline and _reads_more(r, base)]
+    if not longer:
+        out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
+        return out + [_uncertainty(candidates)]
+    winners = []
+    for row in longer:
+        if row["runner"] not in compared.index:
+            continue
+        c = compared.loc[row["runner"]]
+        ci = fmt.interval(100 * c["delta_ci_low"], 100 * c["delta_ci_high"], 1)
+        separated = c["p_holm"] < ALPHA
+        if separated and c["delta_accuracy"] > 0:
+            winners.append(row["runner"])
+        judged = "a difference" if separated else "not separated from it"
+        line = (
+            f"{row['runner']}: {fmt.points(c['delta_accuracy'])} over {baseline} ({ci} pp; Holm-adjusted p "
+            f"{fmt.p_value(c['p_holm'])}, {judged}), at {_price(row, base)}"
+        )
+        content = base["max_length"] - 2 if pd.notna(base["max_length"]) else math.nan
+        on_long = _longer_documents(aligned, row["runner"], baseline, content) if content == content else None
+        out.append(line + (f"; {on_long}." if on_long else "."))
+    if winners:
+        out.insert(1, f"Reading more pays on these documents: {', '.join(winners)} beat{'s' if len(winners) == 1 else ''} "
+                   f"{baseline} beyond the uncertainty; the lines below give the price.")  # fmt: skip
+    else:
+        out.insert(1, f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
+                   f"{ALPHA} for all {len(longer)}): no long-context winner is named.")  # fmt: skip
+    return out + [_uncertainty(candidates)]
+
+
+def _uncertainty(candidates: pd.DataFrame) -> str:
+    seeds = int(candidates["seeds_ok"].min())
+    if seeds < stats.MIN_SEEDS_TWO_LEVEL:
+        return (
+            f"These rest on test-set sampling only ({'one seed' if seeds == 1 else f'{seeds} seeds'} per runner at "
+            "the least): another training seed could reorder runners this close; run more seeds to cover it."
+        )
+    return (
+        f"Intervals and tests cover test-set sampling; with {seeds} or more seeds per runner the comparison table's "
+        "two-level interval covers the spread over training seeds too."
+    )
