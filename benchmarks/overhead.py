@@ -17,7 +17,6 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,10 +37,10 @@ def dataset(n: int, length: int):
 
 
 def bench_samples_per_s(runner, tokenizer, train, protocol, out: Path) -> float:
+    from harness import bench_trainer
     from transformers import set_seed
 
     from bench.train.measure import ThroughputCallback, TokenCounter
-    from harness import bench_trainer
 
     counter = TokenCounter()
     timer = ThroughputCallback(counter, protocol.throughput_warmup_steps)
@@ -103,7 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     best = {"bench": 0.0, "bare": 0.0}
     with tempfile.TemporaryDirectory() as work:
         for i in range(args.repeats):
-            best["bench"] = max(best["bench"], bench_samples_per_s(runner, tokenizer, train, protocol, Path(work) / str(i)))
+            best["bench"] = max(
+                best["bench"], bench_samples_per_s(runner, tokenizer, train, protocol, Path(work) / str(i))
+            )
             best["bare"] = max(best["bare"], bare_samples_per_s(runner, args.docs, protocol))
     ratio = best["bench"] / best["bare"]
     print(f"null model ({SHAPE['num_layers']} layer, {SHAPE['hidden_size']} wide), micro-batch 16 x "

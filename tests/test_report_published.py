@@ -76,7 +76,10 @@ def test_a_reference_sits_only_beside_a_runner_that_reads_as_it_did(tmp_path: Pa
     accuracy is no attempt at any published one: both used to be set beside every reference of their family."""
     labels, n_tokens = make_test_set(400)
     results = tmp_path / "results"
-    for runner, length, init in (("longformer-512-1024", 1024, "pretrained"), ("longformer-512-4096@random-init", 4096, "random")):
+    for runner, length, init in (
+        ("longformer-512-1024", 1024, "pretrained"),
+        ("longformer-512-4096@random-init", 4096, "random"),
+    ):
         preds = np.where(np.arange(400) < 0.9 * 400, labels, 1 - labels)
         record = make_record("lit", runner, 0, family="longformer", max_length=length, attention_window=512,
                              metrics=prf(labels, preds), device="cpu", n_test=400, init=init)  # fmt: skip

@@ -25,7 +25,7 @@ COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("trai
 def _reads_more(row: pd.Series, base: pd.Series) -> bool:
     """Whether a runner reads more of a document than the baseline: a longer input, or another cut of it."""
     longer = pd.notna(row["max_length"]) and pd.notna(base["max_length"]) and row["max_length"] > base["max_length"]
-    return bool(longer or row["truncation"] in ("head+tail", "chunks") and base["truncation"] == "head")
+    return bool(longer or (row["truncation"] in ("head+tail", "chunks") and base["truncation"] == "head"))
 
 
 def _ratio(row: pd.Series, base: pd.Series, name: str) -> float | None:
@@ -81,13 +81,13 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     base_rows = summary[summary["runner"] == baseline]
     if baseline is None or base_rows.empty or comparison.empty:
         out.append("There is no baseline to compare the other runners with, so no gain or price is given.")
-        return out + [_uncertainty(candidates)]
+        return [*out, _uncertainty(candidates)]
     base = base_rows.iloc[0]
     compared = comparison.set_index("runner")
     longer = [r for _, r in candidates.iterrows() if r["runner"] != baseline and _reads_more(r, base)]
     if not longer:
         out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
-        return out + [_uncertainty(candidates)]
+        return [*out, _uncertainty(candidates)]
     winners = []
     for row in longer:
         if row["runner"] not in compared.index:
@@ -111,7 +111,7 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     else:
         out.insert(1, f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
                    f"{ALPHA} for all {len(longer)}): no long-context winner is named.")  # fmt: skip
-    return out + [_uncertainty(candidates)]
+    return [*out, _uncertainty(candidates)]
 
 
 def _uncertainty(candidates: pd.DataFrame) -> str:
