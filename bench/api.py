@@ -13,7 +13,7 @@ raises `bench.errors.BenchError` (a `ValueError`) with the one-line message the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,8 @@ from bench.launch.options import RunOptions
 from bench.launch.sweep import Plan, plan, run_jobs
 from bench.profile.plan import ProfileOptions
 from bench.report import report
-from bench.results.store import ResultStore
+from bench.results.schema import RunRecord
+from bench.results.store import ResultStore, RunKey
 from bench.results.tables import records_frame, run_table
 from bench.runners import Runner
 
@@ -70,18 +71,21 @@ class Sweep:
             if not cluster.wait:
                 print(f"check on them with `bench status --suite {self.suite.name} --results {self.store.root}`")
                 return self.table()
-            wait(self.plan, pending)
+            tried = wait(self.plan, pending)
         else:
             slots = self.options.slots
-            run_jobs(self.plan, slots=slots, verbose=self.options.verbose) if slots else run_jobs(
-                self.plan, verbose=self.options.verbose
-            )
+            verbose = self.options.verbose
+            tried = run_jobs(self.plan, slots=slots, verbose=verbose) if slots else run_jobs(self.plan, verbose=verbose)
         self.store.rebuild_table(self.suite.name)
-        return self.table()
+        return self.table(tried)
 
-    def table(self) -> pd.DataFrame:
-        """The results table (the columns of results.csv) of the runs this sweep covers that have a record."""
-        records = [self.store.read(job.run_key) for job in (*self.plan.jobs, *self.plan.skipped)]
+    def table(self, tried: Sequence[RunRecord] = ()) -> pd.DataFrame:
+        """The results table (the columns of results.csv) of the runs this sweep covers that have a record. A run
+        tried in this sweep shows that try's record: an `--overwrite` that failed shows as failed here (and exits
+        `bench run` with 1), while the store keeps the run's earlier finished record."""
+        latest = {RunKey(r.suite, r.runner, r.seed): r for r in tried}
+        keys = [job.run_key for job in (*self.plan.jobs, *self.plan.skipped)]
+        records = [latest.get(key) or self.store.read(key) for key in keys]
         return run_table([r for r in records if r is not None])
 
 

@@ -13,6 +13,7 @@ PRECISIONS = ("auto", "no", "fp16", "bf16")
 SOURCES = ("hub", "files", "synthetic")
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")  # experiment trackers of transformers' integrations
 AUTO = "auto"  # a batch size sized to the device before training
+COMPILE_BUCKET = 64  # with protocol.compile, batches are padded to a multiple of this many tokens
 
 
 def _positive_int(owner: str, name: str, value: Any) -> None:
@@ -43,6 +44,9 @@ class ProtocolConfig:
     split_seed: int = 42  # the validation split is the same for every runner and seed
     metric_for_best_model: str = "accuracy"
     throughput_warmup_steps: int = 2  # optimizer steps left out of throughput
+    # torch.compile the model (the Trainer's torch_compile); batches are padded to a multiple of COMPILE_BUCKET
+    # tokens so that a few shapes are compiled, not one per length; the first compilations fall in the warm-up steps
+    compile: bool = False
 
     def __post_init__(self) -> None:
         owner = "protocol"
@@ -56,6 +60,8 @@ class ProtocolConfig:
                     raise BenchError(
                         f"{owner}: {name} must be a positive integer or auto, got {getattr(self, name)!r}"
                     ) from None
+        if not isinstance(self.compile, bool):
+            raise BenchError(f"{owner}: compile must be true or false, got {self.compile!r}")
         if not isinstance(self.gradient_checkpointing, bool):
             raise BenchError(
                 f"{owner}: gradient_checkpointing must be true or false, got {self.gradient_checkpointing!r}"

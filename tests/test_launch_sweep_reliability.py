@@ -236,3 +236,20 @@ def test_an_interrupted_overwrite_keeps_the_finished_record(tmp_path: Path):
     assert read(results) == old and (results / RUNS / "seed0.predictions.csv").read_text() == predictions
     code, out, err = run_bench(suite, results, tmp_path, "--epochs", "1")
     assert code == 0 and "skipping 1 finished run(s)" in out
+
+
+def test_an_overwrite_that_fails_keeps_the_finished_record_and_says_it_failed(tmp_path: Path):
+    """The old record stays the run's result on disk; the sweep's own table (what `bench run` prints and exits on)
+    shows this try's failure, so that a failed --overwrite is not reported as the old success."""
+    from bench.api import Sweep
+    from bench.launch.options import RunOptions
+
+    job = oom_job(tmp_path, fits=0, micro_batch=2)  # runs out of memory at every micro-batch
+    finished = job.failure_record("ok", None)
+    job.store.write(finished)
+    out = io.StringIO()
+    tried = run_jobs(Plan((job,), (), overwrite=True), out=out)
+    assert [r.status for r in tried] == ["oom"] and "the run's earlier finished record is kept" in out.getvalue()
+    assert read(tmp_path / "results", "oom-fake") == finished
+    table = Sweep(job.suite, Plan((job,), (), overwrite=True), RunOptions(results=tmp_path / "results")).table(tried)
+    assert table["status"].tolist() == ["oom"]

@@ -171,3 +171,23 @@ def test_one_micro_batch_of_8_has_the_gradients_of_4_micro_batches_of_2(tmp_path
     assert whole.keys() == accumulated.keys() and whole
     for name in whole:
         torch.testing.assert_close(accumulated[name], whole[name], rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_compile_is_the_trainers_and_pads_to_a_few_shapes(tmp_path: Path):
+    """protocol.compile: the Trainer compiles the model, and the collator pads every batch to a multiple of 64
+    tokens (Longformer's window and 64 both), so that a few shapes are compiled instead of one per length."""
+    import dataclasses
+
+    from bench.runners import build_runner
+    from bench.train.encoding import RunnerCollator
+    from bench.train.trainer import training_arguments
+
+    protocol = dataclasses.replace(load_suite("demo").protocol, compile=True)
+    assert training_arguments(protocol, seed=0, output_dir=tmp_path).torch_compile is True
+    runner = build_runner("tiny-roberta-512")
+    tokenizer = runner.build_tokenizer(lambda: ["a b c"] * 10)
+    batch = RunnerCollator(tokenizer, runner, bucket=64)([{"input_ids": [5] * 70, "label": 0}])
+    assert batch["input_ids"].shape == (1, 128) and batch["attention_mask"].reshape(1, -1).sum() == 70
+    longformer = build_runner("tiny-longformer-2048", {"attention_window": 48})
+    lengths = RunnerCollator(tokenizer, longformer, bucket=64)([{"input_ids": [5] * 70, "label": 0}])
+    assert lengths["input_ids"].shape == (1, 192)  # lcm(48, 64)

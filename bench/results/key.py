@@ -26,9 +26,9 @@ from typing import Any
 KEY_VERSION = 1
 # protocol settings that change how a run is computed, not what it computes: the micro-batch (and so the evaluation
 # batch and activation checkpointing) is sized to the device while the effective batch stays the suite's, and the
-# throughput warm-up only decides which steps are timed
+# throughput warm-up only decides which steps are timed; compiling runs the same model through other kernels
 NOT_IN_KEY = frozenset(
-    {"per_device_batch_size", "eval_batch_size", "gradient_checkpointing", "throughput_warmup_steps"}
+    {"per_device_batch_size", "eval_batch_size", "gradient_checkpointing", "throughput_warmup_steps", "compile"}
 )
 DATA_FIELDS = ("source", "path", "name", "revision", "synthetic", "text_column", "label_column", "id_column",
                "label_names", "positive_label", "train_split", "test_split")  # fmt: skip

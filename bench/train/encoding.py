@@ -4,6 +4,7 @@ memory for the Trainer's loader, and collate them into batches."""
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -96,10 +97,13 @@ class RunnerCollator:
     takes the unmasked kernel); a padded one gets the mask prepared as the runner's model takes it as it is
     (`prepared_mask`). Either way transformers' check of a 2D mask for padding, a host sync per forward, never runs."""
 
-    def __init__(self, tokenizer, runner: TransformerRunner) -> None:
+    def __init__(self, tokenizer, runner: TransformerRunner, bucket: int | None = None) -> None:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.runner = runner
         self.prepared = runner.prepared_mask
+        # the batch's length is rounded up to a multiple of this (the runner's own, or a compiled model's bucket)
+        own = runner.pad_to_multiple_of or 1
+        self.multiple = math.lcm(own, bucket) if bucket else runner.pad_to_multiple_of
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         import numpy as np
@@ -107,7 +111,7 @@ class RunnerCollator:
 
         lengths = [len(f["input_ids"]) for f in features]
         longest = max(lengths)
-        multiple = self.runner.pad_to_multiple_of
+        multiple = self.multiple
         if multiple:
             longest = -(-longest // multiple) * multiple
         ids = np.full((len(features), longest), self.pad_id, dtype=np.int64)

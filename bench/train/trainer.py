@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
 
-from bench.config import ProtocolConfig
+from bench.config import COMPILE_BUCKET, ProtocolConfig
 from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
@@ -158,6 +158,7 @@ def training_arguments(
         gradient_accumulation_steps=protocol.batch_size // (protocol.per_device_batch_size * world_size),
         per_device_eval_batch_size=protocol.eval_batch_size,
         activation_checkpointing=protocol.gradient_checkpointing,
+        torch_compile=protocol.compile,
         eval_strategy="epoch",
         save_strategy="epoch",
         logging_strategy="epoch",
@@ -221,7 +222,7 @@ def train_and_evaluate(
     inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
-    collator = RunnerCollator(tokenizer, runner)
+    collator = RunnerCollator(tokenizer, runner, COMPILE_BUCKET if protocol.compile else None)
     protocol, probed = probe.batch_sizes(
         runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
         lambda: _autocast(protocol),
