@@ -32,7 +32,7 @@ class ProtocolConfig:
     learning_rate: float = 3e-5
     weight_decay: float = 0.01
     batch_size: int = 32  # effective: per_device_batch_size x gradient accumulation (x devices)
-    # or "auto": the largest divisor of batch_size that fits the device, probed before training (bench.train.probe)
+    # or "auto": the largest divisor of batch_size that fits the device, probed before training (bench.runners.probe)
     per_device_batch_size: int | str = 8
     eval_batch_size: int | str = 32  # or "auto", likewise
     warmup_ratio: float = 0.1

@@ -276,3 +276,15 @@ def test_profile_help_is_instant_and_has_examples():
     assert out.strip() == "False"
     with pytest.raises(SystemExit):
         main(["profile", "--help"])
+
+
+def test_batch_size_auto_measures_at_the_largest_batch_that_fits(tmp_path):
+    """The default on a GPU (a step at batch 1 there is launch overhead): the fake model runs out of memory above
+    2 documents per training step, so auto measures at 2 and says how it chose."""
+    from bench.profile.child import ProfileJob, measure
+    from tests.fakes import OutOfMemoryAboveRunner
+
+    runner = OutOfMemoryAboveRunner(max_length=64, hidden_size=16, num_layers=1, vocab_size=100, fits=2)
+    measured = measure(ProfileJob("oom-fake", runner, 64, "train", "auto", 1, 0, tmp_path / "r.json", threads=1))
+    assert measured["batch_size"] == 2 and measured["samples_per_s"] > 0
+    assert "auto batch 2" in measured["batch_probe"] and "4: out of memory" in measured["batch_probe"]

@@ -7,7 +7,7 @@ import pytest
 
 from bench.config import ProtocolConfig
 from bench.errors import BenchError
-from bench.train.probe import DoesNotFit, choose, divisors
+from bench.runners.probe import DoesNotFit, choose, divisors
 
 
 def allocator(fits: int, fits_checkpointed: int = 0, mb_per_doc: float = 100.0):

@@ -60,7 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[512, 1024, 2048, 4096],
         help="comma-separated sequence lengths in tokens (default: 512,1024,2048,4096)",
     )
-    parser.add_argument("--batch-size", type=_count(1), default=1, help="documents per step (default: 1)")
+    parser.add_argument(
+        "--batch-size",
+        type=lambda t: "auto" if t == "auto" else _count(1)(t),
+        default=None,
+        help="documents per step, or auto: the largest that fits (default: auto on a GPU, 1 on a CPU)",
+    )
     parser.add_argument(
         "--mode",
         choices=("train", "infer"),
@@ -87,8 +92,13 @@ def options(args: argparse.Namespace):
     """The command's `ProfileOptions`."""
     from bench.profile.plan import ProfileOptions
 
+    batch_size = args.batch_size
+    if batch_size is None:  # a GPU's time per step at batch 1 is launch overhead: measure at the batch it fits
+        import torch
+
+        batch_size = "auto" if torch.cuda.is_available() else 1
     return ProfileOptions(
-        runners=args.runners, lengths=args.lengths, batch_size=args.batch_size, mode=args.mode, steps=args.steps,
+        runners=args.runners, lengths=args.lengths, batch_size=batch_size, mode=args.mode, steps=args.steps,
         warmup=args.warmup, threads=args.threads, results=args.results,
         random_init=getattr(args, "random_init", False),
     )  # fmt: skip

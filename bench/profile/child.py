@@ -30,7 +30,7 @@ class ProfileJob:
     runner: TransformerRunner  # built with max_length = seq_len
     seq_len: int
     mode: str  # train | infer
-    batch_size: int
+    batch_size: int | str  # or "auto": the largest of AUTO_BATCHES whose step fits (bench.runners.probe)
     steps: int
     warmup: int
     record_path: Path
@@ -49,7 +49,7 @@ class ProfileJob:
             init=runner.init,
             attention_window=runner.attention_window,
             mode=self.mode,
-            batch_size=self.batch_size,
+            batch_size=measured.pop("batch_size", None) or (self.batch_size if self.batch_size != AUTO else None),
             seq_len=self.seq_len,
             steps=self.steps,
             warmup_steps=self.warmup,
@@ -130,7 +130,6 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     model = job.runner.build_model(LABEL_NAMES).to(device)
     # asked of the runner, not the model: a wrapper (the chunk classifier) has no config of its own
     config = job.runner.model_config(model)
-    batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, config, job.seq_len, job.batch_size).items()}
     precision = mixed_precision("auto")
     dtype_name, dtype = {"bf16": ("bf16", torch.bfloat16), "fp16": ("fp16", torch.float16)}.get(
         precision, ("fp32", None)
@@ -139,6 +138,10 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     train = job.mode == "train"
     model.train(train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True if cuda else None) if train else None
+    batch_size, batch_probe = job.batch_size, None
+    if batch_size == AUTO:
+        batch_size, batch_probe = _auto_batch(job, model, config, device, autocast, optimizer)
+    batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, config, job.seq_len, batch_size).items()}
 
     def step() -> None:
         if train:
@@ -185,7 +188,7 @@ def measure(job: ProfileJob) -> dict[str, Any]:
     gpu_s = statistics.median(gpu_times) if gpu_times else None
     shape = job.runner.model_shape(config)
     per_token = flops.flops_per_token(shape, job.seq_len, job.mode)
-    tokens = job.batch_size * job.seq_len
+    tokens = batch_size * job.seq_len
     achieved = None if per_token is None else per_token * tokens / s_per_step
     if cuda:
         peak, source = flops.table_peak(gpu.gpu_name, dtype_name), f"data sheet, {dtype_name} dense"
@@ -200,7 +203,9 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "s_per_step_min": None if cuda else min(times),  # on a GPU no step is timed alone
         "tokens_per_s": tokens / s_per_step,
         "padded_tokens_per_s": batch["input_ids"].numel() / s_per_step,
-        "samples_per_s": job.batch_size / s_per_step,
+        "samples_per_s": batch_size / s_per_step,
+        "batch_size": batch_size,
+        "batch_probe": batch_probe,
         "padded_len": batch["input_ids"].shape[1],
         "peak_gpu_mem_mb": gpu.allocated_mb,
         "peak_gpu_mem_reserved_mb": gpu.reserved_mb,
@@ -232,6 +237,50 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "gpu_driver": gpu.driver,
         "torch_threads": torch.get_num_threads(),
     }
+
+
+AUTO = "auto"
+AUTO_BATCHES = (64, 32, 16, 8, 4, 2, 1)  # documents per step `--batch-size auto` chooses from
+
+
+def _auto_batch(job: ProfileJob, model, config, device, autocast, optimizer) -> tuple[int, str]:
+    """The largest of AUTO_BATCHES whose step at `job.seq_len` fits, as `bench.runners.probe` sizes a run's
+    batches: tried for real on a GPU (under `probe.GPU_MARGIN` of its memory), estimated within the CPU budget."""
+    import torch
+
+    from bench.runners import probe
+
+    cuda = device.type == "cuda"
+    fixed = 3 * sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20 if optimizer else 0.0
+
+    def step(size: int, checkpointing: bool) -> float | None:
+        batch = {k: v.to(device) for k, v in synthetic_batch(job.runner, config, job.seq_len, size).items()}
+
+        def forward():
+            with autocast:
+                return model(**batch).loss
+
+        def run():
+            if optimizer is None:
+                with torch.inference_mode():
+                    forward()
+                return
+            forward().backward()
+            optimizer.step()
+
+        try:
+            return probe.gpu_step_mb(run) if cuda else fixed + probe.saved_mb(forward)
+        finally:
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+            batch.clear()  # its tensors go before the next size is tried
+            probe.free()
+
+    limit = (
+        probe.GPU_MARGIN * torch.cuda.get_device_properties(0).total_memory / 2**20 if cuda else probe.cpu_budget_mb()
+    )
+    choice = probe.choose(AUTO_BATCHES, step, limit, not cuda, (False,), what="batch")
+    return choice.size, choice.note
 
 
 def hardware_flops(step) -> float | None:

@@ -20,7 +20,7 @@ class ProfileOptions:
     """Attributes:
     runners: Runners to measure (default: the demo suite's).
     lengths: Sequence lengths in tokens.
-    batch_size: Documents per step.
+    batch_size: Documents per step, or "auto" (the largest that fits).
     mode: train (forward, backward, optimizer step) or infer (no-grad forward).
     steps: Timed steps per length; warmup: untimed steps before them.
     threads: torch CPU threads (None: torch's default).
@@ -30,7 +30,7 @@ class ProfileOptions:
 
     runners: Sequence[str] | None = None
     lengths: Sequence[int] = DEFAULT_LENGTHS
-    batch_size: int = 1
+    batch_size: int | str = 1  # or "auto": the largest batch whose step fits (the CLI's default on a GPU)
     mode: str = "train"
     steps: int = 5
     warmup: int = 2
@@ -43,7 +43,7 @@ class ProfileOptions:
         object.__setattr__(self, "lengths", tuple(sorted(set(self.lengths))))
         if self.mode not in MODES:
             raise BenchError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        for name, low in (("batch_size", 1), ("steps", 1), ("warmup", 0)):
+        for name, low in ((("batch_size", 1),) if self.batch_size != "auto" else ()) + (("steps", 1), ("warmup", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise BenchError(f"{name} must be an integer >= {low}, got {value!r}")

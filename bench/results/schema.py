@@ -205,7 +205,9 @@ class ProfileRecord(Record):
 
     runner: str = _f("runner name", table=True, key=True)
     mode: str = _f("train | infer", table=True, key=True)
-    batch_size: int = _f("documents per step", table=True, short="batch", key=True)
+    batch_size: int = _f(
+        "documents per step (with --batch-size auto, the one chosen)", table=True, short="batch", key=True
+    )
     seq_len: int = _f("tokens per document", "tokens", table=True, short="length", key=True)
     status: str = _f("ok | failed | oom", table=True, key=True)
     s_per_step: float | None = _f(
@@ -258,6 +260,7 @@ class ProfileRecord(Record):
     n_params: int | None = _f("parameters of the model", table=True)
     device: str | None = _f("cuda | cpu", table=True)
     gpu_name: str | None = _f("CUDA device name", table=True, gpu=True)
+    batch_probe: str | None = _f("how --batch-size auto chose the batch: the sizes tried and the memory they used")
     steps: int | None = _f("timed steps", table=True)
     warmup_steps: int | None = _f("untimed steps before them", table=True)
     wall_s: float | None = _f("wall time of the measuring process", "s", table=True)

@@ -30,9 +30,9 @@ from bench.results.key import configuration_key, digest
 from bench.results.schema import OK, RunRecord
 from bench.results.store import ResultStore, RunKey
 from bench.runners import EstimatorRunner, Runner
+from bench.runners.probe import EVAL_CANDIDATES
 from bench.train import checkpoints, console
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
-from bench.train.probe import EVAL_CANDIDATES
 from bench.train.tracking import Tracking
 
 EVAL = "eval"  # `RunRecord.oom_phase` of a run that ran out of memory evaluating (validation or test)

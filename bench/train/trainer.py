@@ -19,9 +19,8 @@ from bench.config import COMPILE_BUCKET, ProtocolConfig
 from bench.data import SuiteData, texts_of
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
-from bench.runners import TransformerRunner
+from bench.runners import TransformerRunner, probe
 from bench.runners.tokenizers import tokenizer_source
-from bench.train import probe
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
@@ -143,7 +142,7 @@ def training_arguments(
     in `nn.DataParallel` and multiply the effective batch by the number of GPUs. A distributed run's ranks each use
     the GPU of their local rank (NCCL), or the CPU (gloo)."""
     if "auto" in (protocol.per_device_batch_size, protocol.eval_batch_size):
-        raise ValueError("the protocol's auto batch sizes are resolved by bench.train.probe.batch_sizes first")
+        raise ValueError("the protocol's auto batch sizes are resolved by bench.runners.probe.batch_sizes first")
     distributed_cpu = world_size > 1 and not torch.cuda.is_available()
     cuda = torch.cuda.is_available()
     return BenchTrainingArguments(

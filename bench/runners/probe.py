@@ -110,7 +110,7 @@ def _is_oom(err: BaseException) -> bool:
 # ---- the steps probed, on the run's own model and longest documents ----
 
 
-def _free() -> None:
+def free() -> None:
     import torch
 
     gc.collect()
@@ -118,7 +118,7 @@ def _free() -> None:
         torch.cuda.empty_cache()
 
 
-def _gpu_step(run: Callable[[], None]) -> float:
+def gpu_step_mb(run: Callable[[], None]) -> float:
     """Peak CUDA allocator memory of `run()` in MB (raises torch.OutOfMemoryError where it does not fit)."""
     import torch
 
@@ -129,7 +129,7 @@ def _gpu_step(run: Callable[[], None]) -> float:
     return torch.cuda.max_memory_allocated() / 2**20
 
 
-def _saved_mb(forward: Callable[[], Any]) -> float:
+def saved_mb(forward: Callable[[], Any]) -> float:
     """MB of the tensors autograd keeps for the backward pass of `forward()`: a step's activation memory, which
     grows with the batch (weights, gradients and optimizer states do not). Views are counted whole: an upper bound."""
     import torch
@@ -195,11 +195,11 @@ def batch_sizes(
                 optimizer.step()
 
             try:
-                return _gpu_step(step) if cuda else fixed_mb + _saved_mb(forward)
+                return gpu_step_mb(step) if cuda else fixed_mb + saved_mb(forward)
             finally:
                 optimizer.zero_grad(set_to_none=True)
-                del batch
-                _free()
+                batch.clear()
+                free()
 
         if not can_checkpoint:  # a wrapper model (chunks) trains without it
             options: tuple[bool, ...] = (False,)
@@ -211,7 +211,7 @@ def batch_sizes(
         if can_checkpoint:
             model.gradient_checkpointing_disable()
         del optimizer
-        _free()
+        free()
     if auto_eval:
         longest = _longest(evaluation, max(EVAL_CANDIDATES))
 
@@ -228,16 +228,16 @@ def batch_sizes(
                     forward()
 
             try:  # on a CPU, what a training forward saves bounds what an inference pass holds at once
-                return _gpu_step(infer) if cuda else _saved_mb(forward)
+                return gpu_step_mb(infer) if cuda else saved_mb(forward)
             finally:
-                del batch
-                _free()
+                batch.clear()
+                free()
 
         choice = choose(list(EVAL_CANDIDATES), eval_step, limit, not cuda, (False,), what="evaluation batch")
         changes["eval_batch_size"] = choice.size
         notes.append(choice.note)
     model = None  # the probe's copy is gone before the run's own is built
-    _free()
+    free()
     where = f"probed on the longest documents on {'the GPU' if cuda else 'the CPU'}"
     return dataclasses.replace(protocol, **changes), {"probe": f"{'; '.join(notes)} ({where})"}
 
