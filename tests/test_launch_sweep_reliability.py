@@ -245,8 +245,8 @@ def test_an_overwrite_that_fails_keeps_the_finished_record_and_says_it_failed(tm
     from bench.launch.options import RunOptions
 
     job = oom_job(tmp_path, fits=0, micro_batch=2)  # runs out of memory at every micro-batch
-    finished = job.failure_record("ok", None)
-    job.store.write(finished)
+    job.store.write(job.failure_record("ok", None))
+    finished = read(tmp_path / "results", "oom-fake")  # as read back from JSON
     out = io.StringIO()
     tried = run_jobs(Plan((job,), (), overwrite=True), out=out)
     assert [r.status for r in tried] == ["oom"] and "the run's earlier finished record is kept" in out.getvalue()
