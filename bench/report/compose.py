@@ -244,6 +244,9 @@ def provenance_table(data: ReportData) -> Table:
             for sub, v in items:
                 if v is not None and not isinstance(v, dict | list):
                     values.setdefault(f"{key}.{sub}" if sub else key, set()).add(str(v))
+    if "checkpoint_revision" in runs and "model_id" in runs:  # which weights each checkpoint id meant
+        for model_id, group in runs.dropna(subset=["model_id"]).groupby("model_id"):
+            values[f"weights of {model_id}"] = set(group["checkpoint_revision"].dropna().astype(str))
     rows = [[Cell(k), Cell(", ".join(sorted(v)))] for k, v in values.items() if v]
     finished = runs["finished_at"].dropna().astype(str)
     if not finished.empty:

@@ -131,6 +131,9 @@ class RunRecord(Record):
     # the rest of the record
     model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")
     tokenizer: str | None = _f("the tokenizer used: the checkpoint (and folder) it came from, or how it was trained")
+    checkpoint_revision: str | None = _f(
+        "the weights loaded: the hub commit, 'local folder <path>', 'package <name> <version>' or 'random init'"
+    )
     oom_retries: int = _f("times the micro-batch was halved after running out of memory", default=0)
     oom_phase: str | None = _f("train | eval: the phase that ran out of memory (a failed try; None where unknown)")
     train_s: float | None = _f("training time, warm-up steps and evaluation excluded", "s")
@@ -267,6 +270,7 @@ class ProfileRecord(Record):
     error: str | None = _f("last line of the error of a measurement that did not finish", table=True)
     kind: str = _f("always 'profile'", default="profile")
     model_id: str | None = _f("checkpoint of a pretrained runner")
+    checkpoint_revision: str | None = _f("the weights measured: as in run records ('random init' for --random-init)")
     s_per_step_mean: float | None = _f("mean seconds per timed step", "s")
     padded_tokens_per_s: float | None = _f("tokens per second, padding included", "1/s")
     model_gpu_mem_mb: float | None = _f("CUDA memory of the built model", "MB", gpu=True)

@@ -63,6 +63,11 @@ class Runner(abc.ABC):
         """Facts about the finished run that only the runner knows (merged into its record); default none."""
         return {}
 
+    def checkpoint_revision(self, model: Any) -> str | None:
+        """Which weights `model` holds, for the record: a hub commit, a folder, a package version; None for a
+        runner that loads no checkpoint (tiny models, TF-IDF)."""
+        return None
+
 
 @dataclass(frozen=True)
 class TransformerRunner(Runner):

