@@ -85,6 +85,7 @@ def test_same_seed_twice_gives_identical_metrics_and_predictions(uninterrupted, 
     assert outcome(tmp_path / "results") == uninterrupted
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "Ctrl-C"])
 def test_an_interrupted_run_resumes_to_the_same_result(uninterrupted, uninterrupted_results, tmp_path, sig):
     suite, results = write_suite(tmp_path / "tiny.yaml", LONG_SUITE), tmp_path / "results"

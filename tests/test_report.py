@@ -134,6 +134,7 @@ def test_markdown_escapes_data(sweep):
     assert "<script>" not in text and "\\<script\\>" in text
 
 
+@pytest.mark.smoke
 def test_one_seed_cpu_report_has_known_numbers(pair):
     summary = pd.read_csv(pair.parent / "tables" / "summary.csv").set_index("runner")
     assert summary.loc["roberta-512", "accuracy_mean"] == pytest.approx(0.80)
@@ -188,6 +189,7 @@ def test_no_results_is_a_report_error(tmp_path):
     assert isinstance(err.value, ValueError)
 
 
+@pytest.mark.smoke
 def test_cli_builds_the_report(pair, tmp_path, capsys):
     parser = argparse.ArgumentParser()
     report_cli.add_arguments(parser)

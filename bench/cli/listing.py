@@ -7,8 +7,19 @@ import argparse
 from bench.errors import BenchError
 
 
+def summary(description: str, width: int = 96) -> str:
+    """A description's first sentence, shortened at a word (never inside one) to fit one line of the listing."""
+    import re
+    import textwrap
+
+    text = " ".join(description.split())
+    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    wrapper = textwrap.TextWrapper(width, max_lines=1, placeholder=" …", break_on_hyphens=False, break_long_words=False)
+    return wrapper.fill(first)
+
+
 def run(args: argparse.Namespace) -> int:
-    from bench.data.suite import builtin_suites, load_suite
+    from bench.data.suite import load_suite, suite_sources
     from bench.runners import RUNNERS
 
     if args.set and not args.suite:
@@ -34,9 +45,16 @@ def run(args: argparse.Namespace) -> int:
                 print(f"  {r.family:<24} {r.accuracy:g}{spread}  {r.model} — {r.source}")
         return 0
     print("suites:")
-    for name in sorted(builtin_suites()):
-        suite = load_suite(name)
-        print(f"  {name:<24} {suite.description.splitlines()[0] if suite.description else ''}")
+    sources, problems = suite_sources()
+    for name in sorted(sources):
+        origin = "" if sources[name].origin == "bench" else f"  [from {sources[name].origin}]"
+        try:
+            line = summary(load_suite(name).description)
+        except BenchError as err:  # a package's broken suite must not hide the others
+            line = f"BROKEN: {err}"
+        print(f"  {name:<24} {line}{origin}")
+    for plugin, error in problems.items():
+        print(f"  suites of {plugin} could not be read: {error}")
     print("\nrunners:")
     for name in RUNNERS:
         entry = RUNNERS.get(name)

@@ -32,8 +32,34 @@ def run(args: argparse.Namespace) -> int:
     def warn(line: str) -> None:
         print(f"bench: warning: {line}", file=sys.stderr)
 
-    md_path = build_report(args.results or [Path("results")], args.suite, args.out, args.baseline, warn)
+    folders = args.results or [Path("results")]
+    _check_suite_exists(args.suite, folders)
+    md_path = build_report(folders, args.suite, args.out, args.baseline, warn)
     print(f"report: {md_path}")
     print(f"        {md_path.with_name('report.html')} (self-contained)")
     print(f"tables: {md_path.parent / 'tables'}/*.csv   plots: {md_path.parent / 'plots'}/*.png, *.svg")
     return 0
+
+
+def _check_suite_exists(suite: str, folders: list[Path]) -> None:
+    """A name that is neither a suite bench knows nor one with results gets told what exists, instead of the
+    report's advice to `bench run` a suite that cannot run."""
+    from bench.data.suite import suite_sources
+    from bench.errors import BenchError
+    from bench.results.store import ResultStore
+
+    known = suite_sources()[0]
+    if suite in known:
+        return
+    stores = [ResultStore(folder) for folder in folders]
+    try:
+        if any(store.keys(suite) for store in stores):
+            return
+    except BenchError:  # a name no folder can hold: the report says so
+        return
+    with_results = sorted({name for store in stores for name in store.suites()})
+    have = f"suites with results there: {', '.join(with_results)}" if with_results else "no suite has results there"
+    raise BenchError(
+        f"no suite named {suite!r} and no results for it in {', '.join(map(str, folders))} ({have}; suites: "
+        f"{', '.join(sorted(known))}); pass --suite with one of those"
+    )

@@ -34,10 +34,59 @@ _Loader.add_implicit_resolver(
 )
 
 
+SUITES_GROUP = "bench.suites"  # the entry point group through which a package ships suites
+SUITE_SUFFIXES = (".yaml", ".yml", ".toml")
+
+
 def builtin_suites() -> dict[str, Path]:
     """Names of the suites shipped with bench, mapped to their files."""
     folder = resources.files("bench.data") / "suites"
     return {Path(p.name).stem: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteSource:
+    """Where a suite known by name comes from: its file, and "bench" or the package that ships it."""
+
+    path: Path
+    origin: str = "bench"
+
+
+def _suite_files(target: Any) -> list[Path]:
+    """The suite files an entry point names: a file, a folder of them, or a callable returning either."""
+    if callable(target) and not isinstance(target, str | Path):
+        target = target()
+    path = Path(str(target))
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in SUITE_SUFFIXES)
+    if path.is_file() and path.suffix.lower() in SUITE_SUFFIXES:
+        return [path]
+    raise ValueError(f"{target!r} is neither a suite file ({', '.join(SUITE_SUFFIXES)}) nor a folder of them")
+
+
+def suite_sources() -> tuple[dict[str, SuiteSource], dict[str, str]]:
+    """Every suite known by name: bench's own, then those of installed packages (entry point group `bench.suites`,
+    each naming a suite file, a folder of suite files or a callable returning one; a suite is named by its file's
+    stem). Also returns the entry points that could not be used, with why: a broken package must not hide the
+    others, and cannot take a name bench or an earlier package already has."""
+    from importlib import metadata
+
+    found = {name: SuiteSource(path) for name, path in builtin_suites().items()}
+    problems: dict[str, str] = {}
+    for ep in sorted(metadata.entry_points(group=SUITES_GROUP), key=lambda e: e.name):
+        dist = getattr(ep.dist, "name", None) or "unknown package"
+        try:
+            files = _suite_files(ep.load())
+        except Exception as err:  # ImportError, a bad target, anything the package's module raises
+            problems[f"{ep.name} ({dist})"] = f"{type(err).__name__}: {' '.join(str(err).split())}"
+            continue
+        for path in files:
+            name = path.stem
+            if name in found:
+                problems[f"{ep.name} ({dist})"] = f"suite {name!r} is already {found[name].origin}'s; rename the file"
+                continue
+            found[name] = SuiteSource(path, f"package {dist}")
+    return found, problems
 
 
 def load_suite(name_or_path: str | Path, overrides: Mapping[str, Any] | None = None) -> SuiteConfig:
@@ -48,19 +97,19 @@ def load_suite(name_or_path: str | Path, overrides: Mapping[str, Any] | None = N
         overrides: Dotted keys of the suite mapping and their values (`{"protocol.learning_rate": 2e-5}`), set
             before the suite is validated, so a bad key or value fails exactly as it would in the file.
     """
-    builtins = builtin_suites()
-    if str(name_or_path) in builtins:
-        return parse_suite_file(builtins[str(name_or_path)], overrides)
     path = Path(name_or_path)
-    if path.suffix.lower() in (".yaml", ".yml", ".toml"):
+    if path.suffix.lower() in SUITE_SUFFIXES:
         if not path.is_file():
             raise BenchError(f"suite file {path} does not exist; check the path")
         return parse_suite_file(path, overrides)
+    known_suites, _ = suite_sources()
+    if str(name_or_path) in known_suites:
+        return parse_suite_file(known_suites[str(name_or_path)].path, overrides)
     from bench.registry import Registry
 
     known: Registry[Path] = Registry("suite")
-    for key, value in builtins.items():
-        known.add(key, value)
+    for key, value in known_suites.items():
+        known.add(key, value.path)
     raise BenchError(known.unknown_message(name_or_path) + " A user suite is a path to a .yaml or .toml file.")
 
 
