@@ -69,6 +69,12 @@ def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]]) -> Counter:
     from bench.train.encoding import tokenizer_key
 
     backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:  # a copy without the truncation and padding a saved tokenizer may carry (MiniLM's: 128)
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(backend.to_str())
+        backend.no_truncation()
+        backend.no_padding()
 
     def count(texts: list[str]) -> np.ndarray:
         # in slices, keeping only the counts: the ids of a whole corpus as Python lists take gigabytes
@@ -92,6 +98,7 @@ class Lengths:
 
     runner: str
     tokenizer: str
+    tokenizer_key: str  # equal keys: equal counts (the same vocabulary and rules)
     n_docs: int
     percentiles: dict[int, float]
     max_tokens: int
@@ -133,6 +140,7 @@ def summarize(
     common = dict(
         runner=name,
         tokenizer=counter.source,
+        tokenizer_key=counter.key,
         n_docs=len(docs),
         percentiles={p: float(np.percentile(docs, p)) for p in PERCENTILES} if len(docs) else {},
         max_tokens=int(docs.max()) if len(docs) else 0,
@@ -143,7 +151,7 @@ def summarize(
         doc_tokens=docs,
     )
     if not isinstance(runner, TransformerRunner):
-        return Lengths(micro_batch=None, micro_batch_note="no batches: a scikit-learn model", **common)
+        return Lengths(micro_batch=None, **common)  # no batches: a scikit-learn model
     micro, note = micro_batch(protocol)
     encoded = encoded_lengths(runner, counter.tokenizer)
     multiple = math.lcm(runner.pad_to_multiple_of or 1, COMPILE_BUCKET if protocol.compile else 1)

@@ -18,6 +18,9 @@ COLUMNS = ("runner", "tokenizer", "docs", *(f"p{p}" for p in PERCENTILES), "max"
            "tokens dropped %", "micro-batch", "padding %", "estimate")  # fmt: skip
 
 
+LINE_COLORS = ("#C44E52", "#DD8452", "#55A868", "#8172B3", "#937860", "#DA8BC3")
+
+
 def row_values(row: Row) -> dict[str, Any]:
     """One row of the table as plain values (numbers unrounded; None where not applicable)."""
     values: dict[str, Any] = dict.fromkeys(COLUMNS)
@@ -56,10 +59,10 @@ def table_lines(inspection: Inspection, markdown: bool = False) -> list[str]:
     """The table, aligned for a console or as a Markdown table; the estimate and unavailable tokenizers follow it."""
     columns = [c for c in COLUMNS if c != "estimate"]
     cells = [[_cell(c, row_values(r)[c]) if r.lengths else "" for c in columns] for r in inspection.rows]
+    tags = tokenizer_tags(inspection)
     for line, row in zip(cells, inspection.rows, strict=True):
         line[0] = row.runner
-        if row.lengths is None:
-            line[1] = "unavailable (see below)"
+        line[1] = tags[row.lengths.tokenizer] if row.lengths else "unavailable (see below)"
     if markdown:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
         lines += ["| " + " | ".join(line) + " |" for line in cells]
@@ -68,13 +71,26 @@ def table_lines(inspection: Inspection, markdown: bool = False) -> list[str]:
         lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
         lines += ["  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)).rstrip() for line in cells]
     bullet = "- " if markdown else "  "
-    notes = [f"{bullet}{r.runner}: {r.why}" for r in inspection.rows if r.lengths is None]
+    lines += ["", "tokenizers:", *(f"{bullet}{tag}: {source}" for source, tag in tags.items())]
+    reasons: dict[str, list[str]] = {}  # runners of one checkpoint share the reason: said once
+    for r in inspection.rows:
+        if r.lengths is None:
+            reasons.setdefault(r.why, []).append(r.runner)
+    notes = [f"{bullet}{', '.join(names)}: {why}" for why, names in reasons.items()]
     if notes:
         lines += ["", "tokenizer unavailable:", *notes]
     estimates = [f"{bullet}{r.runner}: {row_values(r)['estimate']}" for r in inspection.measured if r.estimate]
     if estimates:
         lines += ["", "estimated cost of the suite's protocol per run:", *estimates]
     return lines
+
+
+def tokenizer_tags(inspection: Inspection) -> dict[str, str]:
+    """A short tag (T1, T2, ...) per tokenizer, in order of first use: the table's tokenizer column."""
+    tags: dict[str, str] = {}
+    for row in inspection.measured:
+        tags.setdefault(row.lengths.tokenizer, f"T{len(tags) + 1}")
+    return tags
 
 
 def describe(inspection: Inspection) -> str:
@@ -143,24 +159,28 @@ def histogram(inspection: Inspection, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    by_tokenizer: dict[str, list[Row]] = {}
+    by_tokenizer: dict[str, list[Row]] = {}  # tokenizers that count alike share a panel
     for row in inspection.measured:
-        by_tokenizer.setdefault(row.lengths.tokenizer, []).append(row)
+        by_tokenizer.setdefault(row.lengths.tokenizer_key, []).append(row)
     fig = Figure(figsize=(8, 2.8 * len(by_tokenizer)), layout="constrained")
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(by_tokenizer), 1, squeeze=False)[:, 0]
-    for ax, (source, rows) in zip(axes, by_tokenizer.items(), strict=True):
+    for ax, rows in zip(axes, by_tokenizer.values(), strict=True):
+        source = "; ".join(dict.fromkeys(r.lengths.tokenizer.split(" (from ")[0] for r in rows))
         docs = rows[0].lengths.doc_tokens
-        top = max(int(docs.max()) if len(docs) else 1, 2)
-        bins = np.unique(np.geomspace(1, top + 1, 60).astype(int))
+        low, top = max(int(docs.min()) if len(docs) else 1, 1), max(int(docs.max()) if len(docs) else 1, 2)
+        bins = np.unique(np.geomspace(low, top + 1, 60).astype(int))
         ax.hist(np.maximum(docs, 1), bins=bins, color="#4C72B0", alpha=0.8)
         ax.set_xscale("log")
         limits = sorted({r.lengths.content_tokens for r in rows if r.lengths.content_tokens})
-        for limit in limits:
+        for i, limit in enumerate(limits):
             names = ", ".join(r.runner for r in rows if r.lengths.content_tokens == limit)
             over = 100 * float((docs > limit).mean()) if len(docs) else 0.0
-            ax.axvline(limit, color="#C44E52", linestyle="--", linewidth=1)
-            ax.text(limit, ax.get_ylim()[1] * 0.95, f" {limit}: {over:.1f}% longer\n ({names})", fontsize=7, va="top")
+            color = LINE_COLORS[i % len(LINE_COLORS)]
+            label = f"reads {limit}: {over:.1f}% longer ({names})"
+            ax.axvline(limit, color=color, linestyle="--", linewidth=1.2, label=label)
+        if limits:
+            ax.legend(fontsize=7, loc="upper right", frameon=False)
         ax.set_title(f"{inspection.suite}: {len(docs):,} training documents, {source}", fontsize=8, loc="left")
         ax.set_xlabel("tokens per document (log scale)")
         ax.set_ylabel("documents")
