@@ -28,7 +28,7 @@ from bench.report import report
 from bench.results.schema import RunRecord
 from bench.results.store import ResultStore, RunKey
 from bench.results.tables import records_frame, run_table
-from bench.runners import Runner
+from bench.runners import EstimatorRunner, Runner
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -224,20 +224,22 @@ def inspect(
 
 def preflight_line(sweep: Sweep) -> str | None:
     """The one line `bench run` prints before training: how much of the training documents each planned runner
-    truncates (runners whose tokenizer is not on disk are left out; no estimates). None where nothing was measured,
+    truncates (runners whose tokenizer is not on disk, and scikit-learn runners, are left out; no estimates). None where nothing was measured,
     or where the pre-flight itself failed: it must never stop a run that `prepare` accepted."""
     from bench.preflight import inspect_suite, summary_line
 
     seen, runners = set(), []
     for job in sweep.plan.jobs:
-        if job.runner_name not in seen:
+        if job.runner_name not in seen and not isinstance(job.runner, EstimatorRunner):  # those read everything
             seen.add(job.runner_name)
             runners.append((job.runner_name, job.runner))
     if not runners:
         return None
     options = sweep.options
     try:
-        found = inspect_suite(sweep.suite, runners, options.data_dir, options.limit, None, quiet_missing=True)
+        found = inspect_suite(
+            sweep.suite, runners, options.data_dir, options.limit, None, quiet_missing=True, count_test=False
+        )
     except Exception as err:
         return (
             f"inspect: skipped ({str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__})"

@@ -68,11 +68,13 @@ def inspect_suite(
     limit: int | None = None,
     results: Path | None = Path("results"),
     quiet_missing: bool = False,
+    count_test: bool = True,
 ) -> Inspection:
     """Count the suite's documents in every runner's tokens (each distinct tokenizer once, all documents in one batch
     call) and summarize what each runner keeps and pads; estimate each protocol from the profile records under
     `results` (None: no estimates). A runner whose tokenizer cannot be had gets a row saying why; with
-    `quiet_missing` such rows are left out.
+    `quiet_missing` such rows are left out. Without `count_test`, the test split is not counted (nor its evaluation
+    estimated): `bench run`'s one line needs the training documents only.
 
     Raises:
         BenchError: The suite's data cannot be loaded or is invalid.
@@ -103,7 +105,9 @@ def inspect_suite(
                 rows.append(Row(name, runner.describe(), None, str(err)))
             continue
         if counter.key not in counted:
-            counted[counter.key] = count_splits(counter, [texts["train"], texts["validation"], texts["test"]])
+            counted[counter.key] = count_splits(
+                counter, [texts["train"], texts["validation"], texts["test"] if count_test else []]
+            )
         train, validation, test = counted[counter.key]
         lengths = summarize(name, runner, counter, train, validation, test, suite.protocol)
         found = estimate(lengths, records, suite.protocol.epochs) if results is not None else None
