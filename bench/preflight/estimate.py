@@ -34,7 +34,8 @@ class Estimate:
             f"~{_hours(self.eval_s)} eval" if self.eval_s is not None else "eval not estimated (no infer records)"
         )
         if self.peak_mem_mb is not None:
-            mem = f"{'>= ' if self.mem_at_least else ''}{self.peak_mem_mb / 1024:.1f} GB {self.mem_kind or ''}".strip()
+            size = f"{self.peak_mem_mb / 1024:.1f} GB" if self.peak_mem_mb >= 1024 else f"{self.peak_mem_mb:.0f} MB"
+            mem = f"{'>= ' if self.mem_at_least else ''}{size} {self.mem_kind or ''}".strip()
             parts.append(f"peak {mem}")
         note = ", extrapolated" if self.extrapolated else ""
         return f"{', '.join(parts)} per seed (estimate from profile records: {self.device}, {self.basis}{note})"
@@ -54,7 +55,9 @@ def estimate(lengths: Lengths, records: list[ProfileRecord], epochs: int) -> Est
     mine = _records_of(lengths.runner, records)
     train = [r for r in mine if r.mode == TRAIN]
     if not train:
-        return f"no profile records: run `bench profile --runners {lengths.runner.removesuffix(RANDOM_INIT_SUFFIX)}`"
+        name = lengths.runner.removesuffix(RANDOM_INIT_SUFFIX)
+        flag = "--random-init " if lengths.runner.endswith(RANDOM_INIT_SUFFIX) else ""
+        return f"no profile records: run `bench profile {flag}--runners {name}`"
     device = Tally(_device(r) for r in train).most_common(1)[0][0]  # one device's records, never a mix
     train = _one_per_length([r for r in train if _device(r) == device], lengths.micro_batch)
     infer = _one_per_length([r for r in mine if r.mode == INFER and _device(r) == device], lengths.micro_batch)
@@ -76,6 +79,8 @@ def estimate(lengths: Lengths, records: list[ProfileRecord], epochs: int) -> Est
         + (f", infer at L {', '.join(str(r.seq_len) for r in infer)}" if infer else "")
         + f"; memory at L {at.seq_len}, batch {at.batch_size}"
     )
+    if batches != [lengths.micro_batch]:  # memory grows with the batch; the time per token less so, once it fills
+        basis += f"; the suite's micro-batch is {lengths.micro_batch}: profile at it for a closer memory figure"
     return Estimate(train_s, eval_s, mem, kind, not above, device, basis, extrapolated)
 
 
