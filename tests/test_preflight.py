@@ -197,3 +197,10 @@ def test_imdb_share_over_512_minilm_tokens_is_plausible(imdb_dir: Path):
     (row,) = found.rows
     assert row.lengths.n_docs == 4000 and "all-MiniLM-L6-v2" in row.lengths.tokenizer
     assert 0.12 <= row.lengths.truncated_share <= 0.18
+
+
+def test_help_shows_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["inspect", "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text and "--random-init" in text and "--models-dir" in text and "--set" in text

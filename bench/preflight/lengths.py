@@ -34,8 +34,10 @@ class Counter:
     tokenizer: Any = None  # a transformers tokenizer (its special tokens are needed to encode), None for estimators
 
 
-def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]]) -> Counter:
-    """The tokenizer `runner` would train with, as a `Counter`; never reaches the network.
+def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]], built: dict | None = None) -> Counter:
+    """The tokenizer `runner` would train with, as a `Counter`; never reaches the network. `built` keeps the
+    tokenizers of pretrained checkpoints across calls: a suite's runners of one checkpoint (eleven in imdb) share
+    it, and loading one costs half a second.
 
     Raises:
         TokenizerUnavailable: A pretrained checkpoint's tokenizer that is not on disk, or any failure building it
@@ -60,8 +62,14 @@ def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]]) -> Counter:
                 f"{model_id}'s tokenizer is not on disk ({locate.missing_hint(model_id)}); or pass --random-init "
                 "for a stand-in of its family trained on the suite's text"
             )
+    memo = _checkpoint_key(runner)
     try:
-        tokenizer = runner.build_tokenizer(corpus)
+        if memo is not None and built is not None and memo in built:
+            tokenizer = built[memo]
+        else:
+            tokenizer = runner.build_tokenizer(corpus)
+            if memo is not None and built is not None:
+                built[memo] = tokenizer
     except Exception as err:  # whatever went wrong, one line in its row; the other runners go on
         text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TokenizerUnavailable(f"cannot build its tokenizer: {text[:200]}") from None
@@ -89,6 +97,15 @@ def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]]) -> Counter:
         return counts
 
     return Counter(tokenizer_key(tokenizer), tokenizer_source(tokenizer), count, tokenizer)
+
+
+def _checkpoint_key(runner: TransformerRunner) -> tuple | None:
+    """What a pretrained runner's tokenizer depends on (none of max_length, windows, chunks); None for others."""
+    from bench.runners.hf import PretrainedRunner
+
+    if not isinstance(runner, PretrainedRunner) or type(runner).build_tokenizer is not PretrainedRunner.build_tokenizer:
+        return None
+    return (runner.model_id, runner.random_init, runner.revision, runner.trust_remote_code)
 
 
 @dataclass(frozen=True)

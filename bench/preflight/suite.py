@@ -96,10 +96,11 @@ def inspect_suite(
 
     records = list(ResultStore(results).profile_records()) if results is not None and results.is_dir() else []
     counted: dict[str, list[np.ndarray]] = {}
+    built: dict = {}
     rows = []
     for name, runner in runners:
         try:
-            counter: Counter = counter_for(runner, corpus)
+            counter: Counter = counter_for(runner, corpus, built)
         except TokenizerUnavailable as err:
             if not quiet_missing:
                 rows.append(Row(name, runner.describe(), None, str(err)))
