@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from bench.errors import BenchError
 
 __version__ = "0.1.0"
-__all__ = ["BenchError", "__version__", "load_results", "report", "run"]
+__all__ = ["BenchError", "__version__", "inspect", "load_results", "report", "run"]
 
 if TYPE_CHECKING:
     from bench import report
-    from bench.api import load_results, run
+    from bench.api import inspect, load_results, run
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "load_results"):
+    if name in ("run", "load_results", "inspect"):
         return getattr(importlib.import_module("bench.api"), name)
     if name == "report":  # the report package, which is callable: bench.report("demo") renders a report
         return importlib.import_module("bench.report")

@@ -28,12 +28,16 @@ from bench.report import report
 from bench.results.schema import RunRecord
 from bench.results.store import ResultStore, RunKey
 from bench.results.tables import records_frame, run_table
-from bench.runners import Runner
+from bench.runners import EstimatorRunner, Runner
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ProfileOptions", "RunOptions", "Sweep", "load_results", "prepare", "profile", "report", "run"]
+    from bench.preflight import Inspection
+
+__all__ = [
+    "ProfileOptions", "RunOptions", "Sweep", "inspect", "load_results", "prepare", "profile", "report", "run",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,71 @@ def profile(**keywords: Any) -> pd.DataFrame:
         done.append(launch(job))  # running out of memory is recorded as this length's result, never retried
         store.rebuild_profile_table()
     return profile_table([r for r in done if r is not None])
+
+
+def inspect(
+    suite: str | Path | Mapping[str, Any] = "demo",
+    *,
+    runners: Sequence[str] | None = None,
+    data_dir: str | Path | None = None,
+    limit: int | None = None,
+    random_init: bool = False,
+    overrides: Mapping[str, Any] | None = None,
+    results: str | Path | None = "results",
+    out: str | Path | None = None,
+) -> Inspection:
+    """A pre-flight of a suite, as `bench inspect` does: per runner, document lengths in its own tokens, the share of
+    documents it truncates and of tokens it drops, the padding of its training batches, and the protocol's time and
+    memory estimated from `bench profile`'s records under `results`. No training, no GPU, no network: a tokenizer
+    that is not on disk gets a row saying why.
+
+    Args:
+        suite, runners, data_dir, limit, random_init, overrides: As for `run`.
+        results: Where `bench profile` wrote its records (None: no estimates).
+        out: Write inspect.md, inspect.csv, inspect.json and lengths.png there (None: write nothing).
+
+    Returns:
+        The `bench.preflight.Inspection` (its rows, the documents measured, the seconds it took).
+
+    Raises:
+        BenchError: An unknown suite or runner, a bad key or value, unreadable data.
+    """
+    from bench.preflight import inspect_suite, runners_of, write_files
+
+    config = _suite(suite, overrides)
+    data_dir = Path(data_dir) if data_dir is not None else None
+    if data_dir is not None and not data_dir.is_dir():
+        raise BenchError(f"--data-dir {data_dir} is not a directory; point it at a folder with train and test files")
+    built = runners_of(config, runners, random_init)
+    found = inspect_suite(config, built, data_dir, limit, Path(results) if results is not None else None)
+    if out is not None:
+        write_files(found, Path(out))
+    return found
+
+
+def preflight_line(sweep: Sweep) -> str | None:
+    """The one line `bench run` prints before training: how much of the training documents each planned runner
+    truncates (runners whose tokenizer is not on disk, and scikit-learn runners, are left out; no estimates). None where nothing was measured,
+    or where the pre-flight itself failed: it must never stop a run that `prepare` accepted."""
+    from bench.preflight import inspect_suite, summary_line
+
+    seen, runners = set(), []
+    for job in sweep.plan.jobs:
+        if job.runner_name not in seen and not isinstance(job.runner, EstimatorRunner):  # those read everything
+            seen.add(job.runner_name)
+            runners.append((job.runner_name, job.runner))
+    if not runners:
+        return None
+    options = sweep.options
+    try:
+        found = inspect_suite(
+            sweep.suite, runners, options.data_dir, options.limit, None, quiet_missing=True, count_test=False
+        )
+    except Exception as err:
+        return (
+            f"inspect: skipped ({str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__})"
+        )
+    return summary_line(found)
 
 
 def load_results(results_dir: str | Path = "results", suite: str | None = None) -> pd.DataFrame:

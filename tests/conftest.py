@@ -26,7 +26,8 @@ os.environ.update(
 
 import pytest  # noqa: E402
 
-SHARED_IMDB = Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb"
+# $BENCH_IMDB_DIR points elsewhere (a worktree outside the repository's folder has no ../shared beside it)
+SHARED_IMDB = Path(os.environ.get("BENCH_IMDB_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data" / "imdb")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ LAYERS = {
     "cli": 7,
     "api": 6,  # the Python API; the commands are a thin layer over it
     "launch": 5,
+    "preflight": 5,  # `bench inspect`: reads data and builds runners' tokenizers (and train's tokenizer digest)
     "train": 4,
     "profile": 4,
     "runners": 3,

@@ -1,5 +1,5 @@
-"""Command line: `bench run`, `bench list`, `bench report`, `bench profile` and `bench status`; the only argparse in
-bench.
+"""Command line: `bench run`, `bench list`, `bench report`, `bench profile`, `bench inspect` and `bench status`; the
+only argparse in bench.
 
 Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
 one line and exit code 2."""
@@ -182,6 +182,18 @@ def build_parser() -> argparse.ArgumentParser:
     profile_cli.add_arguments(prof)
     _checkpoint_options(prof)
 
+    from bench.cli import inspect as inspect_cli
+
+    insp = sub.add_parser(
+        "inspect",
+        help="document lengths per runner's tokenizer, truncation, padding, estimated cost (no training, no GPU)",
+        epilog=inspect_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    inspect_cli.add_arguments(insp)
+    _add_set(insp)
+    _checkpoint_options(insp)
+
     from bench.cli import status as status_cli
 
     stat = sub.add_parser(
@@ -197,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "list", "report", "profile", "status", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "list", "report", "profile", "inspect", "status", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
@@ -213,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.profile import run
         elif args.command == "status":
             from bench.cli.status import run
+        elif args.command == "inspect":
+            from bench.cli.inspect import run
         else:
             from bench.cli.run import run
         return run(args)

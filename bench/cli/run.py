@@ -37,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
     from bench import api
 
     sweep = api.prepare(options=options(args))
+    line = api.preflight_line(sweep)  # what each runner truncates, before any hour is spent (bench inspect)
+    if line:
+        print(line)
     cluster = sweep.options.cluster
     if cluster is None and sweep.plan.jobs and not args.verbose:
         print(
