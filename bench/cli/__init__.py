@@ -150,7 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the suite's report_to, else none)",
     )
     _checkpoint_options(run)
+    from bench.cli import report as report_cli
     from bench.cli import scale
+
+    report_cli.add_price_arguments(run)
 
     scale.add_arguments(run)
     run.epilog = RUN_EXAMPLES + "\n" + scale.EXAMPLES
@@ -163,13 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--suite", help="show one suite in detail")
     _add_set(lst)
     from bench.cli import profile as profile_cli
-    from bench.cli import report as report_cli
 
     rep = sub.add_parser(
         "report",
         help="render tables and plots from results/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n",
+        epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n"
+        "  bench report --suite imdb --gpu-price 2.5             # money at 2.5 USD per GPU-hour\n"
+        "  bench report --suite imdb --gpu-price 2.1 --currency EUR\n",
     )
     report_cli.add_arguments(rep)
 

@@ -35,7 +35,9 @@ def options(args: argparse.Namespace) -> RunOptions:
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.report.budget import Pricing
 
+    Pricing(args.gpu_price, args.currency)  # a bad price is refused before anything trains
     sweep = api.prepare(options=options(args))
     cluster = sweep.options.cluster
     if cluster is None and sweep.plan.jobs and not args.verbose:
@@ -48,7 +50,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {sweep.store.table_path(sweep.suite.name)}")
-    report = api.report(sweep.suite.name, results=args.results, out=Path("reports") / sweep.suite.name)
+    out = Path("reports") / sweep.suite.name
+    report = api.report(
+        sweep.suite.name, results=args.results, out=out, gpu_price=args.gpu_price, currency=args.currency
+    )
     print(f"report: {report} and {report.with_name('report.html')}")
     verdict = report.with_name("verdict.md")
     if verdict.exists():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, cost, costonly, plots, profiling, published, tables, verdict
+from bench.report import budget, compose, cost, costonly, plots, profiling, published, tables, verdict
 from bench.report.load import align_predictions, load_results
 from bench.report.render import to_html, to_markdown
 
@@ -23,6 +23,7 @@ def build(
     out_dir: Path | None = None,
     baseline: str | None = None,
     warn: Callable[[str], None] | None = None,
+    pricing: budget.Pricing | None = None,
 ) -> Path:
     """See `bench.report.build_report`."""
     results = load_results(results_dir, suite)
@@ -35,7 +36,7 @@ def build(
     # cost-only (random-init) runs take no part in paired tests, CIs or accuracy by length
     quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
     aligned = align_predictions(quality, reference=chosen or order[0])  # lengths in the baseline's tokens
-    summary = tables.summary_table(results, aligned, order)
+    summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
     curves = tables.learning_curves(results)
