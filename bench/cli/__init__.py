@@ -1,5 +1,5 @@
-"""Command line: `bench run`, `bench list`, `bench report`, `bench profile` and `bench status`; the only argparse in
-bench.
+"""Command line: `bench run`, `bench list`, `bench report`, `bench leaderboard`, `bench profile` and `bench status`;
+the only argparse in bench.
 
 Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
 one line and exit code 2."""
@@ -177,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report_cli.add_arguments(rep)
 
+    from bench.cli import leaderboard as leaderboard_cli
+
+    board = sub.add_parser(
+        "leaderboard",
+        help="one table across suites: runner x suite, main metric with CI, mean rank, cost",
+        epilog=leaderboard_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    leaderboard_cli.add_arguments(board)
+
     prof = sub.add_parser(
         "profile",
         help="measure memory and time per step against sequence length (no fine-tuning)",
@@ -201,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "list", "report", "profile", "status", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "list", "report", "leaderboard", "profile", "status", "-h", "--help"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
@@ -213,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.listing import run
         elif args.command == "report":
             from bench.cli.report import run
+        elif args.command == "leaderboard":
+            from bench.cli.leaderboard import run
         elif args.command == "profile":
             from bench.cli.profile import run
         elif args.command == "status":
