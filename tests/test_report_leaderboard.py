@@ -11,6 +11,7 @@ import pytest
 
 from bench.api import leaderboard as api_leaderboard
 from bench.cli import main
+from bench.report import build_report
 from bench.report.budget import price_table
 from bench.report.errors import ReportError
 from bench.report.leaderboard import leaderboard
@@ -120,3 +121,9 @@ def test_a_folder_with_no_suites_is_one_line_exit_2(tmp_path: Path, capsys: pyte
 def test_an_unknown_suite_names_the_ones_there(two_suites: Path) -> None:
     with pytest.raises(ReportError, match="suites there: alpha, beta"):
         leaderboard(two_suites, ["gamma"])
+
+
+def test_a_suite_report_shows_the_other_suites_of_its_folder(two_suites: Path, tmp_path: Path) -> None:
+    md = build_report(two_suites, "alpha", tmp_path / "alpha")
+    text = md.read_text(encoding="utf-8")
+    assert "## Across suites" in text and "| runner | alpha (accuracy) | beta (f1) | mean rank |" in text

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import budget, compose, cost, costonly, plots, profiling, published, tables, verdict
+from bench.report import budget, compose, cost, costonly, leaderboard, plots, profiling, published, tables, verdict
 from bench.report.load import align_predictions, load_results
-from bench.report.render import to_html, to_markdown
+from bench.report.render import Document, to_html, to_markdown
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -26,6 +26,7 @@ def build(
     pricing: budget.Pricing | None = None,
 ) -> Path:
     """See `bench.report.build_report`."""
+    across = results_dir  # every folder, for the section across suites
     results = load_results(results_dir, suite)
     for line in results.duplicates if warn else ():
         warn(line)
@@ -62,6 +63,7 @@ def build(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped, literature
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
+    document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites
     sentences = verdict.verdict(summary, comparison, aligned, chosen)
     (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
     md_path = out_dir / "report.md"

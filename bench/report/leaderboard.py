@@ -273,3 +273,16 @@ def write(
     columns = [c for c in board.table.columns if not c.endswith(".cost_only")]
     board.table[columns].to_csv(out / "leaderboard.csv", index=False, float_format="%.6g")
     return md
+
+
+def section(results: Path | Sequence[Path], pricing: budget.Pricing | None = None) -> list:
+    """The suite report's "Across suites" section: the leaderboard, where the results folder(s) hold two or more
+    suites; nothing otherwise."""
+    dirs = [Path(results)] if isinstance(results, str | Path) else [Path(d) for d in results]
+    if len({s for d in dirs for s in ResultStore(d).suites()}) < 2:
+        return []
+    board = leaderboard(dirs, None, pricing)
+    blocks = document(board, ", ".join(str(d) for d in dirs)).blocks[1:]  # without its own heading
+    intro = Paragraph.of("The other suites in this results folder, beside this one (", Code("bench leaderboard"),
+                         " writes the same table as Markdown, sortable HTML and CSV):")  # fmt: skip
+    return [Heading("Across suites"), intro, *blocks]
