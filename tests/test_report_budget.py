@@ -120,3 +120,13 @@ def test_report_shows_budget_in_verdict_cost_table_and_plot(tmp_path: Path) -> N
     summary = pd.read_csv(tmp_path / "out" / "tables" / "summary.csv")
     assert {"train_gpu_h", "infer_gpu_h_per_1M", "train_cost", "price_source"} <= set(summary.columns)
     assert (tmp_path / "out" / "plots" / "accuracy_vs_cost.svg").read_text(encoding="utf-8").count("USD") >= 1
+
+
+def test_cpu_only_report_has_cpu_hours_and_no_money_columns(tmp_path: Path) -> None:
+    _write(tmp_path, "tfidf", device="cpu", train_s=36.0, n_train=900, n_val=100, n_train_split=2000)
+    md = build_report(tmp_path, SUITE, tmp_path / "out", gpu_price=2.5)
+    text = md.read_text(encoding="utf-8")
+    assert "0.02 CPU-h (scaled ×2 from 900 docs)" in text
+    assert "train, full data (USD)" not in text and "train, full data (money)" not in text
+    verdict = (tmp_path / "out" / "verdict.md").read_text(encoding="utf-8")
+    assert "training tfidf on the full data ~0.02 CPU-h, 1 M documents ~" in verdict and "USD" not in verdict

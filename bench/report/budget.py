@@ -181,8 +181,9 @@ def table_currency(summary: pd.DataFrame) -> str:
     return found[0] if len(found) == 1 else (" / ".join(found) or "money")
 
 
-def cells(row: pd.Series, currency: str) -> list[Cell]:
-    """The cost table's budget cells of one summary row: training and 1 M-document device-hours, then money."""
+def cells(row: pd.Series, currency: str, priced: bool = True) -> list[Cell]:
+    """The cost table's budget cells of one summary row: training and 1 M-document device-hours, then (`priced`)
+    money."""
     unit = f" {row['device_kind']}-h" if row["device_kind"] else ""
     train, infer = _train_hours(row), _infer_hours(row)
     out = [
@@ -192,14 +193,21 @@ def cells(row: pd.Series, currency: str) -> list[Cell]:
     ]  # fmt: skip
     price = f"(at {row['price_per_gpu_h']:g}/GPU-h)" if pd.notna(row["price_per_gpu_h"]) else ""
     note = f"({row['budget_note']})" if row["budget_note"] else price
+    if not priced:
+        return out
     out += [Cell(money(row["train_cost"], currency), note, numeric=True), Cell(money(row["infer_cost_per_1M"], currency), numeric=True)]  # fmt: skip
     return out
 
 
+def has_gpu(summary: pd.DataFrame) -> bool:
+    """Whether any runner ran on a GPU: the money columns are shown only then (CPU runs are never priced)."""
+    return bool((summary["device_kind"] == "GPU").any())
+
+
 def columns(summary: pd.DataFrame) -> list[str]:
     currency = table_currency(summary)
-    return ["train, full data (device-h)", "1 M docs (device-h)", f"train, full data ({currency})",
-            f"1 M docs ({currency})"]  # fmt: skip
+    money_columns = [f"train, full data ({currency})", f"1 M docs ({currency})"] if has_gpu(summary) else []
+    return ["train, full data (device-h)", "1 M docs (device-h)", *money_columns]
 
 
 def notes(summary: pd.DataFrame) -> list[Paragraph]:
@@ -212,7 +220,7 @@ def notes(summary: pd.DataFrame) -> list[Paragraph]:
             "below the value: scaled from how many) × the devices that trained it, in GPU-hours (CPU-hours for a run "
             "without a GPU). 1 M docs = 1,000,000 / the test pass's documents per second × devices, in hours: the "
             "test split's lengths stand for the suite's. Money = GPU-hours × a price per GPU-hour; CPU runs and GPUs "
-            "without a price show — and say why (never 0)."
+            "without a price show — and say why (never 0); where no runner had a GPU there are no money columns."
         )
     ]
     out += [Paragraph.of("Price: ", source, ".", bullet=True) for source in sources]
@@ -258,5 +266,6 @@ def extend(table: Table, summary: pd.DataFrame) -> Table:
     if not has_budget(summary):
         return table
     currency = table_currency(summary)
-    rows = [[*row, *cells(s, currency)] for row, (_, s) in zip(table.rows, summary.iterrows(), strict=True)]
+    priced = has_gpu(summary)
+    rows = [[*row, *cells(s, currency, priced)] for row, (_, s) in zip(table.rows, summary.iterrows(), strict=True)]
     return Table([*table.columns, *columns(summary)], rows, [*table.notes, *notes(summary)])
