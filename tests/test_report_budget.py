@@ -130,3 +130,9 @@ def test_cpu_only_report_has_cpu_hours_and_no_money_columns(tmp_path: Path) -> N
     assert "train, full data (USD)" not in text and "train, full data (money)" not in text
     verdict = (tmp_path / "out" / "verdict.md").read_text(encoding="utf-8")
     assert "training tfidf on the full data ~0.02 CPU-h, 1 M documents ~" in verdict and "USD" not in verdict
+
+
+def test_bench_run_refuses_a_bad_price_before_anything_trains(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    code = main(["run", "--suite", "demo", "--results", str(tmp_path / "results"), "--gpu-price", "-1"])
+    assert code == 2 and "--gpu-price must be a positive" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
