@@ -88,8 +88,9 @@ def build_table(columns: list[SuiteColumn]) -> pd.DataFrame:
             prefix = f"{c.suite}.{c.metric}"
             rows[runner] |= {
                 prefix: s[f"{c.metric}_mean"] if trained else math.nan,
-                f"{prefix}_ci_low": s[f"{c.metric}_ci_low"] if trained else math.nan,
-                f"{prefix}_ci_high": s[f"{c.metric}_ci_high"] if trained else math.nan,
+                # a metric the report has no bootstrap for yet has a mean and no CI
+                f"{prefix}_ci_low": s.get(f"{c.metric}_ci_low", math.nan) if trained else math.nan,
+                f"{prefix}_ci_high": s.get(f"{c.metric}_ci_high", math.nan) if trained else math.nan,
                 f"{c.suite}.rank": rank.get(runner, math.nan),
                 f"{c.suite}.cost_only": bool(s["cost_only"]),
             }
