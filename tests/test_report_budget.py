@@ -136,3 +136,13 @@ def test_bench_run_refuses_a_bad_price_before_anything_trains(tmp_path: Path, ca
     code = main(["run", "--suite", "demo", "--results", str(tmp_path / "results"), "--gpu-price", "-1"])
     assert code == 2 and "--gpu-price must be a positive" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()
+
+
+def test_verdict_says_which_gpu_had_no_price(tmp_path: Path) -> None:
+    _write(tmp_path, "roberta-512", train_s=3600.0, n_train_split=1000)
+    _write(tmp_path, "longformer-4096", max_length=4096, family="longformer", gpu_name="NVIDIA A40", n_train_split=1000)
+    build_report(tmp_path, SUITE, tmp_path / "out")
+    verdict = (tmp_path / "out" / "verdict.md").read_text(encoding="utf-8")
+    assert "training longformer-4096 on the full data ~" in verdict
+    assert "GPU-h (no price for its GPU: give --gpu-price)" in verdict
+    assert "list price as of 2026-11-09" in verdict  # the roberta-512 run's H100 price, named with its date

@@ -242,6 +242,8 @@ def sentence(candidates: pd.DataFrame) -> str | None:
             at = f"{row['price_per_gpu_h']:g} {row['currency']}/GPU-h"
             text += f" (~{money(row['train_cost'], row['currency'])} at {at})"
             sources.add(row["price_source"])
+        elif row["device_kind"] == "GPU":
+            text += " (no price for its GPU: give --gpu-price)"
         text += f", 1 M documents ~{hours(infer)} {unit}"
         if pd.notna(row["infer_cost_per_1M"]):
             text += f" (~{money(row['infer_cost_per_1M'], row['currency'])})"
