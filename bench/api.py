@@ -4,6 +4,7 @@
     table = bench.run("demo", runners=["tiny-roberta-512"], seeds=[0, 1])   # the results table, a DataFrame
     records = bench.load_results("results")                                # every record of every suite
     bench.report("demo")                                                   # reports/demo/report.md
+    bench.leaderboard("results")                                           # reports/leaderboard.md: runner × suite
     bench.run("imdb", executor="slurm")                                    # the same runs as a Slurm array job
 
 `bench run`, `bench report` and `bench profile` are a thin layer over these functions. A mistake a user can fix
@@ -36,7 +37,8 @@ if TYPE_CHECKING:
     from bench.preflight import Inspection
 
 __all__ = [
-    "ProfileOptions", "RunOptions", "Sweep", "inspect", "load_results", "prepare", "profile", "report", "run",
+    "ProfileOptions", "RunOptions", "Sweep", "inspect", "leaderboard", "load_results", "prepare", "profile", "report",
+    "run",
 ]  # fmt: skip
 
 
@@ -272,6 +274,38 @@ def load_results(results_dir: str | Path = "results", suite: str | None = None) 
     records = [r for name in ([suite] if suite else found) for r in store.records(name)]
     frame = records_frame(records)
     return frame.sort_values(["suite", "runner", "seed"], kind="stable").reset_index(drop=True)
+
+
+def leaderboard(
+    results: str | Path | Sequence[str | Path] = "results",
+    *,
+    out: str | Path | None = None,
+    suites: Sequence[str] | None = None,
+    gpu_price: float | None = None,
+    currency: str = "USD",
+) -> Path:
+    """`bench leaderboard`: runner × suite, each cell the suite's main metric with its CI, the mean rank per runner
+    and the median full-data training cost, as Markdown, sortable HTML and CSV.
+
+    Args:
+        results: The results folder(s) holding the suites.
+        out: Where to write leaderboard.{md,html,csv}; default `reports/`.
+        suites: The suites to show (default: every suite with results there).
+        gpu_price: Price per GPU-hour for the cost column (default: the shipped list price of each run's GPU).
+        currency: The currency of `gpu_price`.
+
+    Returns:
+        Path of leaderboard.md; leaderboard.html and leaderboard.csv lie beside it.
+
+    Raises:
+        BenchError: No suite has results there, a suite asked for has none, or the price is not positive.
+    """
+    from bench.report.budget import Pricing
+    from bench.report.leaderboard import write
+
+    pricing = Pricing(gpu_price, currency)
+    dirs = [Path(results)] if isinstance(results, str | Path) else [Path(d) for d in results]
+    return write(dirs, None if out is None else Path(out), suites, pricing)
 
 
 def _options(suite: str | Path | Mapping[str, Any], keywords: dict[str, Any]) -> RunOptions:

@@ -144,6 +144,7 @@ def test_limit_caps_train_and_scales_test(tmp_path: Path):
     assert len(data.splits["train"]) + len(data.splits["validation"]) == 50
     assert len(data.splits["validation"]) == 5
     assert len(data.splits["test"]) == 20  # 80 * 50 / 200
+    assert data.n_train_split == 200  # the size before --limit: the report scales training time by it
     again = load_suite_data(make_suite(), folder, limit=50)
     assert data.splits["test"]["id"] == again.splits["test"]["id"]
 
@@ -152,6 +153,7 @@ def test_limit_above_the_data_size_keeps_everything(tmp_path: Path):
     folder = data_dir(tmp_path, "jsonl", rows(40, [0, 1]), rows(10, [0, 1]))
     data = load_suite_data(make_suite(), folder, limit=1000)
     assert len(data.splits["train"]) + len(data.splits["validation"]) == 40 and len(data.splits["test"]) == 10
+    assert data.n_train_split == 40
 
 
 @pytest.mark.parametrize(("column", "setting"), [("body", "text_column"), ("stars", "label_column")])

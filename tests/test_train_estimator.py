@@ -50,6 +50,7 @@ def test_tfidf_matches_the_transformer_protocols_record(tiny_suite_file: Path, t
     assert record["train_tokens_per_s"] is None and metrics["peak_cpu_rss_mb"] > 0
     assert metrics["train_samples_per_s"] > 0 and metrics["eval_samples_per_s"] > 0
     assert metrics["n_params"] == metrics["n_features"] + 1
+    assert metrics["n_train_split"] == data.n_train_split == metrics["n_train"] + metrics["n_val"]  # no --limit
     assert all(40 <= p["n_tokens"] <= 80 for p in predictions)  # the documents' words
     assert all(0.5 <= p["score"] <= 1 for p in predictions)
 

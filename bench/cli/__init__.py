@@ -1,5 +1,5 @@
-"""Command line: `bench run`, `bench list`, `bench report`, `bench profile`, `bench inspect` and `bench status`; the
-only argparse in bench.
+"""Command line: `bench run`, `bench list`, `bench report`, `bench leaderboard`, `bench profile`, `bench inspect`
+and `bench status`; the only argparse in bench.
 
 Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
 one line and exit code 2."""
@@ -150,7 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: the suite's report_to, else none)",
     )
     _checkpoint_options(run)
+    from bench.cli import report as report_cli
     from bench.cli import scale
+
+    report_cli.add_price_arguments(run)
 
     scale.add_arguments(run)
     run.epilog = RUN_EXAMPLES + "\n" + scale.EXAMPLES
@@ -163,15 +166,26 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--suite", help="show one suite in detail")
     _add_set(lst)
     from bench.cli import profile as profile_cli
-    from bench.cli import report as report_cli
 
     rep = sub.add_parser(
         "report",
         help="render tables and plots from results/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n",
+        epilog="examples:\n  bench report\n  bench report --suite imdb --baseline roberta-512\n"
+        "  bench report --suite imdb --gpu-price 2.5             # money at 2.5 USD per GPU-hour\n"
+        "  bench report --suite imdb --gpu-price 2.1 --currency EUR\n",
     )
     report_cli.add_arguments(rep)
+
+    from bench.cli import leaderboard as leaderboard_cli
+
+    board = sub.add_parser(
+        "leaderboard",
+        help="one table across suites: runner x suite, main metric with CI, mean rank, cost",
+        epilog=leaderboard_cli.EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    leaderboard_cli.add_arguments(board)
 
     prof = sub.add_parser(
         "profile",
@@ -209,7 +223,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "list", "report", "profile", "inspect", "status", "-h", "--help"):
+    if not argv or argv[0] not in (
+        "run",
+        "list",
+        "report",
+        "leaderboard",
+        "profile",
+        "inspect",
+        "status",
+        "-h",
+        "--help",
+    ):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
     args = parser.parse_args(argv)
     if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
@@ -221,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.listing import run
         elif args.command == "report":
             from bench.cli.report import run
+        elif args.command == "leaderboard":
+            from bench.cli.leaderboard import run
         elif args.command == "profile":
             from bench.cli.profile import run
         elif args.command == "status":

@@ -21,6 +21,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="runner the others are compared with (default: the suite's 512-token head-truncated runner)",
     )
+    add_price_arguments(parser)
+
+
+def add_price_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--gpu-price` and `--currency`: what the report's budget prices a GPU-hour at (`bench report`, `bench run`)."""
+    parser.add_argument(
+        "--gpu-price",
+        type=float,
+        metavar="PRICE",
+        help="price of one GPU-hour for the budget columns, e.g. 2.5 (default: the shipped, dated list price of "
+        "each run's GPU, bench/report/prices.yaml; none where the GPU is not listed)",
+    )
+    parser.add_argument("--currency", default="USD", help="currency of --gpu-price (default: USD)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     folders = args.results or [Path("results")]
     _check_suite_exists(args.suite, folders)
-    md_path = build_report(folders, args.suite, args.out, args.baseline, warn)
+    md_path = build_report(folders, args.suite, args.out, args.baseline, warn, args.gpu_price, args.currency)
     print(f"report: {md_path}")
     print(f"        {md_path.with_name('report.html')} (self-contained)")
     print(f"tables: {md_path.parent / 'tables'}/*.csv   plots: {md_path.parent / 'plots'}/*.png, *.svg")

@@ -35,7 +35,9 @@ def options(args: argparse.Namespace) -> RunOptions:
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.report.budget import Pricing
 
+    Pricing(args.gpu_price, args.currency)  # a bad price is refused before anything trains
     sweep = api.prepare(options=options(args))
     line = api.preflight_line(sweep)  # what each runner truncates, before any hour is spent (bench inspect)
     if line:
@@ -51,7 +53,10 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(format_table(sweep.suite, table, sweep.runners))
     print(f"\ntable: {sweep.store.table_path(sweep.suite.name)}")
-    report = api.report(sweep.suite.name, results=args.results, out=Path("reports") / sweep.suite.name)
+    out = Path("reports") / sweep.suite.name
+    report = api.report(
+        sweep.suite.name, results=args.results, out=out, gpu_price=args.gpu_price, currency=args.currency
+    )
     print(f"report: {report} and {report.with_name('report.html')}")
     verdict = report.with_name("verdict.md")
     if verdict.exists():

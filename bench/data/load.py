@@ -38,6 +38,8 @@ class SuiteData:
     splits: DatasetDict  # train, validation, test; columns id, text, label
     label_names: tuple[str, ...]
     positive_label: str | None = None
+    # the train split's documents before --limit: what a run on the full data would carve train and validation from
+    n_train_split: int | None = None
 
     @property
     def positive_id(self) -> int:
@@ -59,6 +61,7 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     train, test = raw[suite.data.train_split], raw[suite.data.test_split]
     train, test = _standardize(suite, train, "train"), _standardize(suite, test, "test")
     train, test, names = _encode_labels(suite, train, test)
+    n_train_split = len(train)
     if limit is not None:
         n_test = max(2, math.ceil(limit * len(test) / len(train)))
         train = train.shuffle(seed=suite.protocol.split_seed).select(range(min(limit, len(train))))
@@ -81,7 +84,8 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     from datasets import DatasetDict
 
     splits = DatasetDict(train=parts["train"], validation=parts["test"], test=test)
-    return SuiteData(splits=splits, label_names=names, positive_label=_positive_label(suite, names))
+    positive = _positive_label(suite, names)
+    return SuiteData(splits=splits, label_names=names, positive_label=positive, n_train_split=n_train_split)
 
 
 def _positive_label(suite: SuiteConfig, names: tuple[str, ...]) -> str | None:

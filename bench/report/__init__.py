@@ -20,6 +20,8 @@ def build_report(
     out_dir: str | Path | None = None,
     baseline: str | None = None,
     warn: Callable[[str], None] | None = None,
+    gpu_price: float | None = None,
+    currency: str = "USD",
 ) -> Path:
     """Build the report of one suite from `<results_dir>/<suite>/runs/`.
 
@@ -30,18 +32,24 @@ def build_report(
         out_dir: Where to write; default `reports/<suite>/`.
         baseline: Runner every other runner is compared with; default the suite's 512-token head-truncated runner.
         warn: Called with each line the console should show too (a run found in two results folders).
+        gpu_price: Price of a GPU-hour for the budget columns (every GPU run); default the shipped, dated list
+            price of each run's GPU (`bench/report/prices.yaml`), none where its GPU is not listed.
+        currency: The currency of `gpu_price` (a three-letter code).
 
     Returns:
         Path of the written report.md (report.html, tables/ and plots/ lie beside it).
 
     Raises:
-        ReportError: No results for the suite, an unknown baseline, or an unreadable record.
+        ReportError: No results for the suite, an unknown baseline, an unreadable record, or a price that is not
+            a positive number.
     """
     # Imported here so that `bench --help` does not pay for pandas and matplotlib.
+    from bench.report.budget import Pricing
     from bench.report.build import build
 
+    pricing = Pricing(gpu_price, currency)  # refused before anything is read or written
     dirs = Path(results_dir) if isinstance(results_dir, str | Path) else [Path(d) for d in results_dir]
-    return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn)
+    return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn, pricing)
 
 
 def report(
@@ -50,6 +58,8 @@ def report(
     results: str | Path = "results",
     out: str | Path | None = None,
     baseline: str | None = None,
+    gpu_price: float | None = None,
+    currency: str = "USD",
 ) -> Path:
     """`bench.report`: render a suite's report from its records, as `bench report` does.
 
@@ -58,6 +68,8 @@ def report(
         results: The results folder `bench run` wrote to.
         out: Where to write; default `reports/<suite>/`.
         baseline: Runner the others are compared with; default the suite's 512-token head-truncated runner.
+        gpu_price: Price per GPU-hour for the budget (default: the shipped list price of each run's GPU).
+        currency: The currency of `gpu_price`.
 
     Returns:
         Path of report.md; report.html, tables/*.csv and plots/ lie beside it.
@@ -65,7 +77,7 @@ def report(
     Raises:
         ReportError: (a `bench.errors.BenchError`) no results for the suite, an unknown baseline, an unreadable record.
     """
-    return build_report(results, suite, out, baseline)
+    return build_report(results, suite, out, baseline, gpu_price=gpu_price, currency=currency)
 
 
 class _CallablePackage(types.ModuleType):
@@ -74,9 +86,9 @@ class _CallablePackage(types.ModuleType):
 
     def __call__(
         self, suite: str = "demo", *, results: str | Path = "results", out: str | Path | None = None,
-        baseline: str | None = None,
+        baseline: str | None = None, gpu_price: float | None = None, currency: str = "USD",
     ) -> Path:  # fmt: skip
-        return report(suite, results=results, out=out, baseline=baseline)
+        return report(suite, results=results, out=out, baseline=baseline, gpu_price=gpu_price, currency=currency)
 
 
 sys.modules[__name__].__class__ = _CallablePackage

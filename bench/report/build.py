@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import compose, cost, costonly, plots, profiling, published, tables, verdict
+from bench.report import budget, compose, cost, costonly, leaderboard, plots, profiling, published, tables, verdict
 from bench.report.load import align_predictions, load_results
-from bench.report.render import to_html, to_markdown
+from bench.report.render import Document, to_html, to_markdown
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -23,8 +23,10 @@ def build(
     out_dir: Path | None = None,
     baseline: str | None = None,
     warn: Callable[[str], None] | None = None,
+    pricing: budget.Pricing | None = None,
 ) -> Path:
     """See `bench.report.build_report`."""
+    across = results_dir  # every folder, for the section across suites
     results = load_results(results_dir, suite)
     for line in results.duplicates if warn else ():
         warn(line)
@@ -35,7 +37,7 @@ def build(
     # cost-only (random-init) runs take no part in paired tests, CIs or accuracy by length
     quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
     aligned = align_predictions(quality, reference=chosen or order[0])  # lengths in the baseline's tokens
-    summary = tables.summary_table(results, aligned, order)
+    summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
     curves = tables.learning_curves(results)
@@ -61,6 +63,7 @@ def build(
         results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped, literature
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
+    document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites
     sentences = verdict.verdict(summary, comparison, aligned, chosen)
     (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
     md_path = out_dir / "report.md"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import cost, costonly, fmt, stats, verdict
+from bench.report import budget, cost, costonly, fmt, stats, verdict
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
@@ -109,7 +109,7 @@ def quality_table(data: ReportData) -> Table:
 
 
 def cost_table(data: ReportData) -> Table:
-    return cost.cost_table(data.summary, data.baseline)
+    return budget.extend(cost.cost_table(data.summary, data.baseline), data.summary)
 
 
 def _verdict(row: object) -> str:

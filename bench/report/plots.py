@@ -16,7 +16,7 @@ from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from bench.report import stats
+from bench.report import budget, stats
 from bench.results.schema import FAILED
 
 # Okabe-Ito: distinguishable with the common colour-vision deficiencies; the pale yellow is left out.
@@ -249,12 +249,16 @@ def _accuracy_vs(
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
     ax.set_xlabel(f"{axis[0]} ({axis[1]}{', log scale' if high / low > 4 else ''})")
     ax.set_ylabel("test accuracy")
-    ax.set_title(f"Accuracy vs {'cost' if x == 'train_s_per_epoch' else 'energy'} (black ring: on the Pareto front)")
+    ax.set_title(f"Accuracy vs {'energy' if x == 'train_energy_j' else 'cost'} (black ring: on the Pareto front)")
     ax.legend(loc="best")
     return fig
 
 
 def accuracy_vs_cost(summary: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+    if budget.money_axis(summary):
+        currency = summary["currency"].dropna().iloc[0]
+        priced = summary.assign(train_cost_std=float("nan"))
+        return _accuracy_vs(priced, colors, "train_cost", 1.0, ("training on the full data", currency))
     return _accuracy_vs(summary, colors, "train_s_per_epoch", 1.0, ("training time per epoch", "s"))
 
 
@@ -343,7 +347,8 @@ PLOTS: tuple[tuple[str, str, str, PlotFunction], ...] = (
     ("throughput_vs_length", "Throughput vs max sequence length",
      "Training throughput counts non-padding tokens; evaluation throughput counts documents.", throughput_vs_length),
     ("accuracy_vs_cost", "Accuracy vs cost",
-     "Cost is training time per epoch. A runner is on the Pareto front when no other runner is both at most as "
+     "Cost is the money to train on the full data (GPU-hours × the price in the cost table's notes) where every "
+     "runner drawn has a price, else training time per epoch; the x-axis says which. A runner is on the Pareto front when no other runner is both at most as "
      "slow and at least as accurate (and better in one). Runners whose training time was not measured are left "
      "out.", accuracy_vs_cost),
     ("accuracy_vs_energy", "Accuracy vs energy",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import fmt, stats
+from bench.report import budget, fmt, stats
 
 ALPHA = 0.05
 COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("train_energy_j", "energy"))
@@ -81,13 +81,13 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     base_rows = summary[summary["runner"] == baseline]
     if baseline is None or base_rows.empty or comparison.empty:
         out.append("There is no baseline to compare the other runners with, so no gain or price is given.")
-        return [*out, _uncertainty(candidates)]
+        return [*out, *_budget(candidates), _uncertainty(candidates)]
     base = base_rows.iloc[0]
     compared = comparison.set_index("runner")
     longer = [r for _, r in candidates.iterrows() if r["runner"] != baseline and _reads_more(r, base)]
     if not longer:
         out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
-        return [*out, _uncertainty(candidates)]
+        return [*out, *_budget(candidates), _uncertainty(candidates)]
     winners = []
     for row in longer:
         if row["runner"] not in compared.index:
@@ -111,7 +111,12 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     else:
         out.insert(1, f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
                    f"{ALPHA} for all {len(longer)}): no long-context winner is named.")  # fmt: skip
-    return [*out, _uncertainty(candidates)]
+    return [*out, *_budget(candidates), _uncertainty(candidates)]
+
+
+def _budget(candidates: pd.DataFrame) -> list[str]:
+    line = budget.sentence(candidates)
+    return [line] if line else []
 
 
 def _uncertainty(candidates: pd.DataFrame) -> str:

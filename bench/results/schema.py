@@ -166,6 +166,10 @@ class RunRecord(Record):
     segments: int | None = _f("processes that trained part of this run (1 + resumes); times and tokens are summed")
     n_features: int | None = _f("feature count of a scikit-learn runner")
     n_train: int | None = _f("training documents")
+    n_train_split: int | None = _f(
+        "documents of the suite's train split before --limit (train and validation are carved from it): the report "
+        "scales a limited run's training time to the full data by it"
+    )
     n_val: int | None = _f("validation documents")
     n_test: int | None = _f("test documents")
     micro_batch_size: int | None = _f("documents per forward pass (per device)", table=True, short="micro")

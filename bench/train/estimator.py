@@ -93,6 +93,7 @@ def train_and_evaluate(
         "n_params": int(np.size(classifier.coef_) + np.size(classifier.intercept_)),
         "n_features": int(x_train.shape[1]),
         "n_train": len(texts["train"]),
+        "n_train_split": data.n_train_split,
         "n_val": len(texts["validation"]),
         "n_test": len(texts["test"]),
         "mixed_precision": "no",

@@ -322,6 +322,7 @@ def train_and_evaluate(
         "n_params": sum(p.numel() for p in model.parameters()),
         "attn_implementation": getattr(runner.model_config(model), "_attn_implementation", None),
         "n_train": len(inputs["train"]),
+        "n_train_split": data.n_train_split,
         "n_val": len(inputs["validation"]),
         "n_test": len(test),
         "micro_batch_size": protocol.per_device_batch_size,
