@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.config import SuiteConfig
+from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
 from bench.errors import BenchError
 from bench.results.files import atomic_writer
 
@@ -32,12 +32,18 @@ class SuiteData:
 
     `positive_label` is the class binary F1, precision and recall are computed for (two classes only): the suite's
     `data.positive_label`, else the second label name (labels sorted, so for 0/1 labels the class 1, and for
-    negative/positive "positive"). None with more than two classes (F1 is macro-averaged).
+    negative/positive "positive"). None with more than two classes (F1 is macro-averaged), and for a multi-label
+    suite (`task`), whose documents each have a set of labels (`bench.data.multilabel`).
     """
 
-    splits: DatasetDict  # train, validation, test; columns id, text, label
+    splits: DatasetDict  # train, validation, test; columns id, text, label (multilabel: a sorted list of label ids)
     label_names: tuple[str, ...]
     positive_label: str | None = None
+    task: str = SINGLE_LABEL
+
+    @property
+    def multilabel(self) -> bool:
+        return self.task == MULTILABEL
 
     @property
     def positive_id(self) -> int:
@@ -58,11 +64,21 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     raw = _load_raw(suite, data_dir)
     train, test = raw[suite.data.train_split], raw[suite.data.test_split]
     train, test = _standardize(suite, train, "train"), _standardize(suite, test, "test")
-    train, test, names = _encode_labels(suite, train, test)
+    multilabel = suite.data.task == MULTILABEL
+    if multilabel:
+        from bench.data.multilabel import encode_multilabel
+
+        train, test, names = encode_multilabel(suite, train, test)  # checks the lists; ids sorted per document
+    else:
+        train, test, names = _encode_labels(suite, train, test)
     if limit is not None:
         n_test = max(2, math.ceil(limit * len(test) / len(train)))
         train = train.shuffle(seed=suite.protocol.split_seed).select(range(min(limit, len(train))))
         test = test.shuffle(seed=suite.protocol.split_seed).select(range(min(n_test, len(test))))
+    if multilabel:
+        from bench.data.multilabel import multilabel_splits
+
+        return SuiteData(splits=multilabel_splits(suite, train, test), label_names=names, task=MULTILABEL)
     classes = set(train.unique("label"))
     if len(classes) < 2:
         raise BenchError(
@@ -104,6 +120,15 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
     import datasets
 
     data = suite.data
+    if data.source == "synthetic" and data.task == MULTILABEL:
+        from bench.data.synthetic import write_files
+        from bench.data.synthetic_multilabel import MultiLabelSpec, generate
+
+        try:
+            ml_spec = MultiLabelSpec(**{"allow_empty": data.allow_empty_labels, **data.synthetic})
+        except TypeError as err:
+            raise BenchError(f"suite '{suite.name}': synthetic multilabel data: {err}") from None
+        return _load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
     if data.source == "synthetic":
         from bench.data.synthetic import SyntheticSpec, write_files
 
