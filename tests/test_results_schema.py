@@ -61,6 +61,10 @@ EMPTY_UNLESS = {
     "model_id": "the runner loads a checkpoint",
     "oom_phase": "a try ran out of memory",
     "probe": "a batch size is auto",
+    **dict.fromkeys(
+        ("threshold", "micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "per_label"),
+        "the suite is multi-label",
+    ),
 }
 
 

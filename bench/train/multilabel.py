@@ -83,7 +83,6 @@ def record_fields(
     m = multilabel_metrics(targets, scores, threshold, label_names)
     return {
         **m,
-        "task": "multilabel",
         "f1": m["micro_f1"],
         "precision": m["micro_precision"],
         "recall": m["micro_recall"],
