@@ -159,3 +159,12 @@ def test_empty_label_sets_load_where_the_suite_allows_them(tmp_path: Path):
     test = [{**r, "labels": []} if i == 2 else r for i, r in enumerate(TEST)]
     data = load_suite_data(load_suite(user_suite(tmp_path, TRAIN, test, ", allow_empty_labels: true")))
     assert sum(1 for row in data.splits["test"]["label"] if not row) == 1
+
+
+def test_a_synthetic_multilabel_suite_needs_no_label_column(tmp_path: Path):
+    spec = {"n_train": 40, "n_test": 10, "min_tokens": 60, "max_tokens": 80, "cue_length": 8, "n_labels": 3}
+    raw = {"name": "s", "data": {"source": "synthetic", "task": "multilabel", "synthetic": spec},
+           "runners": ["tfidf-logreg"]}  # fmt: skip
+    data = load_suite_data(suite_from_dict(raw))
+    assert data.label_names == ("politics", "science", "sports")  # sorted union of the generator's first three
+    assert all(ids for ids in data.splits["test"]["label"])

@@ -109,3 +109,17 @@ def test_record_micro_f1_is_scikit_learns_from_the_predictions_file(ml_run: Path
     # the predicted set is exactly the labels whose score reaches the recorded threshold
     for s, preds in zip(scores, frame["preds"].map(json.loads), strict=True):
         assert preds == [n for n, v in s.items() if v >= record["threshold"]]
+
+
+def test_the_chunk_classifier_takes_bce_for_float_label_rows():
+    import torch
+
+    runner = build_runner("tiny-roberta-chunks-2048", {"hidden_size": 16, "num_layers": 1, "vocab_size": 100})
+    model = runner.build_model(["a", "b", "c"]).eval()
+    ids = torch.randint(5, 100, (2, runner.chunk_length * 2))
+    ids[:, 0] = ids[:, runner.chunk_length] = 0  # each chunk starts with <s>
+    mask = torch.ones_like(ids)
+    targets = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    out = model(input_ids=ids, attention_mask=mask, labels=targets)
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(out.logits.float(), targets)
+    assert out.logits.shape == (2, 3) and torch.allclose(out.loss, expected)

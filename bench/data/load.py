@@ -128,7 +128,10 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
             ml_spec = MultiLabelSpec(**{"allow_empty": data.allow_empty_labels, **data.synthetic})
         except TypeError as err:
             raise BenchError(f"suite '{suite.name}': synthetic multilabel data: {err}") from None
-        return _load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
+        raw = _load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
+        if data.label_column != "labels":  # the generator's column, under the name the suite reads
+            raw = raw.rename_column("labels", data.label_column)
+        return raw
     if data.source == "synthetic":
         from bench.data.synthetic import SyntheticSpec, write_files
 
