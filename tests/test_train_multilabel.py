@@ -123,3 +123,17 @@ def test_the_chunk_classifier_takes_bce_for_float_label_rows():
     out = model(input_ids=ids, attention_mask=mask, labels=targets)
     expected = torch.nn.functional.binary_cross_entropy_with_logits(out.logits.float(), targets)
     assert out.logits.shape == (2, 3) and torch.allclose(out.loss, expected)
+
+
+def test_bench_run_prints_a_synthetic_multilabel_suite(tmp_path: Path, capsys, monkeypatch):
+    from bench.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    spec = {"n_train": 80, "n_test": 30, "min_tokens": 60, "max_tokens": 90, "cue_length": 8, "n_labels": 3}
+    suite = {"name": "mls", "data": {"source": "synthetic", "task": "multilabel", "synthetic": spec},
+             "runners": ["tfidf-logreg"]}  # fmt: skip
+    (tmp_path / "mls.yaml").write_text(json.dumps(suite))
+    assert main(["run", "--suite", "mls.yaml", "--results", "results"]) == 0
+    out = capsys.readouterr().out
+    assert "done: micro-F1" in out and "Multi-label: tfidf-logreg has the best micro-F1" in out
+    assert (tmp_path / "reports" / "mls" / "plots" / "multilabel_f1_by_length.png").exists()
