@@ -116,6 +116,9 @@ def verdict_lines(report: MultiLabelReport | None) -> list[str]:
         )
     if len(c) and not (c["p_holm"] < 0.05).any():
         lines.append(f"No runner's per-document F1 differs from {report.baseline}'s at Holm-adjusted p < 0.05.")
+    lines.append(
+        "In what follows, accuracy is subset accuracy: the share of documents whose label set is predicted exactly."
+    )
     return lines
 
 
