@@ -89,7 +89,9 @@ class RunRecord(Record):
     positive_label: str | None = _f("the class binary F1, precision and recall are computed for (two classes)")
     # multi-label suites (task multilabel): f1, precision and recall above are the micro ones, accuracy is subset
     # accuracy (the share of documents whose label set is predicted exactly)
-    task: str | None = _f("single_label | multilabel: the suite's data.task (None in records before multi-label suites)")
+    task: str | None = _f(
+        "single_label | multilabel: the suite's data.task (None in records before multi-label suites)"
+    )
     threshold: float | None = _f("multilabel: the score a label's prediction needs, chosen on validation")
     micro_f1: float | None = _f("multilabel: test F1 over all (document, label) decisions")
     macro_f1: float | None = _f("multilabel: test F1 averaged over labels")
