@@ -11,6 +11,13 @@ from bench.errors import BenchError
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 SOURCES = ("hub", "files", "synthetic")
+SINGLE_LABEL, MULTILABEL = "single_label", "multilabel"
+TASKS = (SINGLE_LABEL, MULTILABEL)  # one class per document, or a set of labels per document
+# what a run may select its best epoch (or setting) on, per task; the first is the default
+BEST_MODEL_METRICS = {
+    SINGLE_LABEL: ("accuracy", "f1", "precision", "recall", "loss"),
+    MULTILABEL: ("micro_f1", "macro_f1", "samples_f1", "loss"),
+}
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")  # experiment trackers of transformers' integrations
 AUTO = "auto"  # a batch size sized to the device before training
 COMPILE_BUCKET = 64  # with protocol.compile, batches are padded to a multiple of this many tokens
@@ -81,8 +88,9 @@ class ProtocolConfig:
             )
         if not 0 <= self.warmup_ratio < 1:
             raise BenchError(f"protocol: warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
-        if self.metric_for_best_model not in ("accuracy", "f1", "precision", "recall", "loss"):
-            raise BenchError("protocol: metric_for_best_model must be one of accuracy, f1, precision, recall, loss")
+        known = sorted({m for metrics in BEST_MODEL_METRICS.values() for m in metrics})
+        if self.metric_for_best_model not in known:
+            raise BenchError(f"protocol: metric_for_best_model must be one of {', '.join(known)}")
 
     @property
     def gradient_accumulation_steps(self) -> int | None:
@@ -109,8 +117,34 @@ class DataConfig:
     positive_label: str | None = None  # the class binary F1/precision/recall are for (default: the second label)
     train_split: str = "train"
     test_split: str = "test"
+    task: str = SINGLE_LABEL  # multilabel: label_column holds a list of label names (strings) or ids (ints)
+    labels: tuple[str, ...] | None = None  # multilabel: the label names in order (else the sorted union over train)
+    allow_empty_labels: bool = False  # multilabel: whether a document may have no label at all
 
     def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise BenchError(f"suite data: task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.task == MULTILABEL:
+            for name in ("label_names", "positive_label"):
+                if getattr(self, name) is not None:
+                    raise BenchError(
+                        f"suite data: {name} is for single-label suites; a multilabel suite names its labels in "
+                        "data.labels"
+                    )
+        elif self.labels is not None or self.allow_empty_labels:
+            raise BenchError(
+                "suite data: labels and allow_empty_labels are for task: multilabel; a single-label suite names its "
+                "classes in data.label_names"
+            )
+        if not isinstance(self.allow_empty_labels, bool):
+            raise BenchError(f"suite data: allow_empty_labels must be true or false, got {self.allow_empty_labels!r}")
+        if self.labels is not None:
+            names = list(self.labels)
+            if len(names) < 2 or not all(isinstance(n, str) and n for n in names):
+                raise BenchError(f"suite data: labels must list two or more label names, got {names!r}")
+            if len(set(names)) != len(names):
+                dupes = sorted({n for n in names if names.count(n) > 1})
+                raise BenchError(f"suite data: labels lists {', '.join(dupes)} more than once")
         if self.source not in SOURCES:
             raise BenchError(f"suite data: source must be one of {', '.join(SOURCES)}, got {self.source!r}")
         if self.source == "hub" and not self.path:
@@ -210,6 +244,12 @@ class SuiteConfig:
         for seed in self.seeds:
             if isinstance(seed, bool) or not isinstance(seed, int):
                 raise BenchError(f"suite '{self.name}': seeds must be integers, got {seed!r}")
+        allowed = BEST_MODEL_METRICS[self.data.task]
+        if self.protocol.metric_for_best_model not in allowed:
+            raise BenchError(
+                f"suite '{self.name}': metric_for_best_model {self.protocol.metric_for_best_model!r} is not a "
+                f"{self.data.task} metric; use one of {', '.join(allowed)}"
+            )
 
     def replace(self, **changes: Any) -> SuiteConfig:
         return dataclasses.replace(self, **changes)

@@ -59,8 +59,13 @@ EMPTY_UNLESS = {
     "selected_params": "the runner is a scikit-learn model",
     "attention_window": "the model has a sliding window",
     "model_id": "the runner loads a checkpoint",
+    "checkpoint_revision": "the runner loads a checkpoint",
     "oom_phase": "a try ran out of memory",
     "probe": "a batch size is auto",
+    **dict.fromkeys(
+        ("threshold", "micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "per_label"),
+        "the suite is multi-label",
+    ),
 }
 
 

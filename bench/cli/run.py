@@ -80,7 +80,7 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
     shown = table[columns].rename(columns=display_names(RunRecord, columns))
     # integer columns with gaps print as floats, so that a gap prints as the dash, not <NA>
     shown = shown.astype({c: float for c in shown if shown[c].dtype == "Int64" and shown[c].isna().any()})
-    if suite.data.source == "synthetic":
+    if suite.data.source == "synthetic" and suite.data.task == "single_label":  # the demo generator's closed form
         from bench.data.synthetic import SyntheticSpec, expected_accuracy
 
         spec = SyntheticSpec(**suite.data.synthetic)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.config import SuiteConfig
+from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
 from bench.errors import BenchError
 from bench.results.files import atomic_writer
 
@@ -30,16 +30,21 @@ def cache_dir() -> Path:
 class SuiteData:
     """The three splits every run of a suite uses, with the label names (index = label id).
 
-    `positive_label` is the class binary F1, precision and recall are computed for (two classes only): the suite's
-    `data.positive_label`, else the second label name (labels sorted, so for 0/1 labels the class 1, and for
-    negative/positive "positive"). None with more than two classes (F1 is macro-averaged).
+    `positive_label`: the class of binary F1, precision and recall: the suite's `data.positive_label`, else the
+    second label name (sorted: 1 of 0/1, "positive" of negative/positive). None with more than two classes (F1 is
+    macro-averaged) and for a multi-label suite (`task`; `bench.data.multilabel`).
     """
 
-    splits: DatasetDict  # train, validation, test; columns id, text, label
+    splits: DatasetDict  # train, validation, test; columns id, text, label (multilabel: a sorted list of label ids)
     label_names: tuple[str, ...]
     positive_label: str | None = None
     # the train split's documents before --limit: what a run on the full data would carve train and validation from
     n_train_split: int | None = None
+    task: str = SINGLE_LABEL
+
+    @property
+    def multilabel(self) -> bool:
+        return self.task == MULTILABEL
 
     @property
     def positive_id(self) -> int:
@@ -60,12 +65,20 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     raw = _load_raw(suite, data_dir)
     train, test = raw[suite.data.train_split], raw[suite.data.test_split]
     train, test = _standardize(suite, train, "train"), _standardize(suite, test, "test")
-    train, test, names = _encode_labels(suite, train, test)
+    multilabel = suite.data.task == MULTILABEL
+    from bench.data.multilabel import encode_multilabel  # checks the lists; ids sorted per document
+
+    train, test, names = (encode_multilabel if multilabel else _encode_labels)(suite, train, test)
     n_train_split = len(train)
     if limit is not None:
         n_test = max(2, math.ceil(limit * len(test) / len(train)))
         train = train.shuffle(seed=suite.protocol.split_seed).select(range(min(limit, len(train))))
         test = test.shuffle(seed=suite.protocol.split_seed).select(range(min(n_test, len(test))))
+    if multilabel:
+        from bench.data.multilabel import multilabel_splits
+
+        splits = multilabel_splits(suite, train, test)
+        return SuiteData(splits=splits, label_names=names, task=MULTILABEL, n_train_split=n_train_split)
     classes = set(train.unique("label"))
     if len(classes) < 2:
         raise BenchError(
@@ -108,6 +121,18 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
     import datasets
 
     data = suite.data
+    if data.source == "synthetic" and data.task == MULTILABEL:
+        from bench.data.synthetic import write_files
+        from bench.data.synthetic_multilabel import MultiLabelSpec, generate
+
+        try:
+            ml_spec = MultiLabelSpec(**{"allow_empty": data.allow_empty_labels, **data.synthetic})
+        except TypeError as err:
+            raise BenchError(f"suite '{suite.name}': synthetic multilabel data: {err}") from None
+        raw = _load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
+        if data.label_column != "labels":  # the generator's column, under the name the suite reads
+            raw = raw.rename_column("labels", data.label_column)
+        return raw
     if data.source == "synthetic":
         from bench.data.synthetic import SyntheticSpec, write_files
 

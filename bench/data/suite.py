@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bench.config import DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
+from bench.config import MULTILABEL, DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
 from bench.errors import BenchError
 from bench.results.store import RESERVED, check_name
 
@@ -188,11 +188,17 @@ def suite_from_dict(
         raise BenchError(f"{where} needs a 'data:' mapping (source, files or path, text_column, label_column)")
     data_raw = dict(raw["data"])
     _check_keys(f"{where} data", data_raw, {f.name for f in dataclasses.fields(DataConfig)})
-    if data_raw.get("label_names") is not None:
-        data_raw["label_names"] = tuple(str(n) for n in data_raw["label_names"])
+    for names in ("label_names", "labels"):
+        if data_raw.get(names) is not None:
+            if not isinstance(data_raw[names], list | tuple):
+                raise BenchError(f"{where}: data.{names} must be a list of names, got {data_raw[names]!r}")
+            data_raw[names] = tuple(str(n) for n in data_raw[names])
     protocol_raw = raw.get("protocol") or {}
     if not isinstance(protocol_raw, dict):
         raise BenchError(f"{where}: 'protocol' must be a mapping of settings")
+    if data_raw.get("task") == MULTILABEL and "metric_for_best_model" not in protocol_raw:
+        # a multi-label run selects on micro-F1 unless told otherwise (accuracy means little over label sets)
+        protocol_raw = {**protocol_raw, "metric_for_best_model": "micro_f1"}
     _check_keys(f"{where} protocol", protocol_raw, {f.name for f in dataclasses.fields(ProtocolConfig)})
     runners_raw = raw.get("runners") or []
     if not isinstance(runners_raw, list):

@@ -30,8 +30,10 @@ from __future__ import annotations
 import gzip
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.errors import BenchError
 from bench.results.files import atomic_writer
@@ -107,8 +109,12 @@ def generate(spec: SyntheticSpec, split: str) -> list[dict]:
     return rows
 
 
-def write_files(spec: SyntheticSpec, folder: Path) -> dict[str, Path]:
-    """Generate train/test once into `folder` as jsonl.gz (atomically) and return their paths."""
+def write_files(spec: Any, folder: Path, rows: Callable[[Any, str], list[dict]] | None = None) -> dict[str, Path]:
+    """Generate train/test once into `folder` as jsonl.gz (atomically) and return their paths.
+
+    `rows(spec, split)` makes a split's rows (default: this module's `generate`); `spec.cache_key()` names the
+    folder they are kept in."""
+    rows = rows or generate
     folder = folder / spec.cache_key()
     paths = {split: folder / f"{split}.jsonl.gz" for split in ("train", "test")}
     if all(p.exists() for p in paths.values()):
@@ -118,7 +124,7 @@ def write_files(spec: SyntheticSpec, folder: Path) -> dict[str, Path]:
         # a unique temporary file per writer: two runs generating it at once cannot interleave their rows; mtime=0
         # keeps the gzip bytes identical across runs, so datasets' cache keys stay stable too
         with atomic_writer(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-            for row in generate(spec, split):
+            for row in rows(spec, split):
                 f.write((json.dumps(row) + "\n").encode())
     return paths
 

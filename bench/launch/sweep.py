@@ -201,7 +201,10 @@ def run_one(
         progress.finished(job.runner_name, time.perf_counter() - started)
         line = progress.line()
     if record.ok:
-        result = f"{tag} done: accuracy {record.accuracy:.4f} in {duration(record.wall_s)}"
+        quality = (
+            f"micro-F1 {record.micro_f1:.4f}" if record.task == "multilabel" else f"accuracy {record.accuracy:.4f}"
+        )
+        result = f"{tag} done: {quality} in {duration(record.wall_s)}"
     else:
         result = f"{tag} {record.status}: {record.error} · log: {job.log_path}"
         kept = job.store.read(job.run_key)

@@ -7,7 +7,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.report import budget, compose, cost, costonly, leaderboard, plots, profiling, published, tables, verdict
+from bench.report import (
+    budget,
+    compose,
+    cost,
+    costonly,
+    leaderboard,
+    multilabel_section,
+    plots,
+    profiling,
+    published,
+    tables,
+    verdict,
+)
 from bench.report.load import align_predictions, load_results
 from bench.report.render import Document, to_html, to_markdown
 
@@ -40,6 +52,8 @@ def build(
     summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
+    max_lengths = [int(m) for m in summary["max_length"].dropna()]
+    multilabel = multilabel_section.build(results, aligned, summary, chosen, max_lengths, out_dir)  # None: single
     curves = tables.learning_curves(results)
     statuses = tables.status_table(results, order)
     failures = tables.failure_table(results)
@@ -60,11 +74,22 @@ def build(
     memory_label = cost.memory_label(summary)
     saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
     data = compose.ReportData(
-        results, aligned, summary, comparison, lengths, statuses, failures, chosen, saved, skipped, literature
+        results,
+        aligned,
+        summary,
+        comparison,
+        lengths,
+        statuses,
+        failures,
+        chosen,
+        saved,
+        skipped,
+        literature,
+        multilabel,
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites
-    sentences = verdict.verdict(summary, comparison, aligned, chosen)
+    sentences = multilabel_section.verdict_lines(multilabel) + verdict.verdict(summary, comparison, aligned, chosen)
     (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import budget, cost, costonly, fmt, stats, verdict
+from bench.report import budget, cost, costonly, fmt, multilabel_section, stats, verdict
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.load import OK, AlignedPredictions, SuiteResults
+from bench.report.multilabel_section import MultiLabelReport
 from bench.report.plots import Plot
 from bench.report.published import published_section
 from bench.report.render import Cell, Code, Document, Heading, Image, Paragraph, Strong, Table
@@ -29,6 +30,7 @@ class ReportData:
     plots: list[Plot]
     skipped_plots: list[str]
     published: pd.DataFrame | None = None  # published results beside the runners (`bench.report.published`)
+    multilabel: MultiLabelReport | None = None  # a multi-label suite's tables and plots
 
 
 def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
@@ -299,7 +301,8 @@ def compose(data: ReportData) -> Document:
     """The whole report as a document: overview, tables, plots, runs, provenance."""
     r, aligned = data.results, data.aligned
     n_test = f"{aligned.n:,} test examples" if aligned else "no predictions"
-    sentences = verdict.verdict(data.summary, data.comparison, aligned, data.baseline)
+    sentences = multilabel_section.verdict_lines(data.multilabel)
+    sentences += verdict.verdict(data.summary, data.comparison, aligned, data.baseline)
     blocks: list = [Heading("Verdict"), *(Paragraph.of(line, bullet=i > 0) for i, line in enumerate(sentences))]
     blocks += [
         Paragraph.of(
@@ -320,6 +323,7 @@ def compose(data: ReportData) -> Document:
         )
     blocks += [Paragraph.of("Note: ", note, bullet=True) for note in notes]
     blocks += [Heading("Quality"), quality_table(data)]
+    blocks += multilabel_section.section(data.multilabel)
     if data.published is not None and not data.published.empty:
         blocks += [Heading("Published results", 3), published_section(data.published)]
     blocks += [Heading("Cost"), cost_table(data)]

@@ -18,6 +18,7 @@ from bench.report.errors import ReportError
 from bench.results.key import differences
 from bench.results.schema import (
     EPOCH_FIELDS,
+    MULTILABEL_PREDICTION_COLUMNS,
     OK,
     PREDICTION_COLUMNS,
     RunRecord,
@@ -48,6 +49,9 @@ class SuiteResults:
         problems: Files that could not be used, one line each (shown in the report rather than hidden).
         duplicates: Runs present in more than one results folder, one line each (also among `problems`).
         references: Published results the suite compares with (`references.json`, written by `bench run`).
+        task: single_label, or multilabel where the runs are of a multi-label suite (their `label`/`pred` are then
+            codes of label sets and `correct` an exact match).
+        per_label: Multi-label runs' per-label test figures, by (runner, seed).
     """
 
     suite: str
@@ -60,6 +64,12 @@ class SuiteResults:
     problems: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
+    task: str = "single_label"  # multilabel: `predictions` also hold the label sets (`labels`, `preds`)
+    per_label: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (runner, seed) -> its per_label
+
+    @property
+    def multilabel(self) -> bool:
+        return self.task == "multilabel"
 
     @property
     def runners(self) -> list[str]:
@@ -88,6 +98,8 @@ def _read(store: ResultStore, key: RunKey) -> dict[str, Any]:
 
 def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype={"id": str})
+    if "labels" in frame.columns:
+        return _read_multilabel_predictions(frame, runner, seed)
     missing = [c for c in ("id", "label", "pred") if c not in frame.columns]
     if missing:
         raise ValueError(f"missing column(s) {', '.join(missing)}")
@@ -100,6 +112,35 @@ def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
     frame["seed"] = seed
     frame["correct"] = frame["label"] == frame["pred"]
     return frame
+
+
+def _read_multilabel_predictions(frame: pd.DataFrame, runner: str, seed: int) -> pd.DataFrame:
+    """A multi-label run's predictions (`MULTILABEL_PREDICTION_COLUMNS`), with `label` and `pred` the label sets as
+    canonical text (sorted JSON lists; `load_results` turns them into integer codes) and `correct` an exact match:
+    what the report's accuracy machinery reads is then subset accuracy. `bench.report.multilabel` reads the sets."""
+    missing = [c for c in MULTILABEL_PREDICTION_COLUMNS[:3] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"missing column(s) {', '.join(missing)}")
+    frame = frame.drop_duplicates("id").copy()
+    for column, canonical in (("labels", "label"), ("preds", "pred")):
+        sets = frame[column].map(json.loads)
+        if not all(isinstance(v, list) for v in sets):
+            raise ValueError(f"column {column} must hold JSON lists of label names")
+        frame[canonical] = sets.map(lambda v: json.dumps(sorted(map(str, v))))
+    if "score" not in frame.columns:
+        frame["score"] = np.nan
+    if "n_tokens" not in frame.columns:
+        frame["n_tokens"] = np.nan
+    frame["runner"] = runner
+    frame["seed"] = seed
+    frame["correct"] = frame["label"] == frame["pred"]
+    return frame[[*PREDICTION_COLUMNS, "labels", "preds", "runner", "seed", "correct"]]
+
+
+def _set_codes(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Label sets as integer codes shared by every run (the same set, the same code), as single-label ids are."""
+    codes = {text: i for i, text in enumerate(sorted(set(predictions["label"]) | set(predictions["pred"])))}
+    return predictions.assign(label=predictions["label"].map(codes), pred=predictions["pred"].map(codes))
 
 
 def _record_keys(stores: Sequence[ResultStore], suite: str) -> list[tuple[ResultStore, RunKey]]:
@@ -149,6 +190,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     label_names: list[str] = []
     seen: dict[tuple[str, int], tuple[Path, Any]] = {}
     config_keys: dict[tuple[str, int], Any] = {}
+    tasks: set[str] = set()
+    per_label: dict[tuple[str, int], dict[str, Any]] = {}
     for store, run_key in _record_keys(stores, suite):
         record = _read(store, run_key)
         path = store.record_path(run_key)
@@ -173,6 +216,9 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             # STYLE.md spells the field peak_gpu_mem_allocated_mb; accept that name too.
             row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
         label_names = label_names or [str(n) for n in record.get("label_names") or []]
+        if row["status"] == OK:
+            tasks.add(record.get("task") or "single_label")
+            per_label[key] = record.get("per_label") or {}
         environments.append(record.get("environment") or {})
         for epoch in record.get("epochs") or []:
             epoch_rows.append({"runner": row["runner"], "seed": row["seed"], **{k: epoch.get(k) for k in EPOCH_FIELDS}})
@@ -199,11 +245,29 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     predictions = (
         pd.concat(prediction_frames, ignore_index=True) if prediction_frames else pd.DataFrame(columns=columns)
     )
+    task = "multilabel" if tasks == {"multilabel"} else "single_label"
+    if tasks == {"multilabel"} and not predictions.empty:
+        predictions = _set_codes(predictions)
+    elif len(tasks) > 1:
+        raise ReportError(
+            f"suite '{suite}' has both single-label and multi-label runs; report them from separate --results folders"
+        )
     source = ", ".join(str(store.suite_dir(suite) / "runs") for store in stores)
     problems = duplicates + problems
     references = _read_references([store.references_path(suite) for store in stores], problems)
     return SuiteResults(
-        suite, source, runs, epochs, predictions, label_names, environments, problems, duplicates, references
+        suite,
+        source,
+        runs,
+        epochs,
+        predictions,
+        label_names,
+        environments,
+        problems,
+        duplicates,
+        references,
+        task,
+        per_label,
     )
 
 

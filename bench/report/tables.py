@@ -40,7 +40,7 @@ def positive_class(ok: pd.DataFrame, label_names: list[str], n_classes: int) -> 
     sorted, binary F1 on label id 1), so their class is the second of `label_names`. The label id is None where the
     recorded name is not one of `label_names` (or the runs disagree); the name is "" for more than two classes.
     """
-    if n_classes != 2 or (ok["f1_average"].astype(str) == "macro").any():
+    if n_classes != 2 or ok["f1_average"].astype(str).isin(["macro", "micro"]).any():  # micro: multi-label
         return "", None, False
     named = sorted(set(ok["positive_label"].dropna().astype(str)))
     if named:
@@ -87,7 +87,10 @@ def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, ord
         row |= {"positive_label": positive, "positive_named": named}
         cis: dict[str, tuple[float, float]] = {}
         if aligned is not None and runner in aligned.preds and aligned.n:
-            cis = stats.bootstrap_classification(aligned.labels, aligned.preds[runner], n_classes, positive_id)
+            # multi-label: labels and preds are codes of label sets, so only (subset) accuracy gets an interval here;
+            # micro-F1's is in the multi-label section (bench.report.multilabel)
+            classes, positive_of = (2, None) if results.multilabel else (n_classes, positive_id)
+            cis = stats.bootstrap_classification(aligned.labels, aligned.preds[runner], classes, positive_of)
         for metric in METRICS:
             row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = cis.get(metric, (math.nan, math.nan))
         row["ci_seeds"] = len(aligned.seeds.get(runner, [])) if aligned is not None else 0

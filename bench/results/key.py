@@ -32,6 +32,9 @@ NOT_IN_KEY = frozenset(
 )
 DATA_FIELDS = ("source", "path", "name", "revision", "synthetic", "text_column", "label_column", "id_column",
                "label_names", "positive_label", "train_split", "test_split")  # fmt: skip
+# a multi-label suite's settings; in the key only for such a suite, so that single-label keys (and their digests)
+# stay what they were before multi-label suites existed
+MULTILABEL_FIELDS = ("task", "labels", "allow_empty_labels")
 # how a leaf of the key is named when it differs (everything else: its dotted path)
 _NAMES = {"limit": "--limit", "data.files": "data files"}
 
@@ -54,6 +57,8 @@ def configuration_key(
     """
     data = suite.get("data") or {}
     key_data = {name: _plain(data.get(name)) for name in DATA_FIELDS}
+    if data.get("task", "single_label") != "single_label":
+        key_data.update({name: _plain(data.get(name)) for name in MULTILABEL_FIELDS})
     if file_hashes is not None:
         key_data["files"] = dict(sorted(file_hashes.items()))
     protocol = {name: value for name, value in sorted((suite.get("protocol") or {}).items()) if name not in NOT_IN_KEY}

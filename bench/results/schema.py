@@ -87,6 +87,18 @@ class RunRecord(Record):
     recall: float | None = _f("test recall, averaged as f1", table=True)
     f1_average: str | None = _f("binary or macro")
     positive_label: str | None = _f("the class binary F1, precision and recall are computed for (two classes)")
+    # multi-label suites (task multilabel): f1, precision and recall above are the micro ones, accuracy is subset
+    # accuracy (the share of documents whose label set is predicted exactly)
+    task: str | None = _f(
+        "single_label | multilabel: the suite's data.task (None in records before multi-label suites)"
+    )
+    threshold: float | None = _f("multilabel: the score a label's prediction needs, chosen on validation")
+    micro_f1: float | None = _f("multilabel: test F1 over all (document, label) decisions")
+    macro_f1: float | None = _f("multilabel: test F1 averaged over labels")
+    samples_f1: float | None = _f("multilabel: test F1 averaged over documents (1 where none is true or predicted)")
+    micro_precision: float | None = _f("multilabel: test precision over all (document, label) decisions")
+    micro_recall: float | None = _f("multilabel: test recall over all (document, label) decisions")
+    per_label: dict | None = _f("multilabel: per label name, test precision, recall, f1 and support")
     # what the runner reads
     max_length: int | None = _f("longest model input in tokens", "tokens", table=True, short="max_len")
     attention_window: int | None = _f("sliding attention window", "tokens", table=True, short="window")
@@ -204,6 +216,8 @@ class RunRecord(Record):
 # Per-epoch rows of `RunRecord.epochs` and the columns of `seed<k>.predictions.csv`.
 EPOCH_FIELDS = ("epoch", "train_loss", "val_loss", "val_accuracy", "val_f1", "val_precision", "val_recall")
 PREDICTION_COLUMNS = ("id", "label", "pred", "score", "n_tokens")
+# a multi-label run's: labels and preds are JSON lists of label names, scores a JSON mapping label -> score
+MULTILABEL_PREDICTION_COLUMNS = ("id", "labels", "preds", "scores", "n_tokens")
 
 
 @dataclass

@@ -11,7 +11,8 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 class ChunkPoolingClassifier(nn.Module):
     """Input: `input_ids`/`attention_mask` of shape [batch, n_chunks * chunk_length], each document a run of
     chunks that each start with <s> (only the last one shorter, padded by the collator to the chunk boundary).
-    Output: logits of shape [batch, n_labels] (and the cross-entropy loss when `labels` are given).
+    Output: logits of shape [batch, n_labels] (and the loss when `labels` are given: cross-entropy for class ids,
+    binary cross-entropy per label for the float 0/1 rows of a multi-label suite).
 
     A plain nn.Module, not a PreTrainedModel: the Trainer saves its state dict and restores the best one with
     `load_best_model_at_end` all the same.
@@ -72,5 +73,10 @@ class ChunkPoolingClassifier(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, labels: torch.Tensor | None = None):
         logits = self.head(self.pool(input_ids, attention_mask))
-        loss = nn.functional.cross_entropy(logits.float(), labels) if labels is not None else None
+        if labels is None:
+            loss = None
+        elif labels.is_floating_point():  # 0/1 rows of a multi-label suite: one sigmoid per label
+            loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), labels.float())
+        else:
+            loss = nn.functional.cross_entropy(logits.float(), labels)
         return SequenceClassifierOutput(loss=loss, logits=logits)

@@ -75,20 +75,26 @@ class InMemorySplit:
 
     def __init__(self, split) -> None:
         import numpy as np
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         column = split.with_format("arrow")["input_ids"]  # honours an indices mapping (select, sort, shuffle)
         counts = pc.list_value_length(column).to_numpy(zero_copy_only=False).astype(np.int64)
         flat = pc.list_flatten(column).to_numpy(zero_copy_only=False).astype(np.int64)
         self.ids = np.split(flat, np.cumsum(counts)[:-1]) if len(counts) else []
-        self.labels = split.with_format("arrow")["label"].to_numpy(zero_copy_only=False).astype(np.int64)
+        labels = split.with_format("arrow")["label"]
+        if pa.types.is_list(labels.type) or pa.types.is_large_list(labels.type):  # a multi-label suite's id lists
+            self.labels = labels.to_pylist()
+        else:
+            self.labels = labels.to_numpy(zero_copy_only=False).astype(np.int64)
         self.lengths = counts.tolist()
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def __getitem__(self, i: int) -> dict:
-        return {"input_ids": self.ids[i], "label": int(self.labels[i])}
+        label = self.labels[i]
+        return {"input_ids": self.ids[i], "label": label if isinstance(label, list) else int(label)}
 
 
 class RunnerCollator:
@@ -97,7 +103,10 @@ class RunnerCollator:
     takes the unmasked kernel); a padded one gets the mask prepared as the runner's model takes it as it is
     (`prepared_mask`). Either way transformers' check of a 2D mask for padding, a host sync per forward, never runs."""
 
-    def __init__(self, tokenizer, runner: TransformerRunner, bucket: int | None = None) -> None:
+    def __init__(
+        self, tokenizer, runner: TransformerRunner, bucket: int | None = None, n_labels: int | None = None
+    ) -> None:
+        self.n_labels = n_labels  # a multi-label suite's: each document's label ids become a 0/1 float row
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.runner = runner
         self.prepared = runner.prepared_mask
@@ -123,6 +132,11 @@ class RunnerCollator:
             mask = torch.arange(longest)[None, :] < torch.tensor(lengths)[:, None]
             batch["attention_mask"] = mask[:, None, None, :] if self.prepared else mask.long()
         batch.update(self.runner.extra_inputs(input_ids))
-        if "label" in features[0]:
+        if "label" in features[0] and self.n_labels is not None:
+            hot = torch.zeros(len(features), self.n_labels)  # float targets: the model's loss is BCE on sigmoids
+            for i, f in enumerate(features):
+                hot[i, list(f["label"])] = 1.0
+            batch["labels"] = hot
+        elif "label" in features[0]:
             batch["labels"] = torch.tensor([f["label"] for f in features])
         return batch

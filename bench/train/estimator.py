@@ -34,6 +34,8 @@ def train_and_evaluate(
     from bench.host import peak_cpu_rss_mb
     from bench.train.metrics import classification_metrics
 
+    if data.multilabel:
+        return _train_multilabel(runner, data, protocol, seed)
     started = time.perf_counter()
     np.random.seed(seed)
     splits = data.splits
@@ -104,3 +106,83 @@ def train_and_evaluate(
         for i, y, p, s, n in zip(splits["test"]["id"], labels["test"], preds, probs, n_tokens, strict=True)
     ]
     return metrics, predictions
+
+
+def _train_multilabel(
+    runner: EstimatorRunner, data: SuiteData, protocol: ProtocolConfig, seed: int
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`train_and_evaluate` for a multi-label suite: each setting's classifier is one-vs-rest (one binary classifier
+    per label, the runner's two-class one), the threshold is chosen on validation with each setting, and the setting
+    with the best validation metric brings its threshold to test."""
+    from sklearn.multiclass import OneVsRestClassifier
+
+    from bench.data.multilabel import multi_hot
+    from bench.host import peak_cpu_rss_mb
+    from bench.train.multilabel import choose_threshold, multilabel_metrics, prediction_rows, record_fields
+
+    started = time.perf_counter()
+    np.random.seed(seed)
+    splits, names = data.splits, data.label_names
+    texts = {name: texts_of(splits[name]) for name in ("train", "validation", "test")}
+    targets = {name: multi_hot(splits[name]["label"], len(names)) for name in ("train", "validation", "test")}
+    prepare_s = time.perf_counter() - started
+
+    fit_started = time.perf_counter()
+    features = runner.build_features()
+    x_train = features.fit_transform(texts["train"])
+    train_s = time.perf_counter() - fit_started
+    x_val = features.transform(texts["validation"])
+
+    epochs, fitted, settings, thresholds = [], [], [], []
+    for i, (hyper, binary) in enumerate(runner.build_classifiers(seed, 2), 1):  # each label a two-class problem
+        classifier = OneVsRestClassifier(binary)
+        fit_started = time.perf_counter()
+        classifier.fit(x_train, targets["train"])
+        train_s += time.perf_counter() - fit_started
+        val_scores = classifier.predict_proba(x_val)
+        threshold = choose_threshold(targets["validation"], val_scores)
+        scores = multilabel_metrics(targets["validation"], val_scores, threshold)
+        epochs.append(
+            {"epoch": i, **hyper, "train_loss": _bce(targets["train"], classifier.predict_proba(x_train)),
+             "val_loss": _bce(targets["validation"], val_scores)} | {f"val_{k}": v for k, v in scores.items()}
+        )  # fmt: skip
+        fitted.append(classifier)
+        settings.append(hyper)
+        thresholds.append(threshold)
+    metric = protocol.metric_for_best_model
+    key = [(-e["val_loss"] if metric == "loss" else e[f"val_{metric}"]) for e in epochs]
+    best = int(np.argmax(key))  # the first of the best
+    classifier, threshold = fitted[best], thresholds[best]
+
+    eval_started = time.perf_counter()
+    probs = classifier.predict_proba(features.transform(texts["test"]))
+    eval_s = time.perf_counter() - eval_started
+    n_params = sum(
+        np.size(getattr(e, "coef_", ())) + np.size(getattr(e, "intercept_", ())) for e in classifier.estimators_
+    )
+    metrics = {
+        **record_fields(targets["test"], probs, threshold, names),
+        "best_epoch": best + 1,
+        "n_epochs": len(epochs),
+        "epochs": epochs,
+        "selected_params": settings[best],
+        "train_samples_per_s": len(texts["train"]) * len(epochs) / train_s,
+        "eval_samples_per_s": len(texts["test"]) / eval_s,
+        "train_s": train_s,
+        "prepare_s": prepare_s,
+        "peak_cpu_rss_mb": peak_cpu_rss_mb(),
+        "n_params": int(n_params),
+        "n_features": int(x_train.shape[1]),
+        "n_train": len(texts["train"]),
+        "n_val": len(texts["validation"]),
+        "n_test": len(texts["test"]),
+        "mixed_precision": "no",
+    }
+    n_tokens = runner.count_tokens(features, texts["test"])
+    return metrics, prediction_rows(splits["test"]["id"], targets["test"], probs, threshold, names, n_tokens)
+
+
+def _bce(targets: np.ndarray, probs: np.ndarray) -> float:
+    """Mean binary cross-entropy over documents and labels (the loss a sigmoid head is trained on)."""
+    p = np.clip(probs, 1e-7, 1 - 1e-7)
+    return float(-(targets * np.log(p) + (1 - targets) * np.log(1 - p)).mean())

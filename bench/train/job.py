@@ -119,6 +119,7 @@ class Job:
             "max_length": self.runner.max_length,
             "attention_window": self.runner.attention_window,
             "truncation": self.runner.truncation,
+            "task": self.suite.data.task,
             "oom_retries": self.oom_retries,
             "world_size": self.world_size,
             "host": socket.gethostname(),

@@ -13,14 +13,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import COMPILE_BUCKET, ProtocolConfig
 from bench.data import SuiteData, texts_of
+from bench.data.multilabel import multi_hot
 from bench.gpu import GpuMemory
-from bench.host import mixed_precision, peak_cpu_rss_mb, rebalance_threads
+from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner, probe
 from bench.runners.tokenizers import tokenizer_source
+from bench.train import multilabel
+from bench.train.callbacks import Phase, ShareCpus
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
@@ -103,33 +106,6 @@ class BenchTrainingArguments(TrainingArguments):
     run's settings, so a field here reaches all of them, whatever the model (the chunk runners' has no `config`)."""
 
     bench: dict = field(default_factory=dict, metadata={"help": "the bench record's config of this run"})
-
-
-class ShareCpus(TrainerCallback):
-    """Resize torch's thread pool while training when other bench runs start or end on the same CPUs."""
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        rebalance_threads()
-
-    def on_prediction_step(self, args, state, control, **kwargs):
-        rebalance_threads()
-
-
-class Phase(TrainerCallback):
-    """Whether the Trainer trains or evaluates, so that running out of memory can say where: a retry then makes only
-    that phase's batch smaller (the validation pass follows each epoch's end; the test pass is the job's own)."""
-
-    def __init__(self) -> None:
-        self.name = "train"
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self.name = "train"
-
-    def on_epoch_end(self, args, state, control, **kwargs):
-        self.name = "eval"
-
-    def on_prediction_step(self, args, state, control, **kwargs):
-        self.name = "eval"
 
 
 def training_arguments(
@@ -221,7 +197,10 @@ def train_and_evaluate(
     inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
-    collator = RunnerCollator(tokenizer, runner, COMPILE_BUCKET if protocol.compile else None)
+    n_labels = len(data.label_names)
+    collator = RunnerCollator(
+        tokenizer, runner, COMPILE_BUCKET if protocol.compile else None, n_labels if data.multilabel else None
+    )
     protocol, probed = probe.batch_sizes(
         runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
         lambda: _autocast(protocol),
@@ -231,12 +210,15 @@ def train_and_evaluate(
 
     set_seed(seed)  # the model's initial weights depend on the seed alone, not on what ran before
     model = runner.build_model(data.label_names)
-    n_labels = len(data.label_names)
+    if data.multilabel:  # a sigmoid per label, BCE loss (transformers infers it from float labels; said explicitly)
+        runner.model_config(model).problem_type = "multi_label_classification"
     counter = TokenCounter()
     args = training_arguments(protocol, seed, checkpoints, tracking, world_size)
     positive = data.positive_id
 
     def compute_metrics(pred) -> dict[str, float]:
+        if data.multilabel:  # micro-F1 and the rest at the threshold best for this epoch's validation scores
+            return multilabel.validation_metrics(pred.label_ids, pred.predictions)
         return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels, positive)
 
     model_columns = ["input_ids", "attention_mask", "length", "label"]
@@ -283,10 +265,8 @@ def train_and_evaluate(
             }
             raise
 
-    probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
-    preds = probs.argmax(-1)
-    labels = np.asarray(test["label"])
-    if len(probs) != len(test) or not np.array_equal(np.asarray(output.label_ids), labels):
+    labels = multi_hot(test["label"], n_labels) if data.multilabel else np.asarray(test["label"])
+    if len(output.predictions) != len(test) or not np.array_equal(np.asarray(output.label_ids), labels):
         # the ranks' shards gathered out of order (or padded): predictions would not line up with the test ids
         raise RuntimeError(f"test predictions do not line up with the {len(test)} test documents")
     eval_s, rss_mb, *eval_peak = reduce([eval_s, peak_cpu_rss_mb(), *eval_peak], "max")
@@ -294,10 +274,26 @@ def train_and_evaluate(
         [None if energy_before is None or energy_after is None else energy_after - energy_before], "sum"
     )
     peak_mb = reduce([gpu.allocated_mb, gpu.reserved_mb, gpu.nvml_mb], "max")
+    if data.multilabel:  # the best epoch's validation threshold, applied to test
+        threshold = next(e["val_threshold"] for e in epochs if e["epoch"] == best_epoch)
+        scores = multilabel.sigmoid(output.predictions)
+        quality = multilabel.record_fields(labels, scores, threshold, data.label_names)
+        predictions = multilabel.prediction_rows(test["id"], labels, scores, threshold, data.label_names,
+                                                 test["n_tokens"])  # fmt: skip
+    else:
+        probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
+        preds = probs.argmax(-1)
+        quality = {
+            **classification_metrics(labels, preds, n_labels, positive),
+            "f1_average": "binary" if n_labels == 2 else "macro",
+            "positive_label": data.positive_label,
+        }
+        predictions = [
+            {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
+            for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
+        ]
     metrics = {
-        **classification_metrics(labels, preds, n_labels, positive),
-        "f1_average": "binary" if n_labels == 2 else "macro",
-        "positive_label": data.positive_label,
+        **quality,
         "best_epoch": best_epoch,
         "n_epochs": protocol.epochs,
         "epochs": epochs,
@@ -333,10 +329,6 @@ def train_and_evaluate(
         "mixed_precision": "bf16" if args.bf16 else "fp16" if args.fp16 else "no",
         "facts": runner.run_facts(model),  # what only the runner knows about the run (e.g. BigBird's attention type)
     }
-    predictions = [
-        {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
-        for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
-    ]
     return metrics, predictions
 
 

@@ -1,0 +1,109 @@
+"""Multi-label metrics, the decision threshold and the predictions rows, the same for every runner: no torch needed.
+
+A model scores every label of a document independently (sigmoid or one-vs-rest probabilities); a label is predicted
+where its score reaches one global threshold, chosen on validation (`choose_threshold`: the grid value with the best
+micro-F1, the lowest among equals) and applied unchanged to test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
+THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # 0.05, 0.10, ..., 0.95
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
+
+
+def choose_threshold(targets: np.ndarray, scores: np.ndarray) -> float:
+    """The threshold of `THRESHOLDS` with the best micro-F1 of `scores >= threshold` against the 0/1 `targets`."""
+    best, best_f1 = THRESHOLDS[0], -1.0
+    for threshold in THRESHOLDS:
+        f1 = f1_score(targets, scores >= threshold, average="micro", zero_division=0)
+        if f1 > best_f1:
+            best, best_f1 = threshold, f1
+    return best
+
+
+def validation_metrics(targets: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
+    """A validation pass's metrics (the Trainer's `compute_metrics`) at the threshold best for its scores, which is
+    logged with them (`val_threshold`), so the epoch chosen brings its own threshold to test."""
+    scores = sigmoid(logits)
+    return multilabel_metrics(targets, scores, choose_threshold(targets, scores))
+
+
+def multilabel_metrics(
+    targets: np.ndarray, scores: np.ndarray, threshold: float, label_names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Micro-, macro- and samples-F1, micro precision/recall, subset accuracy (the share of documents whose label
+    set is predicted exactly) at `threshold`; with `label_names`, also per label: precision, recall, F1, support.
+
+    Samples-F1 counts a document with no true and no predicted label as 1 (it was predicted exactly), the
+    per-document F1 `document_f1` gives and the report's paired tests use."""
+    targets = np.asarray(targets).astype(bool)
+    preds = np.asarray(scores) >= threshold
+    p, r, f, _ = precision_recall_fscore_support(targets, preds, average="micro", zero_division=0)
+    out: dict[str, Any] = {
+        "accuracy": float(accuracy_score(targets, preds)),
+        "micro_f1": float(f),
+        "macro_f1": float(f1_score(targets, preds, average="macro", zero_division=0)),
+        "samples_f1": float(document_f1(targets, preds).mean()),
+        "micro_precision": float(p),
+        "micro_recall": float(r),
+        "threshold": float(threshold),
+    }
+    if label_names is not None:
+        per_p, per_r, per_f, support = precision_recall_fscore_support(targets, preds, average=None, zero_division=0)
+        out["per_label"] = {
+            name: {"precision": float(per_p[j]), "recall": float(per_r[j]), "f1": float(per_f[j]),
+                   "support": int(support[j])}
+            for j, name in enumerate(label_names)
+        }  # fmt: skip
+    return out
+
+
+def document_f1(targets: np.ndarray, preds: np.ndarray) -> np.ndarray:
+    """Per-document F1 of 0/1 label matrices [n, K]: 2|T ∩ P| / (|T| + |P|), 1 where both sets are empty."""
+    targets, preds = np.asarray(targets, bool), np.asarray(preds, bool)
+    both = (targets & preds).sum(1)
+    size = targets.sum(1) + preds.sum(1)
+    return np.where(size == 0, 1.0, 2 * both / np.maximum(size, 1))
+
+
+def record_fields(
+    targets: np.ndarray, scores: np.ndarray, threshold: float, label_names: Sequence[str]
+) -> dict[str, Any]:
+    """The test metrics a multi-label run's record holds; `f1`, `precision`, `recall` are the micro ones."""
+    m = multilabel_metrics(targets, scores, threshold, label_names)
+    return {
+        **m,
+        "f1": m["micro_f1"],
+        "precision": m["micro_precision"],
+        "recall": m["micro_recall"],
+        "f1_average": "micro",
+        "positive_label": None,
+    }
+
+
+def prediction_rows(
+    ids: Sequence[str], targets: np.ndarray, scores: np.ndarray, threshold: float, label_names: Sequence[str],
+    n_tokens: Sequence[int],
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Predictions-file rows: `labels` and `preds` as JSON lists of label names, `scores` a JSON mapping of every
+    label's score; the predicted set is the labels whose score reaches the record's threshold."""
+    rows = []
+    for i, t, s, n in zip(ids, np.asarray(targets).astype(bool), scores, n_tokens, strict=True):
+        rows.append({
+            "id": i,
+            "labels": json.dumps([name for name, on in zip(label_names, t, strict=True) if on]),
+            "preds": json.dumps([name for name, v in zip(label_names, s, strict=True) if v >= threshold]),
+            "scores": json.dumps({name: float(v) for name, v in zip(label_names, s, strict=True)}),
+            "n_tokens": int(n),
+        })  # fmt: skip
+    return rows
