@@ -1,7 +1,7 @@
 """Regenerate the README's figure, docs/img/demo-accuracy-vs-cost.png, from a results folder of the demo suite.
 
-    bench run                          # once: writes results/demo/ (2 to 4 minutes on 2 CPU cores)
-    python docs/make_figure.py         # renders the report into a temporary folder and copies its accuracy-vs-cost plot
+bench run                          # once: writes results/demo/ (2 to 4 minutes on 2 CPU cores)
+python docs/make_figure.py         # renders the report into a temporary folder and copies its accuracy-vs-cost plot
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             report_md = bench.report(args.suite, results=args.results, out=tmp)
         except BenchError as error:
-            print(f"error: {error} (run `bench run --suite {args.suite} --results {args.results}` first)", file=sys.stderr)
+            print(
+                f"error: {error} (run `bench run --suite {args.suite} --results {args.results}` first)", file=sys.stderr
+            )
             return 2
         plot = Path(report_md).parent / "plots" / "accuracy_vs_cost.png"
         if not plot.exists():

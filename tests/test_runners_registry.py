@@ -80,7 +80,8 @@ def test_asking_for_a_missing_runner_names_the_broken_plugins(site: Path, tmp_pa
 
 
 def doc_files() -> dict[str, str]:
-    """The fenced code blocks of docs/runners.md's "Adding a runner" whose first line is a comment naming a file (`# my_runners.py`)."""
+    """The fenced code blocks of docs/runners.md's "Adding a runner" whose first line is a comment naming a file
+    (`# my_runners.py`)."""
     section = RUNNERS_DOC.read_text(encoding="utf-8").split("## Adding a runner", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\w+\n# (\S+)\n(.*?)```", section, flags=re.S)
     return {name: body for name, body in blocks}
