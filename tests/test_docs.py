@@ -40,7 +40,7 @@ def test_the_docs_have_runnable_blocks():
     assert {"README.md", "docs/getting-started.md"} <= places
 
 
-@pytest.mark.parametrize(("where", "status", "script"), runnable_blocks(), ids=lambda v: v if ":" in str(v) else "")
+@pytest.mark.parametrize(("where", "status", "script"), [pytest.param(*b, id=b[0]) for b in runnable_blocks()])
 def test_documented_command_runs(where: str, status: int, script: str, tmp_path: Path):
     commands = [line for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if status:
@@ -58,6 +58,11 @@ def test_documented_command_runs(where: str, status: int, script: str, tmp_path:
         f"{where}: exit {result.returncode}, expected {status}\n{script}\nstdout:\n{result.stdout[-2000:]}\n"
         f"stderr:\n{result.stderr[-2000:]}"
     )
+
+
+def test_the_marker_takes_the_next_bash_block_only():
+    text = "<!-- test: run exit=2 -->\n```bash\nbench x\n```\n\n```bash\nnot me\n```\n<!-- test: run -->\n\n```bash\nno\n```\n"
+    assert MARKER.findall(text) == [("2", "bench x\n")]
 
 
 def relative_links(path: Path) -> list[str]:
