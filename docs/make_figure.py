@@ -29,9 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             report_md = bench.report(args.suite, results=args.results, out=tmp)
         except BenchError as error:
-            print(
-                f"error: {error} (run `bench run --suite {args.suite} --results {args.results}` first)", file=sys.stderr
-            )
+            print(f"error: {error}", file=sys.stderr)
             return 2
         plot = Path(report_md).parent / "plots" / "accuracy_vs_cost.png"
         if not plot.exists():
