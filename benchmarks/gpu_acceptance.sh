@@ -27,7 +27,7 @@ timeout --signal=INT 40m bench profile --random-init \
     --lengths 512,1024,2048,4096 --results "$RESULTS" --report reports/gpu-profile
 
 # 2. The four MiniLM runners on all of IMDB (22,500 train / 2,500 validation / 25,000 test), 2 epochs; the same
-#    effective batch of 16 as the suite, in micro-batches of 16 (as run on an H100: README, "What one H100 gave").
+#    effective batch of 16 as the suite, in micro-batches of 16 (as run on an H100: docs/measurements.md, "The GPU acceptance run on an H100").
 timeout --signal=INT 90m bench run --suite imdb-minilm --data-dir "$IMDB" --epochs 2 --results "$RESULTS" \
     --set protocol.per_device_batch_size=16 --set protocol.eval_batch_size=128   # a GPU needs no CPU-sized batches
 

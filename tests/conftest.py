@@ -34,7 +34,7 @@ SHARED_IMDB = Path(os.environ.get("BENCH_IMDB_DIR") or Path(__file__).resolve().
 def imdb_dir() -> Path:
     """The real IMDB copy beside the repository (../shared/data/imdb); tests using it skip where it is absent."""
     if not (SHARED_IMDB / "train.jsonl.gz").exists():
-        pytest.skip(f"real IMDB copy not found at {SHARED_IMDB} (see the developers' guide)")
+        pytest.skip(f"real IMDB copy not found at {SHARED_IMDB} (set BENCH_IMDB_DIR; see docs/testing.md)")
     return SHARED_IMDB
 
 

@@ -1,4 +1,4 @@
-"""The house rules of the README's Architecture section, checked from the source: layers only import down, no import
+"""The house rules of docs/architecture.md, checked from the source: layers only import down, no import
 circles, the report reads results only, and no file grows past 400 lines."""
 
 from __future__ import annotations

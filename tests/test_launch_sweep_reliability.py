@@ -185,7 +185,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_a_finished_run_of_another_configuration_is_not_reused(tmp_path: Path):
-    """The README's flow: a short run first (--limit, --epochs), then the suite's own. It used to skip the short
+    """The getting-started flow: a short run first (--limit, --epochs), then the suite's own. It used to skip the short
     runs as finished and report them as the suite's result; now it stops before running anything, names what
     differs, and writes nothing."""
     suite = write_suite(tmp_path / "tiny.yaml", TINY_SUITE.format(n_train=60, n_test=20, epochs=2))

@@ -1,4 +1,4 @@
-"""Third-party runners through the `bench.runners` entry point group, and the README's "Adding a runner" example run
+"""Third-party runners through the `bench.runners` entry point group, and the "Adding a runner" example of docs/runners.md run
 end to end. Each plugin is a fake installed distribution (a *.dist-info folder beside its module) on PYTHONPATH, and
 bench runs in a subprocess, as a user's would."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+RUNNERS_DOC = Path(__file__).resolve().parents[1] / "docs" / "runners.md"
 
 
 def make_dist(site: Path, name: str, entry_points: dict[str, str], modules: dict[str, str], version="0.1") -> None:
@@ -79,15 +79,16 @@ def test_asking_for_a_missing_runner_names_the_broken_plugins(site: Path, tmp_pa
     assert "Plugin 'broken (broken-plugin)' failed to load: ModuleNotFoundError" in result.stderr
 
 
-def readme_files() -> dict[str, str]:
-    """The README's fenced code blocks whose first line is a comment naming a file (`# my_runners.py`)."""
-    section = README.read_text(encoding="utf-8").split("## Adding a runner", 1)[1].split("\n## ", 1)[0]
+def doc_files() -> dict[str, str]:
+    """The fenced code blocks of docs/runners.md's "Adding a runner" whose first line is a comment naming a file
+    (`# my_runners.py`)."""
+    section = RUNNERS_DOC.read_text(encoding="utf-8").split("## Adding a runner", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```\w+\n# (\S+)\n(.*?)```", section, flags=re.S)
     return {name: body for name, body in blocks}
 
 
-def test_readme_plugin_example_runs_end_to_end(tmp_path: Path):
-    files = readme_files()
+def test_docs_plugin_example_runs_end_to_end(tmp_path: Path):
+    files = doc_files()
     assert set(files) == {"my_runners.py", "pyproject.toml", "my_suite.yaml"}
     project = tomllib.loads(files["pyproject.toml"])["project"]
     entry_points = project["entry-points"]["bench.runners"]
@@ -108,12 +109,12 @@ def test_readme_plugin_example_runs_end_to_end(tmp_path: Path):
     assert record["config"]["runner"]["hidden_size"] == 16  # the suite's override
 
 
-def test_tail_runner_from_the_readme_keeps_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_tail_runner_from_the_docs_keeps_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import importlib
 
     from bench.runners import RUNNERS
 
-    (tmp_path / "readme_tail_runners.py").write_text(readme_files()["my_runners.py"])
+    (tmp_path / "readme_tail_runners.py").write_text(doc_files()["my_runners.py"])
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(RUNNERS, "_items", dict(RUNNERS._items))  # the registration stays in this test
     monkeypatch.delitem(sys.modules, "readme_tail_runners", raising=False)

@@ -109,7 +109,7 @@ def test_tfidf_on_a_slice_of_real_imdb(imdb_dir: Path):
     suite = load_suite("imdb")
     data = load_suite_data(suite, imdb_dir, limit=2000)
     metrics, _ = estimator.train_and_evaluate(build_runner("tfidf-logreg"), data, suite.protocol, 0)
-    assert metrics["accuracy"] >= 0.82  # 0.90+ with all 22,500 training reviews (see README)
+    assert metrics["accuracy"] >= 0.82  # 0.90+ with all 22,500 training reviews (see docs/runners.md)
 
 
 @pytest.mark.slow

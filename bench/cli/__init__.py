@@ -15,13 +15,13 @@ from typing import Any
 from bench.errors import BenchError
 
 RUN_EXAMPLES = """examples:
-  bench run                                    # the offline demo suite (tiny models, about 4 minutes on 2 CPU cores)
+  bench run                                    # the offline demo suite (tiny models, 2 to 4 minutes on 2 CPU cores)
   bench run --suite imdb                       # RoBERTa-512 vs Longformer on IMDB (needs a GPU and the Hub)
   bench run --suite imdb --data-dir ../shared/data/imdb --runners tiny-roberta-512 --limit 600 --epochs 1
   bench run --suite imdb --runners roberta-512,longformer-512-4096 --seeds 0,1,2
   bench run --suite imdb-minilm --data-dir ../shared/data/imdb --limit 600 --epochs 1   # real model, offline
   bench run --suite imdb --data-dir ../shared/data/imdb --runners roberta-512 --random-init --limit 200 # cost only
-  bench run --suite my_suite.yaml --overwrite  # a suite of your own (see README)
+  bench run --suite my_suite.yaml --overwrite  # a suite of your own (docs/suites.md)
   bench run --set protocol.learning_rate=1e-3 --set seeds=[0,1]   # any suite key, validated like the file
   bench run --report-to tensorboard            # events in results/<suite>/runs/<runner>/seed<k>.tensorboard/
 """

@@ -8,7 +8,7 @@ import argparse
 
 from bench.errors import BenchError
 
-EXAMPLES = """scaling out (see README, "Scaling out"):
+EXAMPLES = """scaling out (see docs/scaling.md):
   bench run --suite imdb                            # a box with GPUs: one run per visible GPU at once
   bench run --suite imdb --gpus 2,3                 # only GPUs 2 and 3
   bench run --suite demo --jobs 2                   # CPU: two runs at once, the cores split between them

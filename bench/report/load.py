@@ -213,7 +213,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         if row["status"] == OK:
             config_keys[key] = record.get("config_key")
         if row["peak_gpu_mem_mb"] is None:
-            # STYLE.md spells the field peak_gpu_mem_allocated_mb; accept that name too.
+            # the project's style guide (not part of this repository) spells the field peak_gpu_mem_allocated_mb;
+            # accept that name too
             row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
         label_names = label_names or [str(n) for n in record.get("label_names") or []]
         if row["status"] == OK:

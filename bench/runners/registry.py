@@ -101,7 +101,7 @@ R = TypeVar("R", bound=type[Runner])
 def register_runner(name: str, **params: Any) -> Callable[[R], R]:
     """Class decorator: `@register_runner("longformer-512-4096", attention_window=512, max_length=4096)`.
 
-    Third-party packages call it from the module their `bench.runners` entry point names (see README).
+    Third-party packages call it from the module their `bench.runners` entry point names (see docs/runners.md).
     """
 
     def decorator(cls: R) -> R:
