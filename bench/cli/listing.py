@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
             print("published results (the report shows each beside the runners of its family):")
             for r in suite.references:
                 spread = f" ± {r.std:g}" if r.std is not None else ""
-                print(f"  {r.family:<24} {r.accuracy:g}{spread}  {r.model} — {r.source}")
+                print(f"  {r.family:<24} {r.metric} {r.value:g}{spread}  {r.model} — {r.source}")
         return 0
     print("suites:")
     sources, problems = suite_sources()
