@@ -206,7 +206,9 @@ class Reference:
             object.__setattr__(self, "value", self.accuracy)
         elif self.metric == "accuracy":
             if self.accuracy is not None and self.accuracy != self.value:
-                raise BenchError(f"{owner}: 'accuracy' and 'value' differ ({self.accuracy!r}, {self.value!r}); give one")
+                raise BenchError(
+                    f"{owner}: 'accuracy' and 'value' differ ({self.accuracy!r}, {self.value!r}); give one"
+                )
             object.__setattr__(self, "accuracy", self.value)
         for name in ("family", "model", "source"):
             value = getattr(self, name)
