@@ -10,6 +10,9 @@ from bench.errors import BenchError
 SENTENCE_END = r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s"
 
 
+TASK_WORDS = {"single_label": "single-label", "multilabel": "multi-label"}
+
+
 def facts(description: str, task: str) -> str:
     """The short column of `bench list`: the task kind (a description's "Task: binary ..." sentence, else the suite's
     data.task) and its length statistics (a "Lengths: mean ..." sentence; "lengths ?" where it states none)."""
@@ -18,7 +21,7 @@ def facts(description: str, task: str) -> str:
     text = " ".join(description.split())
     kind = re.search(r"\bTask: ([\w-]+)", text)
     lengths = re.search(r"\bLengths: (mean .*?)(?=\.\s|\.$|$)", text)
-    return f"{kind.group(1) if kind else task.replace('_', '-')}, {lengths.group(1) if lengths else 'lengths ?'}"
+    return f"{kind.group(1) if kind else TASK_WORDS.get(task, task)}, {lengths.group(1) if lengths else 'lengths ?'}"
 
 
 def summary(description: str, width: int = 96) -> str:
