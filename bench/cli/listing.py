@@ -59,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
             print("published results (the report shows each beside the runners of its family):")
             for r in suite.references:
                 spread = f" ± {r.std:g}" if r.std is not None else ""
-                print(f"  {r.family:<24} {r.metric} {r.value:g}{spread}  {r.model} — {r.source}")
+                metric = "" if r.metric == "accuracy" else f"{r.metric} "  # accuracy goes unsaid, as in the files
+                print(f"  {r.family:<24} {metric}{r.value:g}{spread}  {r.model} — {r.source}")
         return 0
     print("suites:")
     sources, problems = suite_sources()
