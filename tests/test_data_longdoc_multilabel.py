@@ -71,3 +71,8 @@ def test_ecthr_a_without_allow_empty_refuses_empty_sets(tmp_path: Path):
 def test_local_only_suites_say_what_is_missing(tmp_path: Path, name: str):
     with pytest.raises(BenchError, match=r"train\.jsonl"):
         load_suite_data(load_suite(name), data_dir=tmp_path)
+
+
+def test_local_only_suites_without_data_dir_ask_for_one():
+    with pytest.raises(BenchError, match="pass --data-dir DIR"):
+        load_suite_data(load_suite("booksummaries"))

@@ -201,7 +201,7 @@ def _load_files(files: dict[str, Path]) -> DatasetDict:
     formats = {_format(p) for p in files.values()}
     for path in files.values():
         if not Path(path).is_file():
-            raise BenchError(f"data file {path} does not exist; check the path")
+            raise BenchError(f"data file {path} does not exist; check the path, or pass --data-dir DIR holding it")
     if len(formats) != 1 or None in formats:
         raise BenchError(
             f"data files {', '.join(str(p) for p in files.values())} must share one format: jsonl(.gz), csv or parquet"
