@@ -173,14 +173,18 @@ class RunnerRef:
         return self.alias or self.runner
 
 
+# what a published figure may measure: the records' metric fields of the same names (single- and multi-label)
+REFERENCE_METRICS = ("accuracy", "f1", "macro_f1", "micro_f1", "samples_f1")
+
+
 @dataclass(frozen=True)
 class Reference:
     """A published result a suite's report shows beside the measured runners of the same `family`."""
 
     family: str  # a runner family (`bench list` shows each runner's), e.g. roberta, longformer, bigbird
     model: str  # what was measured, in words: "RoBERTa-base, first 512 tokens"
-    accuracy: float  # test accuracy as a fraction (0.953, not 95.3)
-    source: str  # who published it and where: "Beltagy et al. (2020), Longformer, table 7"
+    accuracy: float | None = None  # test accuracy as a fraction (0.953, not 95.3); or `metric` + `value`
+    source: str = ""  # who published it and where: "Beltagy et al. (2020), Longformer, table 7"
     std: float | None = None  # the published spread, where one is given
     url: str | None = None
     note: str | None = None
@@ -189,19 +193,33 @@ class Reference:
     max_length: int | None = None
     attention_window: int | None = None
     truncation: str | None = None
+    metric: str = "accuracy"  # what the figure measures (REFERENCE_METRICS): F1 of a binary task, micro-F1 of labels
+    value: float | None = None  # the published figure of `metric`, a fraction; `accuracy` says the same for accuracy
 
     def __post_init__(self) -> None:
         owner = f"reference {self.model or self.family!r}"
+        if self.metric not in REFERENCE_METRICS:
+            raise BenchError(f"{owner}: 'metric' must be one of {', '.join(REFERENCE_METRICS)}, got {self.metric!r}")
+        if self.metric != "accuracy" and self.accuracy is not None:
+            raise BenchError(f"{owner}: the figure is {self.metric}, not accuracy: give it as 'value', not 'accuracy'")
+        if self.value is None:
+            object.__setattr__(self, "value", self.accuracy)
+        elif self.metric == "accuracy":
+            if self.accuracy is not None and self.accuracy != self.value:
+                raise BenchError(
+                    f"{owner}: 'accuracy' and 'value' differ ({self.accuracy!r}, {self.value!r}); give one"
+                )
+            object.__setattr__(self, "accuracy", self.value)
         for name in ("family", "model", "source"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value.strip():
                 raise BenchError(f"{owner}: '{name}' must be a non-empty string, got {value!r}")
-        acc = self.accuracy
+        acc, key = self.value, "accuracy" if self.metric == "accuracy" and self.accuracy is not None else "value"
         if isinstance(acc, bool) or not isinstance(acc, int | float) or not 0 < acc <= 1:
             hint = (
                 f" (a fraction: {acc / 100:g}, not {acc:g})" if isinstance(acc, int | float) and 1 < acc <= 100 else ""
             )
-            raise BenchError(f"{owner}: 'accuracy' must be a number in (0, 1]{hint}, got {acc!r}")
+            raise BenchError(f"{owner}: '{key}' must be a number in (0, 1]{hint}, got {acc!r}")
         if self.std is not None and (
             isinstance(self.std, bool) or not isinstance(self.std, int | float) or self.std < 0
         ):

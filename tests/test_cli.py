@@ -112,7 +112,10 @@ def test_list_unknown_suite(capsys: pytest.CaptureFixture[str]):
 
 def test_unknown_suite(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     message = run_error(capsys, tmp_path / "results", "--suite", "dmeo")
-    assert message.startswith("Unknown suite 'dmeo'. Did you mean 'demo'?") and "Available: demo, imdb" in message
+    assert (
+        message.startswith("Unknown suite 'dmeo'. Did you mean 'demo'?")
+        and "Available: 20news, booksummaries, demo" in message
+    )
 
 
 def test_unknown_runner(capsys: pytest.CaptureFixture[str], tmp_path: Path, tiny_suite_file: Path):

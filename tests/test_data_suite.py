@@ -200,7 +200,9 @@ def test_unknown_suite_name_suggests_a_builtin():
         load_suite("dmeo")
     message = str(info.value)
     assert "Unknown suite 'dmeo'. Did you mean 'demo'?" in message
-    assert "Available: demo, imdb" in message
+    assert (
+        "Available: 20news, booksummaries, demo, ecthr-a, eurlex57k, eurlex57k-inverted, hyperpartisan, imdb" in message
+    )
     assert "A user suite is a path to a .yaml or .toml file." in message
 
 

@@ -100,3 +100,55 @@ def test_the_shipped_imdb_references_state_their_settings():
 
     for entry in published_references()["imdb"]:
         assert entry.get("max_length"), entry["model"]  # else every runner of the family would be compared with it
+
+
+def test_a_reference_of_another_metric_is_compared_on_that_metric(tmp_path: Path):
+    f1_ref = Reference("roberta", "RoBERTa-base, F1 of class 1", source="Someone (2020)", metric="f1", value=0.9)
+    labels, n_tokens = make_test_set(400)
+    preds = np.ones_like(labels)  # always class 1: F1 of class 1 and accuracy part ways
+    record = make_record(
+        "lit", "roberta-512", 0, family="roberta", metrics=prf(labels, preds), device="cpu", n_test=400
+    )
+    write_run(tmp_path / "results", record, predictions(labels, preds, n_tokens))
+    ResultStore(tmp_path / "results").write_references("lit", [to_dict(f1_ref)])
+    build_report(tmp_path / "results", "lit", tmp_path / "report")
+    table = pd.read_csv(tmp_path / "report" / "tables" / "published.csv")
+    summary = pd.read_csv(tmp_path / "report" / "tables" / "summary.csv").set_index("runner")
+    (row,) = table.itertuples()
+    assert row.runner == "roberta-512" and row.metric == "f1" and row.published == pytest.approx(0.9)
+    assert row.accuracy_mean == pytest.approx(summary.loc["roberta-512", "f1_mean"])  # F1 set beside F1
+    assert row.accuracy_mean != pytest.approx(summary.loc["roberta-512", "accuracy_mean"])
+    assert row.accuracy_ci_low == pytest.approx(summary.loc["roberta-512", "f1_ci_low"])
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"metric": "bleu", "value": 0.5}, "'metric' must be one of accuracy, f1"),
+        ({"metric": "micro_f1", "accuracy": 0.5}, "give it as 'value'"),
+        ({"metric": "micro_f1", "value": 69.6}, r"'value' must be a number in \(0, 1\] \(a fraction: 0.696"),
+        ({"accuracy": 0.9, "value": 0.8}, "differ"),
+    ],
+)
+def test_bad_metric_references_say_what_to_fix(keywords: dict, message: str):
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match=message):
+        Reference("roberta", "m", source="s", **keywords)
+
+
+def test_an_accuracy_reference_reads_as_its_value():
+    ref = Reference("roberta", "m", 0.95, "s")
+    assert ref.metric == "accuracy" and ref.value == ref.accuracy == 0.95
+    assert Reference("roberta", "m", source="s", value=0.9).accuracy == 0.9
+
+
+def test_a_metric_the_summary_lacks_comes_from_the_records_with_no_ci():
+    from bench.report.published import _measured
+
+    summary = pd.DataFrame({"runner": ["a", "b"], "accuracy_mean": [0.5, 0.6], "accuracy_ci_low": [0.4, 0.5]})
+    runs = pd.DataFrame({"runner": ["a", "a", "b"], "micro_f1": [0.60, 0.70, 0.80]})
+    got = _measured(summary, runs, "micro_f1").set_index("runner")
+    assert got.loc["a", "accuracy_mean"] == pytest.approx(0.65) and got.loc["b", "accuracy_mean"] == pytest.approx(0.8)
+    assert got["accuracy_ci_low"].isna().all()  # micro-F1's CIs live in the multi-label section
+    assert _measured(summary, runs, "accuracy").equals(summary)

@@ -6,6 +6,23 @@ import argparse
 
 from bench.errors import BenchError
 
+# a sentence ends at . ! or ? before a space, but not after "et al." or "e.g." (a citation is not a sentence end)
+SENTENCE_END = r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s"
+
+
+TASK_WORDS = {"single_label": "single-label", "multilabel": "multi-label"}
+
+
+def facts(description: str, task: str) -> str:
+    """The short column of `bench list`: the task kind (a description's "Task: binary ..." sentence, else the suite's
+    data.task) and its length statistics (a "Lengths: mean ..." sentence; "lengths ?" where it states none)."""
+    import re
+
+    text = " ".join(description.split())
+    kind = re.search(r"\bTask: ([\w-]+)", text)
+    lengths = re.search(r"\bLengths: (mean .*?)(?=\.\s|\.$|$)", text)
+    return f"{kind.group(1) if kind else TASK_WORDS.get(task, task)}, {lengths.group(1) if lengths else 'lengths ?'}"
+
 
 def summary(description: str, width: int = 96) -> str:
     """A description's first sentence, shortened at a word (never inside one) to fit one line of the listing."""
@@ -13,7 +30,7 @@ def summary(description: str, width: int = 96) -> str:
     import textwrap
 
     text = " ".join(description.split())
-    first = re.split(r"(?<=[.!?])\s", text, maxsplit=1)[0]
+    first = re.split(SENTENCE_END, text, maxsplit=1)[0]
     wrapper = textwrap.TextWrapper(width, max_lines=1, placeholder=" …", break_on_hyphens=False, break_long_words=False)
     return wrapper.fill(first)
 
@@ -42,14 +59,16 @@ def run(args: argparse.Namespace) -> int:
             print("published results (the report shows each beside the runners of its family):")
             for r in suite.references:
                 spread = f" ± {r.std:g}" if r.std is not None else ""
-                print(f"  {r.family:<24} {r.accuracy:g}{spread}  {r.model} — {r.source}")
+                metric = "" if r.metric == "accuracy" else f"{r.metric} "  # accuracy goes unsaid, as in the files
+                print(f"  {r.family:<24} {metric}{r.value:g}{spread}  {r.model} — {r.source}")
         return 0
     print("suites:")
     sources, problems = suite_sources()
     for name in sorted(sources):
         origin = "" if sources[name].origin == "bench" else f"  [from {sources[name].origin}]"
         try:
-            line = summary(load_suite(name).description)
+            suite = load_suite(name)
+            line = f"{facts(suite.description, suite.data.task):<26} {summary(suite.description, 72)}"
         except BenchError as err:  # a package's broken suite must not hide the others
             line = f"BROKEN: {err}"
         print(f"  {name:<24} {line}{origin}")

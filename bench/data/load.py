@@ -11,14 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
+from bench.data.texts import join_paragraphs
 from bench.errors import BenchError
 from bench.results.files import atomic_writer
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
 
-FORMATS = {".jsonl": "json", ".json": "json", ".jsonl.gz": "json", ".json.gz": "json", ".csv": "csv", ".csv.gz": "csv"}
-FORMATS[".parquet"] = "parquet"
+FORMATS = {".jsonl": "json", ".json": "json", ".jsonl.gz": "json", ".json.gz": "json", ".csv": "csv", ".csv.gz": "csv",
+           ".parquet": "parquet"}  # fmt: skip
 
 
 def cache_dir() -> Path:
@@ -86,9 +87,8 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
             "a classifier needs at least two (raise --limit or check the label column)"
         )
     try:
-        parts = train.train_test_split(
-            test_size=suite.protocol.validation_fraction, seed=suite.protocol.split_seed, stratify_by_column="label"
-        )
+        fraction, seed = suite.protocol.validation_fraction, suite.protocol.split_seed
+        parts = train.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
     except ValueError as err:
         raise BenchError(
             f"cannot carve a stratified {suite.protocol.validation_fraction:.0%} validation split from "
@@ -201,7 +201,7 @@ def _load_files(files: dict[str, Path]) -> DatasetDict:
     formats = {_format(p) for p in files.values()}
     for path in files.values():
         if not Path(path).is_file():
-            raise BenchError(f"data file {path} does not exist; check the path")
+            raise BenchError(f"data file {path} does not exist; check the path, or pass --data-dir DIR holding it")
     if len(formats) != 1 or None in formats:
         raise BenchError(
             f"data files {', '.join(str(p) for p in files.values())} must share one format: jsonl(.gz), csv or parquet"
@@ -305,6 +305,7 @@ def _standardize(suite: SuiteConfig, ds: Dataset, split: str) -> Dataset:
         )
     if len(ds) == 0:
         raise BenchError(f"the {split} data of suite '{suite.name}' is empty")
+    ds = join_paragraphs(ds, cfg.text_column)  # a document given as a list of paragraphs becomes one text
     _check_texts(ds, cfg.text_column, split)
     if cfg.id_column and cfg.id_column not in ds.column_names:
         raise BenchError(f"{split} data has no id column {cfg.id_column!r}; fix data.id_column in the suite file")
@@ -354,10 +355,8 @@ def _encode_labels(suite: SuiteConfig, train: Dataset, test: Dataset) -> tuple[D
         names = tuple(suite.data.label_names or feature.names)
         return train, test.cast_column("label", ClassLabel(names=list(names))), names
     if getattr(feature, "dtype", None) not in ("string", "large_string", "bool") and not _is_integer(feature):
-        raise BenchError(
-            f"the label column holds {getattr(feature, 'dtype', 'mixed')} values; labels must be all strings "
-            "or all integers (class ids)"
-        )
+        t = getattr(feature, "dtype", "mixed")
+        raise BenchError(f"the label column holds {t} values; labels must be all strings or all integers (class ids)")
     train_values, test_values = set(train.unique("label")), set(test.unique("label"))
     if None in train_values | test_values:
         raise BenchError("some documents have no label; drop them or fill the label column")

@@ -269,7 +269,9 @@ def _references(where: str, raw: Any) -> tuple[Reference, ...]:
             out += [_reference(f"{where} (table {entry})", item) for item in tables[entry]]
         elif isinstance(entry, dict):
             _check_keys(f"{where} reference", entry, REFERENCE_KEYS)
-            missing = sorted({"family", "model", "accuracy", "source"} - set(entry))
+            missing = sorted({"family", "model", "source"} - set(entry))
+            if "accuracy" not in entry and "value" not in entry:
+                missing.append("accuracy (or metric and value)")
             if missing:
                 raise BenchError(f"{where}: a reference needs {', '.join(missing)}; got {entry!r}")
             out.append(_reference(where, entry))

@@ -11,7 +11,7 @@ from bench.report import fmt
 from bench.report.load import OK, SuiteResults
 from bench.report.render import Cell, Code, Paragraph, Strong, Table
 
-COLUMNS = ["family", "runner", "seeds_ok", "n_test", "accuracy_mean", "accuracy_std", "accuracy_ci_low",
+COLUMNS = ["family", "metric", "runner", "seeds_ok", "n_test", "accuracy_mean", "accuracy_std", "accuracy_ci_low",
            "accuracy_ci_high", "model", "published", "published_std", "delta", "verdict", "source", "url", "note"]  # fmt: skip
 
 
@@ -24,7 +24,7 @@ def _verdict(row: dict[str, Any]) -> str:
         return "no finished run"
     low, high = row["accuracy_ci_low"], row["accuracy_ci_high"]
     if math.isnan(low) or math.isnan(high):
-        return "no CI (no predictions)"
+        return "no CI (no predictions)" if row.get("metric", "accuracy") in ("accuracy", "f1") else "no CI"
     spread = 2 * (row["published_std"] or 0.0)
     if high < row["published"] - spread:
         return "below"
@@ -64,11 +64,15 @@ def published_table(results: SuiteResults, summary: pd.DataFrame) -> pd.DataFram
     n_test = ok.groupby("runner")["n_test"].mean()
     rows = []
     for ref in results.references:
-        matches = summary[[reads_as(ref, row) for _, row in summary.iterrows()]]
+        metric = ref.get("metric") or "accuracy"
+        matches = _measured(summary, ok, metric)
+        matches = matches[[reads_as(ref, row) for _, row in matches.iterrows()]]
+        value = ref.get("value") if ref.get("value") is not None else ref.get("accuracy")  # older files: accuracy
         base = {
             "family": ref.get("family"),
+            "metric": metric,
             "model": ref.get("model"),
-            "published": float(ref.get("accuracy", math.nan)),
+            "published": float(value if value is not None else math.nan),
             "published_std": ref.get("std"),
             "source": ref.get("source"),
             "url": ref.get("url"),
@@ -90,6 +94,24 @@ def published_table(results: SuiteResults, summary: pd.DataFrame) -> pd.DataFram
             row["verdict"] = _verdict(row)
             rows.append(row)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _measured(summary: pd.DataFrame, ok: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The summary with the reference's `metric` under the accuracy_* columns the table reads: the summary's own
+    mean, std and CI where it has them (accuracy, F1), else the records' mean and std over seeds with no CI (a
+    multi-label suite's micro-F1, whose CIs live in its own section)."""
+    out = summary.copy()
+    if metric == "accuracy":
+        return out
+    if f"{metric}_mean" in out:
+        for part in ("mean", "std", "ci_low", "ci_high"):
+            out[f"accuracy_{part}"] = out.get(f"{metric}_{part}", math.nan)
+        return out
+    by_runner = ok.groupby("runner")[metric] if metric in ok else None
+    out["accuracy_mean"] = out["runner"].map(by_runner.mean()) if by_runner is not None else math.nan
+    out["accuracy_std"] = out["runner"].map(by_runner.std()) if by_runner is not None else math.nan
+    out["accuracy_ci_low"] = out["accuracy_ci_high"] = math.nan
+    return out
 
 
 def _text(value: Any) -> str:
@@ -115,7 +137,7 @@ def published_section(published: pd.DataFrame) -> Table:
                     bad=bool(runner) and not row.seeds_ok,
                 ),
                 Cell(fmt.length(row.n_test), numeric=True),
-                Cell(fmt.metric(row.published, std), _text(row.model), numeric=True),
+                Cell(fmt.metric(row.published, std), f"{row.metric}, {_text(row.model)}", numeric=True),
                 Cell(fmt.points(row.delta), numeric=True),
                 Cell(row.verdict, bad=row.verdict in ("below", "above")),
                 Cell(source, _text(row.note)),
@@ -127,7 +149,8 @@ def published_section(published: pd.DataFrame) -> Table:
             Code("model_family"),
             " that read as it did: the same max length, attention window and truncation where the reference states "
             "them (a runner matching none gets none, not the nearest; cost-only runs with random weights never). The "
-            "published model is named under its value: a BERT-base figure set beside a RoBERTa runner compares the "
+            "published metric (accuracy, F1, micro-F1) and model are named under its value, and the runner is "
+            "measured on the same metric: a BERT-base figure set beside a RoBERTa runner compares the "
             "cut, not the checkpoint. Measured: mean ± std over seeds, below it the "
             "95% bootstrap CI over test examples. Δ: measured minus published, in percentage points. ",
             Strong("agrees"),
@@ -141,5 +164,5 @@ def published_section(published: pd.DataFrame) -> Table:
             ") or with fewer epochs is not expected to match.",
         )
     ]
-    columns = ["runner", "measured accuracy", "test docs", "published accuracy", "Δ", "verdict", "source"]
+    columns = ["runner", "measured", "test docs", "published", "Δ", "verdict", "source"]
     return Table(columns, rows, notes)
