@@ -39,15 +39,17 @@ def test_bench_list_shows_each_suite_with_its_task_kind():
     for name, kind in KINDS.items():
         assert name in lines, out
         assert f" {kind}, " in lines[name]
-        first = summary(load_suite(name).description, 72)
+        first = summary(load_suite(name).description, 64)
         assert first in lines[name] and not first.endswith(("et al.", "(Chalkidis et"))  # never cut inside a citation
 
 
 def test_facts_reads_the_task_and_length_sentences():
     text = "Some set. Task: binary classification, F1. Lengths: mean 745 tokens, p95 2,003, 53.2% over 512. Rest."
     assert facts(text, "single_label") == "binary, mean 745 tokens, p95 2,003, 53.2% over 512"
-    assert facts("No such sentences.", "multilabel") == "multi-label, lengths ?"
-    assert facts("No such sentences.", "single_label") == "single-label, lengths ?"
+    measured = "Task: binary. Lengths (MiniLM tokens, train): median 231, p95 804, 14.8% over 510. More."
+    assert facts(measured, "single_label") == "binary, median 231, p95 804, 14.8% over 510"
+    assert facts("No such sentences.", "multilabel") == "multi-label, lengths: bench inspect"
+    assert facts("No such sentences.", "single_label") == "single-label, lengths: bench inspect"
 
 
 def test_hyperpartisan_loads_the_longformer_split_and_ignores_dev(tmp_path: Path):

@@ -15,13 +15,15 @@ TASK_WORDS = {"single_label": "single-label", "multilabel": "multi-label"}
 
 def facts(description: str, task: str) -> str:
     """The short column of `bench list`: the task kind (a description's "Task: binary ..." sentence, else the suite's
-    data.task) and its length statistics (a "Lengths: mean ..." sentence; "lengths ?" where it states none)."""
+    data.task) and its length statistics (a "Lengths: median ..." or "Lengths: mean ..." sentence; where a suite
+    states none, the command that measures them)."""
     import re
 
     text = " ".join(description.split())
     kind = re.search(r"\bTask: ([\w-]+)", text)
-    lengths = re.search(r"\bLengths: (mean .*?)(?=\.\s|\.$|$)", text)
-    return f"{kind.group(1) if kind else TASK_WORDS.get(task, task)}, {lengths.group(1) if lengths else 'lengths ?'}"
+    lengths = re.search(r"\bLengths[^:]*: ((?:mean|median) .*?)(?=\.\s|\.$|$)", text)
+    measured = lengths.group(1) if lengths else "lengths: bench inspect"
+    return f"{kind.group(1) if kind else TASK_WORDS.get(task, task)}, {measured}"
 
 
 def summary(description: str, width: int = 96) -> str:
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         origin = "" if sources[name].origin == "bench" else f"  [from {sources[name].origin}]"
         try:
             suite = load_suite(name)
-            line = f"{facts(suite.description, suite.data.task):<26} {summary(suite.description, 72)}"
+            line = f"{facts(suite.description, suite.data.task):<44} {summary(suite.description, 64)}"
         except BenchError as err:  # a package's broken suite must not hide the others
             line = f"BROKEN: {err}"
         print(f"  {name:<24} {line}{origin}")
