@@ -93,7 +93,7 @@ class Sweep:
             if self.plan.deferred:  # a tuned suite: the grid's points ran; now each selected point's run, with test
                 selected = selected_plan(self.plan)
                 selected.check()
-                tried += run(selected)
+                tried += run(selected, word="selected run")
                 finals = (*finals, *selected.finals)
         self.store.rebuild_table(self.suite.name)
         return self.table(tried, finals)

@@ -152,14 +152,16 @@ def selected_plan(the_plan: Plan, out=None) -> Plan:
     return Plan(tuple(todo), tuple(skipped), the_plan.overwrite, tuple(stale))
 
 
-def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False) -> list[RunRecord]:
+def run_jobs(
+    the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False, word: str = "run"
+) -> list[RunRecord]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
     goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch).
 
     The console gets a few lines per run (its start, one per epoch, its result and the sweep's progress with the
     time left); each run's full output goes to `seed<k>.log` beside its record, echoed to the console as well when
     `verbose`. With several `slots` (one per GPU, or CPU shares), that many runs train at once, each worker placed in
-    a free slot, and the console says which run is where."""
+    a free slot, and the console says which run is where. `word` names the runs in the tags ("[run 1/4]")."""
     out = out or sys.stdout
     STOP.clear()
     total = len(the_plan.jobs)
@@ -167,7 +169,7 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), ve
     if len(slots) <= 1:
         slot = dataclasses.replace(slots[0] if slots else AS_IS, verbose=verbose)
         done = (
-            run_one(job, the_plan.overwrite, f"[run {i}/{total}]", slot, out, progress)
+            run_one(job, the_plan.overwrite, f"[{word} {i}/{total}]", slot, out, progress)
             for i, job in enumerate(the_plan.jobs, 1)
         )
         return [record for record in done if record is not None]
@@ -178,7 +180,7 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), ve
     def one(i: int, job: Job) -> RunRecord | None:
         slot = free.get()
         try:
-            return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", slot, out, progress)
+            return run_one(job, the_plan.overwrite, f"[{word} {i}/{total} · {slot.device}]", slot, out, progress)
         finally:
             free.put(slot)
 

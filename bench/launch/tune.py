@@ -74,6 +74,7 @@ def resolve(item: Pending, key_of) -> Job | str:
         "tuned": dict(chosen),
         "tuning_points": len(item.points),
         "tuning_train_s": sum(r.train_s or 0.0 for r in records),
+        "tuning_wall_s": sum(r.wall_s or 0.0 for r in records),
         "tuning_note": f"chosen on validation {metric} at each point's kept epoch ({shown}); "
         f"{'lowest' if metric == 'loss' else 'highest'} wins, a tie goes to the first in grid order",
     }

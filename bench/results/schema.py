@@ -205,6 +205,7 @@ class RunRecord(Record):
     tuned: dict | None = _f("protocol settings chosen on validation from the suite's `tune:` grid")
     tuning_points: int | None = _f("grid points trained to choose them (each a run of its own)")
     tuning_train_s: float | None = _f("training time of the grid's runs, summed (this run's own not included)", "s")
+    tuning_wall_s: float | None = _f("wall time of the grid's runs, summed (this run's own not included)", "s")
     tuning_note: str | None = _f("how the settings were chosen (each point's validation score), or why not tuned")
     environment: dict | None = _f("library versions, device, git revision")
     config: dict | None = _f("the resolved suite, runner parameters, --limit and --data-dir")
