@@ -14,7 +14,6 @@ import pandas as pd
 from bench.report import fmt, stats
 from bench.report.cells import plural, runner_cell, seeds_cell
 from bench.report.render import Cell, Paragraph, Strong, Table
-from bench.results.store import point_name
 
 # Cost columns of the summary that are ranked, with whether higher is better; n_params is shown, never ranked.
 RANKED = {"train_tokens_per_s": True, "train_s_per_epoch": False, "eval_samples_per_s": True, "wall_s": False}
@@ -86,10 +85,8 @@ def tuning_costs(ok: pd.DataFrame) -> dict[str, Any]:
     points per seed, the settings chosen (each distinct choice once, with its seeds), and the runs not tuned."""
     column = lambda name: ok[name] if name in ok else pd.Series(None, index=ok.index, dtype=object)  # noqa: E731
     chosen: dict[str, int] = {}
-    for values in column("tuned"):
-        if isinstance(values, dict):
-            name = point_name(values)
-            chosen[name] = chosen.get(name, 0) + 1
+    for name in column("tuned_values").dropna():
+        chosen[str(name)] = chosen.get(str(name), 0) + 1
     notes = column("tuning_note").dropna().astype(str)
     return {
         "tuning_wall_s": stats.seed_stats(measured(column("tuning_wall_s"))).mean,
