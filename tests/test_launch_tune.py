@@ -82,6 +82,13 @@ def test_a_tuned_suite_selects_on_validation_and_tests_the_chosen_point_once(tmp
     assert "[selected run" not in again.stdout
     assert json.loads((runs / "seed0.json").read_text())["finished_at"] == selected["finished_at"]
 
+    # a grid with another value is another configuration: refused before any point trains, naming the change
+    wider = write_suite(tmp_path / "tuned.yaml", suite.read_text().replace(f"{GRID}", f"{[*GRID, 1.0e-4]}"))
+    changed = bench("run", "--suite", str(wider), "--results", str(results), cwd=tmp_path)
+    assert changed.returncode == 2 and "Traceback" not in changed.stderr
+    assert f"tiny-roberta-128 seed 0: tune.learning_rate [{GRID[0]}, {GRID[1]}] -> [" in changed.stderr
+    assert not (runs / "tune" / "learning_rate=0.0001").exists()
+
 
 def test_a_bad_grid_key_exits_2_in_one_line_and_writes_nothing(tmp_path: Path):
     suite = tuned_suite(tmp_path).read_text().replace("tune: {learning_rate:", "tune: {learning_rat:")

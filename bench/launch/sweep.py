@@ -123,6 +123,8 @@ def plan(suite: SuiteConfig, options: RunOptions) -> Plan:
     for item, key_of in grids:  # a grid whose points are all done selects now, so that a rerun skips everything
         if all(job in skipped for job in item.points) and isinstance(final := tune.resolve(item, key_of), Job):
             _sort(final, tune.classify(final, options.overwrite), todo, skipped, stale)
+        elif changed := tune.stale_before_selection(item, options.overwrite):  # said now, not after the grid ran
+            stale.append((item.base, changed))
         else:
             deferred.append((item, key_of))
     return Plan(tuple(todo), tuple(skipped), options.overwrite, tuple(stale), tuple(deferred))

@@ -92,3 +92,18 @@ def classify(job: Job, overwrite: bool) -> tuple[str, ...] | bool:
     if job.tuning and "tuned" in job.tuning and record.tuned != job.tuning["tuned"]:
         changed.append(f"tuned {record.tuned or 'not tuned'} -> {job.tuning['tuned']}")
     return tuple(changed) if changed else False
+
+
+def stale_before_selection(item: Pending, overwrite: bool) -> tuple[str, ...]:
+    """What makes the (runner, seed)'s finished run another configuration, seen before its grid has run: any
+    setting but the tuned ones (not chosen yet), or the grid itself. Empty where it may still be the same run."""
+    record = item.base.store.read(item.base.run_key)
+    if record is None or not record.ok or overwrite:
+        return ()
+    stored, wanted = dict(record.config_key or {}), dict(item.base.key or {})
+    for key in (stored, wanted):
+        key["protocol"] = {k: v for k, v in (key.get("protocol") or {}).items() if k not in item.base.suite.tune}
+    changed = differences(stored, wanted)
+    if "tune" not in stored:
+        changed.append("not tuned -> tuned on the grid")
+    return tuple(changed)
