@@ -5,6 +5,7 @@ skips everything."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,13 @@ def test_a_tuned_suite_selects_on_validation_and_tests_the_chosen_point_once(tmp
     verdict = (tmp_path / "reports" / "tinytune" / "verdict.md").read_text()
     assert "tuned on the same grid of 2 points" in verdict and "tfidf-logreg not" in verdict
 
+    status = bench("status", "--suite", str(suite), "--results", str(results), cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    for point, score in zip(POINTS, scores, strict=True):
+        assert re.search(
+            rf"tiny-roberta-128 · tuning {re.escape(point)} +0 +ok +val accuracy {score:.4f}", status.stdout
+        )
+
     again = bench("run", "--suite", str(suite), "--results", str(results), cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "skipping 4 finished run(s)" in again.stdout and "[run " not in again.stdout
@@ -101,3 +109,15 @@ def test_a_bad_grid_key_exits_2_in_one_line_and_writes_nothing(tmp_path: Path):
     listed = bench("list", "--suite", str(tuned_suite(tmp_path)), cwd=tmp_path)
     assert listed.returncode == 0
     assert f"tune: learning_rate: {GRID[0]}, {GRID[1]} — 2 point(s) per runner and seed" in listed.stdout
+
+
+def test_a_tuned_suite_is_refused_on_slurm_before_anything_is_submitted(tmp_path: Path):
+    from bench import api
+    from bench.errors import BenchError
+    from bench.launch.options import RunOptions
+    from bench.launch.slurm import ClusterOptions
+
+    options = RunOptions(suite=str(tuned_suite(tmp_path)), results=tmp_path / "results", cluster=ClusterOptions())
+    with pytest.raises(BenchError, match="a suite with 'tune:' runs here only for now"):
+        api.prepare(options=options)
+    assert not (tmp_path / "results").exists()
