@@ -58,8 +58,8 @@ class Sweep:
 
     @property
     def runners(self) -> list[Runner]:
-        """The runners of the planned and skipped runs."""
-        return [job.runner for job in self.plan.finals]
+        """The runners of the planned and skipped runs (a tuned suite's too, selected or not yet)."""
+        return [job.runner for job in (*self.plan.finals, *(item.base for item, _ in self.plan.deferred))]
 
     def start(self) -> None:
         """Check that the results folder can be written, and write the suite's published references there."""
