@@ -14,6 +14,7 @@ raises `bench.errors.BenchError` (a `ValueError`) with the one-line message the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,11 +24,11 @@ from bench.config import SuiteConfig, to_dict
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
 from bench.launch.options import RunOptions
-from bench.launch.sweep import Plan, plan, run_jobs
+from bench.launch.sweep import Plan, plan, run_jobs, selected_plan
 from bench.profile.plan import ProfileOptions
 from bench.report import report
 from bench.results.schema import RunRecord
-from bench.results.store import ResultStore, RunKey
+from bench.results.store import ResultStore, record_key
 from bench.results.tables import records_frame, run_table
 from bench.runners import EstimatorRunner, Runner
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from bench.preflight import Inspection
+    from bench.train.job import Job
 
 __all__ = [
     "ProfileOptions", "RunOptions", "Sweep", "inspect", "leaderboard", "load_results", "prepare", "profile", "report",
@@ -56,8 +58,8 @@ class Sweep:
 
     @property
     def runners(self) -> list[Runner]:
-        """The runners of the planned and skipped runs."""
-        return [job.runner for job in (*self.plan.jobs, *self.plan.skipped)]
+        """The runners of the planned and skipped runs (a tuned suite's too, selected or not yet)."""
+        return [job.runner for job in (*self.plan.finals, *(item.base for item, _ in self.plan.deferred))]
 
     def start(self) -> None:
         """Check that the results folder can be written, and write the suite's published references there."""
@@ -69,6 +71,7 @@ class Sweep:
         submitit (`options.cluster`), waiting for them unless told not to. The results table of the planned and
         skipped runs that have a record. Each run's full output goes to its log."""
         self.start()
+        finals = self.plan.finals
         cluster = self.options.cluster
         if cluster is not None:
             from bench.launch.slurm import submit, wait
@@ -81,16 +84,26 @@ class Sweep:
         else:
             slots = self.options.slots
             verbose = self.options.verbose
-            tried = run_jobs(self.plan, slots=slots, verbose=verbose) if slots else run_jobs(self.plan, verbose=verbose)
+            run = (
+                functools.partial(run_jobs, slots=slots, verbose=verbose)
+                if slots
+                else functools.partial(run_jobs, verbose=verbose)
+            )
+            tried = run(self.plan)
+            if self.plan.deferred:  # a tuned suite: the grid's points ran; now each selected point's run, with test
+                selected = selected_plan(self.plan)
+                selected.check()
+                tried += run(selected, word="selected run")
+                finals = (*finals, *selected.finals)
         self.store.rebuild_table(self.suite.name)
-        return self.table(tried)
+        return self.table(tried, finals)
 
-    def table(self, tried: Sequence[RunRecord] = ()) -> pd.DataFrame:
+    def table(self, tried: Sequence[RunRecord] = (), finals: Sequence[Job] | None = None) -> pd.DataFrame:
         """The results table (the columns of results.csv) of the runs this sweep covers that have a record. A run
         tried in this sweep shows that try's record: an `--overwrite` that failed shows as failed here (and exits
         `bench run` with 1), while the store keeps the run's earlier finished record."""
-        latest = {RunKey(r.suite, r.runner, r.seed): r for r in tried}
-        keys = [job.run_key for job in (*self.plan.jobs, *self.plan.skipped)]
+        latest = {record_key(r): r for r in tried}
+        keys = [job.run_key for job in (self.plan.finals if finals is None else finals)]
         records = [latest.get(key) or self.store.read(key) for key in keys]
         return run_table([r for r in records if r is not None])
 
@@ -117,6 +130,8 @@ def prepare(suite: str | Path | Mapping[str, Any] = "demo", *, options: RunOptio
         raise BenchError(
             f"--data-dir {options.data_dir} is not a directory; point it at a folder with train and test files"
         )
+    if config.tune and options.cluster is not None:
+        raise BenchError("a suite with 'tune:' runs here only for now (its selection waits for the grid); drop --slurm")
     the_plan = plan(config, options)
     the_plan.check()
     _check_data(config, options.data_dir, options.limit)

@@ -246,6 +246,8 @@ class SuiteConfig:
     source_file: str | None = None  # where the suite was read from; relative data paths resolve against it
     report_to: tuple[str, ...] = ()  # experiment trackers (TRACKERS); not part of a run's configuration key
     references: tuple[Reference, ...] = ()  # published results its report shows beside the measured runners
+    # protocol setting -> the values every runner is tried at (bench.data.tune); empty: no tuning
+    tune: dict[str, tuple] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in self.report_to:

@@ -62,6 +62,10 @@ EMPTY_UNLESS = {
     "checkpoint_revision": "the runner loads a checkpoint",
     "oom_phase": "a try ran out of memory",
     "probe": "a batch size is auto",
+    "tune_point": "the run is a point of a tuning grid",
+    **dict.fromkeys(
+        ("tuned", "tuning_points", "tuning_train_s", "tuning_wall_s", "tuning_note"), "the suite has a tune: grid"
+    ),
     **dict.fromkeys(
         ("threshold", "micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "per_label"),
         "the suite is multi-label",

@@ -53,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
         if suite.report_to:
             print(f"report_to: {', '.join(suite.report_to)}")
         print("protocol: " + ", ".join(f"{k}={v}" for k, v in vars(suite.protocol).items()))
+        if suite.tune:
+            from bench.data.tune import points
+
+            grid = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in suite.tune.items())
+            print(f"tune: {grid} — {len(points(suite.tune))} point(s) per runner and seed, chosen on validation "
+                  f"{suite.protocol.metric_for_best_model}; test once, for the chosen point")  # fmt: skip
         print("runners:")
         for ref in suite.runners:
             runner = RUNNERS.get(ref.runner).build(ref.params, name=ref.runner)

@@ -14,10 +14,11 @@ from typing import Any
 import yaml
 
 from bench.config import MULTILABEL, DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
+from bench.data.tune import parse_grid
 from bench.errors import BenchError
 from bench.results.store import RESERVED, check_name
 
-SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to", "references"}
+SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to", "references", "tune"}
 RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runner parameter
 REFERENCE_KEYS = {f.name for f in dataclasses.fields(Reference)}
 
@@ -235,6 +236,7 @@ def suite_from_dict(
         source_file=str(source) if source else None,
         report_to=report_to,
         references=_references(where, raw.get("references")),
+        tune=parse_grid(where, raw.get("tune"), protocol),
     )
 
 

@@ -4,6 +4,7 @@ scheduler job it was last submitted as."""
 
 from __future__ import annotations
 
+from bench.data.tune import validation_score
 from bench.launch.slurm import submitted
 from bench.launch.sweep import Plan
 from bench.results.schema import OK
@@ -15,7 +16,9 @@ def run_states(the_plan: Plan) -> list[dict]:
     a lock is asked who holds it (its owner file), never taken, so a run starting this instant is not disturbed."""
     rows = []
     stale = {job.run_key: changed for job, changed in the_plan.stale}
-    jobs = sorted([*the_plan.jobs, *the_plan.skipped, *(job for job, _ in the_plan.stale)], key=lambda j: j.run_key)
+    deferred = [item.base for item, _ in the_plan.deferred]  # a tuned run whose grid has not all finished
+    jobs = sorted([*the_plan.jobs, *the_plan.skipped, *(job for job, _ in the_plan.stale), *deferred],
+                  key=lambda j: j.run_key)  # fmt: skip
     scheduled = submitted(jobs[0].store, jobs[0].suite.name) if jobs else {}
     for job in jobs:
         store, key = job.store, job.run_key
@@ -28,6 +31,12 @@ def run_states(the_plan: Plan) -> list[dict]:
             detail += f" (pid {owner.get('pid')} on {owner.get('host')})"
         elif key in stale:
             state, detail = "stale", "finished with another configuration: " + "; ".join(stale[key])
+        elif record is not None and job.point and record.ok:  # a grid point: validation only
+            metric = job.suite.protocol.metric_for_best_model
+            score = validation_score(record.epochs, record.best_epoch, metric)
+            state, detail = record.status, f"val {metric} {score:.4f}" if score is not None else ""
+        elif job in deferred:
+            state, detail = "pending", "selected on validation once its grid points have finished"
         elif record is not None:
             state = record.status
             ok = state == OK and record.accuracy is not None
@@ -38,7 +47,7 @@ def run_states(the_plan: Plan) -> list[dict]:
             state, detail = "pending", ""
         rows.append(
             {
-                "runner": job.runner_name,
+                "runner": f"{job.runner_name} · tuning {job.point}" if job.point else job.runner_name,
                 "seed": job.seed,
                 "state": state,
                 "detail": detail,

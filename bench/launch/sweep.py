@@ -10,10 +10,13 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from bench.config import SuiteConfig
 from bench.data.identity import file_hashes
+from bench.data.tune import validation_score
 from bench.errors import BenchError
+from bench.launch import tune
 from bench.launch.local import AS_IS, STOP, Placement, launch_with_retries, stop_all
 from bench.launch.options import RunOptions
 from bench.launch.progress import SweepProgress
@@ -35,6 +38,13 @@ class Plan:
     skipped: tuple[Job, ...]
     overwrite: bool = False
     stale: tuple[tuple[Job, tuple[str, ...]], ...] = ()
+    # tuned (runner, seed)s whose selection waits for their grid points to run (`selected_plan`)
+    deferred: tuple[tuple[tune.Pending, Any], ...] = ()
+
+    @property
+    def finals(self) -> tuple[Job, ...]:
+        """The planned and skipped runs that are a suite's own (not a tuning grid's points)."""
+        return tuple(job for job in (*self.jobs, *self.skipped) if not job.point)
 
     def check(self) -> None:
         """Refuse, before anything runs, to keep finished runs of another configuration as the suite's result.
@@ -71,7 +81,7 @@ def plan(suite: SuiteConfig, options: RunOptions) -> Plan:
     store = ResultStore(options.results)
     hashes = file_hashes(suite, options.data_dir)  # once for the whole suite: every run reads the same files
     refs = {ref.name: ref for ref in suite.runners}
-    jobs = []
+    jobs, grids = [], []
     for name in options.runners or list(refs):
         ref = refs.get(name)
         if ref is None and name not in RUNNERS:
@@ -87,32 +97,73 @@ def plan(suite: SuiteConfig, options: RunOptions) -> Plan:
             runner.check_supported()
         except BenchError as err:
             raise BenchError(f"runner '{name}': {err}") from None
-        spread = None if isinstance(runner, EstimatorRunner) else distributed
+        estimator = isinstance(runner, EstimatorRunner)
+        spread = None if estimator else distributed
         key = run_configuration_key(suite, runner, options.limit, options.data_dir, hashes)
-        jobs += [
-            Job(suite, run_name(name, runner), runner, seed, store, options.data_dir, options.limit, 0, spread, key)
-            for seed in suite.seeds
-        ]
+        for seed in suite.seeds:
+            job = Job(
+                suite, run_name(name, runner), runner, seed, store, options.data_dir, options.limit, 0, spread, key
+            )
+            if not suite.tune:
+                jobs.append(job)
+            elif estimator:  # every point would be the same run: it runs once, and its record says so
+                jobs.append(dataclasses.replace(job, tuning=tune.untuned_note(suite.tune)))
+            else:
+
+                def key_of(s: SuiteConfig, runner=runner) -> dict:
+                    return run_configuration_key(s, runner, options.limit, options.data_dir, hashes)
+
+                item = tune.pending(dataclasses.replace(job, key=tune.grid_key(key, suite.tune)), key_of)
+                jobs += item.points
+                grids.append((item, key_of))
     todo, skipped, stale = [], [], []
     for job in jobs:
-        record = store.read(job.run_key)
-        if record is None or not record.ok or options.overwrite:
-            todo.append(job)
-        elif changed := differences(record.config_key, job.key):
-            stale.append((job, tuple(changed)))
+        _sort(job, tune.classify(job, options.overwrite), todo, skipped, stale)
+    deferred = []
+    for item, key_of in grids:  # a grid whose points are all done selects now, so that a rerun skips everything
+        if all(job in skipped for job in item.points) and isinstance(final := tune.resolve(item, key_of), Job):
+            _sort(final, tune.classify(final, options.overwrite), todo, skipped, stale)
+        elif changed := tune.stale_before_selection(item, options.overwrite):  # said now, not after the grid ran
+            stale.append((item.base, changed))
         else:
-            skipped.append(job)
-    return Plan(tuple(todo), tuple(skipped), options.overwrite, tuple(stale))
+            deferred.append((item, key_of))
+    return Plan(tuple(todo), tuple(skipped), options.overwrite, tuple(stale), tuple(deferred))
 
 
-def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False) -> list[RunRecord]:
+def _sort(job: Job, verdict: tuple[str, ...] | bool, todo: list, skipped: list, stale: list) -> None:
+    if verdict is True:
+        todo.append(job)
+    elif verdict is False:
+        skipped.append(job)
+    else:
+        stale.append((job, verdict))
+
+
+def selected_plan(the_plan: Plan, out=None) -> Plan:
+    """After a tuned suite's grid points ran: the runs of the points selected on validation (each to test once),
+    for the (runner, seed)s the first plan could not select for yet. One whose points did not all finish is left
+    out, with a line saying why."""
+    out = out or sys.stdout
+    todo, skipped, stale = [], [], []
+    for item, key_of in the_plan.deferred:
+        final = tune.resolve(item, key_of)
+        if isinstance(final, str):
+            print(f"{item.base.runner_name} · seed {item.base.seed}: not selected: {final}", file=out, flush=True)
+            continue
+        _sort(final, tune.classify(final, the_plan.overwrite), todo, skipped, stale)
+    return Plan(tuple(todo), tuple(skipped), the_plan.overwrite, tuple(stale))
+
+
+def run_jobs(
+    the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), verbose: bool = False, word: str = "run"
+) -> list[RunRecord]:
     """Run each job in a spawned process, holding the run's lock; a crash becomes a `failed` record, and the sweep
     goes on. A run that runs out of memory is retried with half the micro-batch (same effective batch).
 
     The console gets a few lines per run (its start, one per epoch, its result and the sweep's progress with the
     time left); each run's full output goes to `seed<k>.log` beside its record, echoed to the console as well when
     `verbose`. With several `slots` (one per GPU, or CPU shares), that many runs train at once, each worker placed in
-    a free slot, and the console says which run is where."""
+    a free slot, and the console says which run is where. `word` names the runs in the tags ("[run 1/4]")."""
     out = out or sys.stdout
     STOP.clear()
     total = len(the_plan.jobs)
@@ -120,7 +171,7 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), ve
     if len(slots) <= 1:
         slot = dataclasses.replace(slots[0] if slots else AS_IS, verbose=verbose)
         done = (
-            run_one(job, the_plan.overwrite, f"[run {i}/{total}]", slot, out, progress)
+            run_one(job, the_plan.overwrite, f"[{word} {i}/{total}]", slot, out, progress)
             for i, job in enumerate(the_plan.jobs, 1)
         )
         return [record for record in done if record is not None]
@@ -131,7 +182,7 @@ def run_jobs(the_plan: Plan, out=None, slots: Sequence[Placement] = (AS_IS,), ve
     def one(i: int, job: Job) -> RunRecord | None:
         slot = free.get()
         try:
-            return run_one(job, the_plan.overwrite, f"[run {i}/{total} · {slot.device}]", slot, out, progress)
+            return run_one(job, the_plan.overwrite, f"[{word} {i}/{total} · {slot.device}]", slot, out, progress)
         finally:
             free.put(slot)
 
@@ -167,7 +218,7 @@ def run_one(
     as `overwrite`) first moves an earlier try's checkpoints aside, so that it starts afresh. A requeued `--overwrite`
     run (Slurm) continues its own try instead: `overwrite=True, restart=False`."""
     out = out or sys.stdout
-    title = f"{tag} {job.runner_name} · seed {job.seed}"
+    title = f"{tag} {job.runner_name}{f' · tuning {job.point}' if job.point else ''} · seed {job.seed}"
     progress = progress or SweepProgress([job.runner_name])
     restart = overwrite if restart is None else restart
     started = time.perf_counter()
@@ -200,7 +251,12 @@ def run_one(
         job.store.rebuild_table(job.suite.name)
         progress.finished(job.runner_name, time.perf_counter() - started)
         line = progress.line()
-    if record.ok:
+    if record.ok and job.point:  # a grid point: its validation score is what selection reads
+        metric = job.suite.protocol.metric_for_best_model
+        score = validation_score(record.epochs, record.best_epoch, metric)
+        shown = f"{score:.4f}" if score is not None else "—"
+        result = f"{tag} done: val {metric} {shown} (grid point {job.point}, no test) in {duration(record.wall_s)}"
+    elif record.ok:
         quality = (
             f"micro-F1 {record.micro_f1:.4f}" if record.task == "multilabel" else f"accuracy {record.accuracy:.4f}"
         )

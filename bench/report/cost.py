@@ -77,7 +77,38 @@ def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
     for name in (*COST_FIELDS, *ENERGY_FIELDS):
         s = stats.seed_stats(runs[name])
         row |= {name: s.mean, f"{name}_std": s.std, f"{name}_n": s.n}
-    return row
+    return row | tuning_costs(ok)
+
+
+def tuning_costs(ok: pd.DataFrame) -> dict[str, Any]:
+    """A runner's tuning on its suite's grid (`tune:`): the grid's wall and training time per seed (means), the
+    points per seed, the settings chosen (each distinct choice once, with its seeds), and the runs not tuned."""
+    column = lambda name: ok[name] if name in ok else pd.Series(None, index=ok.index, dtype=object)  # noqa: E731
+    chosen: dict[str, int] = {}
+    for name in column("tuned_values").dropna():
+        chosen[str(name)] = chosen.get(str(name), 0) + 1
+    notes = column("tuning_note").dropna().astype(str)
+    return {
+        "tuning_wall_s": stats.seed_stats(measured(column("tuning_wall_s"))).mean,
+        "tuning_train_s": stats.seed_stats(measured(column("tuning_train_s"))).mean,
+        "tuning_points": measured(column("tuning_points")).max(),
+        "tuned": " / ".join(f"{k} ({plural(n, 'seed')})" for k, n in chosen.items()),
+        "untuned_runs": int(notes.str.startswith("not tuned").sum()),
+    }
+
+
+def has_tuning(summary: pd.DataFrame) -> bool:
+    """Whether any runner of the report was tuned on a grid (or left out of one)."""
+    points = summary["tuning_points"] if "tuning_points" in summary else pd.Series(dtype=float)
+    untuned = summary["untuned_runs"] if "untuned_runs" in summary else pd.Series(dtype=float)
+    return bool(points.notna().any() or (untuned > 0).any())
+
+
+def _tuning_cell(row: pd.Series) -> Cell:
+    if row.get("untuned_runs") and pd.isna(row.get("tuning_points")):
+        return Cell("not tuned", "the grid does not apply to it")
+    sub = f"{int(row['tuning_points'])} points; chose {row['tuned']}" if pd.notna(row.get("tuning_points")) else ""
+    return Cell(fmt.duration(row.get("tuning_wall_s")), sub, numeric=True)
 
 
 def memory_column_kind(summary: pd.DataFrame) -> str:
@@ -158,6 +189,7 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
     s = summary
     kind = memory_column_kind(s)
     energy = has_energy(s)
+    tuning = has_tuning(s)
     memory = s["memory_mb"].where(s["memory_kind"] == kind) if kind != "mixed" else s["memory_mb"] * float("nan")
     marks = {name: fmt.best_mask(list(s[name]), higher=higher) for name, higher in RANKED.items()}
     marks["memory"] = fmt.best_mask(list(memory), higher=False)
@@ -181,6 +213,7 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
         ]  # fmt: skip
         cells += _energy_cells(row, marks["energy"][i]) if energy else []
+        cells += [_tuning_cell(row)] if tuning else []
         kernels = f"({row['kernels']} attention)" if row["kernels"] else ""
         cells += [
             Cell(fmt.count(row["n_params"]), numeric=True),
@@ -188,8 +221,21 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
         ]
         rows.append(cells)
     columns = ["runner", "seeds", f"{memory_label(s)} (MB)", "train tokens/s", "train time / epoch", "eval samples/s"]
-    columns += ["wall time", *(["train energy (Wh)", "avg GPU power (W)"] if energy else []), "parameters", "device"]
-    return Table(columns, rows, _notes(kind, energy, s))
+    columns += ["wall time", *(["train energy (Wh)", "avg GPU power (W)"] if energy else [])]
+    columns += [*(["tuning wall time"] if tuning else []), "parameters", "device"]
+    notes = _notes(kind, energy, s)
+    if tuning:
+        notes.append(TUNING_NOTE)
+    return Table(columns, rows, notes)
+
+
+TUNING_NOTE = Paragraph.of(
+    "Tuning: the runners were tuned on the suite's grid (tune:), each grid point a run of its own evaluated on "
+    "validation only; the point best on validation was then trained again and tested once, and that run is the one "
+    "every other column shows. Tuning wall time: the grid's runs, summed per seed (mean over seeds), on top of the "
+    "wall time column; below it the points per seed and the settings chosen. Not tuned: a runner the grid's "
+    "settings do not apply to (scikit-learn), trained once."
+)
 
 
 def _notes(kind: str, energy: bool, summary: pd.DataFrame) -> list[Paragraph]:

@@ -25,7 +25,7 @@ from bench.results.schema import (
     numeric_fields,
     scalar_fields,
 )
-from bench.results.store import ResultStore, RunKey
+from bench.results.store import ResultStore, RunKey, point_name
 
 # Scalar fields of a record become columns of `SuiteResults.runs` (a field a record lacks becomes NaN/None); numbers
 # that do not identify the run are read as floats. All of it derives from the record schema.
@@ -40,7 +40,8 @@ class SuiteResults:
     Attributes:
         suite: Suite name.
         source: The folder(s) the records were read from, as shown in the report.
-        runs: One row per record (runner, seed), failed runs included; columns `RUN_FIELDS` plus `has_predictions`.
+        runs: One row per record (runner, seed), failed runs included; columns `RUN_FIELDS` plus `tuned_values`
+            (the settings a tuned run chose, as `point_name`) and `has_predictions`.
         epochs: One row per (runner, seed, epoch) of the records' validation history.
         predictions: One row per (runner, seed, test example) of successful runs; `PREDICTION_COLUMNS` plus
             `runner`, `seed` and a boolean `correct`.
@@ -221,6 +222,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             tasks.add(record.get("task") or "single_label")
             per_label[key] = record.get("per_label") or {}
         environments.append(record.get("environment") or {})
+        tuned = record.get("tuned")  # a mapping, so not a scalar column: its point's name instead
+        row["tuned_values"] = point_name(tuned) if isinstance(tuned, dict) else None
         for epoch in record.get("epochs") or []:
             epoch_rows.append({"runner": row["runner"], "seed": row["seed"], **{k: epoch.get(k) for k in EPOCH_FIELDS}})
         pred_path = store.predictions_path(run_key)
@@ -236,7 +239,7 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         rows.append(row)
 
     _check_one_configuration(rows, config_keys)
-    runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, "has_predictions"])
+    runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, "tuned_values", "has_predictions"])
     for name in NUMERIC_FIELDS:
         runs[name] = pd.to_numeric(runs[name], errors="coerce").astype(float)
     epochs = pd.DataFrame(epoch_rows, columns=["runner", "seed", *EPOCH_FIELDS])

@@ -81,13 +81,13 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     base_rows = summary[summary["runner"] == baseline]
     if baseline is None or base_rows.empty or comparison.empty:
         out.append("There is no baseline to compare the other runners with, so no gain or price is given.")
-        return [*out, *_budget(candidates), _uncertainty(candidates)]
+        return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
     base = base_rows.iloc[0]
     compared = comparison.set_index("runner")
     longer = [r for _, r in candidates.iterrows() if r["runner"] != baseline and _reads_more(r, base)]
     if not longer:
         out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
-        return [*out, *_budget(candidates), _uncertainty(candidates)]
+        return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
     winners = []
     for row in longer:
         if row["runner"] not in compared.index:
@@ -111,7 +111,20 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     else:
         out.insert(1, f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
                    f"{ALPHA} for all {len(longer)}): no long-context winner is named.")  # fmt: skip
-    return [*out, *_budget(candidates), _uncertainty(candidates)]
+    return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
+
+
+def _tuning(summary: pd.DataFrame) -> list[str]:
+    """A sentence saying the runners were tuned on the suite's grid, where they were."""
+    if "tuning_points" not in summary or summary["tuning_points"].isna().all():
+        return []
+    points = int(summary["tuning_points"].max())
+    untuned = [r for _, r in summary.iterrows() if pd.isna(r["tuning_points"]) and r.get("untuned_runs")]
+    but = f" ({', '.join(r['runner'] for r in untuned)} not: the grid does not apply to it)" if untuned else ""
+    return [
+        f"Every runner{but} was tuned on the same grid of {points} points, chosen on validation and tested once; its "
+        "cost includes the tuning (the cost table's tuning wall time)."
+    ]
 
 
 def _budget(candidates: pd.DataFrame) -> list[str]:

@@ -201,6 +201,12 @@ class RunRecord(Record):
     label_names: list | None = _f("class names in label-id order")
     epochs: list | None = _f("per epoch: train loss and validation metrics")
     selected_params: dict | None = _f("hyper-parameters chosen on validation (scikit-learn runners)")
+    tune_point: str | None = _f("a tuning grid point's run: the point's name (`learning_rate=2e-05`); no test pass")
+    tuned: dict | None = _f("protocol settings chosen on validation from the suite's `tune:` grid")
+    tuning_points: int | None = _f("grid points trained to choose them (each a run of its own)")
+    tuning_train_s: float | None = _f("training time of the grid's runs, summed (this run's own not included)", "s")
+    tuning_wall_s: float | None = _f("wall time of the grid's runs, summed (this run's own not included)", "s")
+    tuning_note: str | None = _f("how the settings were chosen (each point's validation score), or why not tuned")
     environment: dict | None = _f("library versions, device, git revision")
     config: dict | None = _f("the resolved suite, runner parameters, --limit and --data-dir")
     config_key: dict | None = _f(

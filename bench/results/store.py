@@ -10,6 +10,8 @@ as typed records, the run's lock, and the tables rebuilt from the records alone.
                                  seed<k>.tensorboard/         TensorBoard events (--report-to tensorboard)
                                  seed<k>.lock, seed<k>.lock.owner    the run's lock, and who holds it
                                  seed<k>.work/                one try's outcome, staged files, ranks' errors
+                                 tune/<point>/seed<k>.*       a tuning grid point's run (`point_name`: `learning_rate=2e-05`),
+                                                              the same files (no test predictions: validation only)
     <root>/<suite>/results.csv, references.json, submitit/
     <root>/profile/<runner>/<mode>-b<batch>-L<length>.json, profile.csv
 
@@ -25,7 +27,7 @@ import re
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,33 +58,45 @@ def check_name(what: str, name: Any) -> str:
     return name
 
 
+def point_name(values: Mapping[str, Any]) -> str:
+    """A tuning grid point's stable name, its folder under the runner's `tune/`: `learning_rate=2e-05`, settings
+    joined by `,` in sorted order (numbers as Python writes them, so 2e-5 and 0.00002 are one point)."""
+    return ",".join(f"{name}={value!r}" if not isinstance(value, str) else f"{name}={value}"
+                    for name, value in sorted(values.items()))  # fmt: skip
+
+
 @dataclass(frozen=True, order=True)
 class RunKey:
-    """A run's identity: one (suite, runner, seed). What makes two runs of it the same run is the configuration
-    key (`bench.results.key`)."""
+    """A run's identity: one (suite, runner, seed), and for a run of a tuning grid's point, that point's name
+    (`point_name`; "" for the suite's own run). What makes two runs of it the same run is the configuration key
+    (`bench.results.key`)."""
 
     suite: str
     runner: str
     seed: int
+    point: str = ""
 
     def __post_init__(self) -> None:
         check_name("suite name", self.suite)
         check_name("runner name", self.runner)
+        if self.point:
+            check_name("tuning point", self.point)
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise BenchError(f"seed must be an integer, got {self.seed!r}")
 
     def __str__(self) -> str:
-        return f"{self.runner} seed {self.seed}"
+        return f"{self.runner} {self.point} seed {self.seed}" if self.point else f"{self.runner} seed {self.seed}"
 
     @property
     def label(self) -> str:
-        """`runner/seed<k>`: the run's name in logs, trackers and scheduler bookkeeping."""
-        return f"{self.runner}/seed{self.seed}"
+        """`runner/seed<k>` (`runner/<point>/seed<k>`): the run's name in logs, trackers and scheduler bookkeeping."""
+        return f"{self.runner}/{self.point + '/' if self.point else ''}seed{self.seed}"
 
     @property
     def slug(self) -> str:
         """The run's name where only one word fits (process names, rendezvous ids)."""
-        return f"{self.suite}-{self.runner}-seed{self.seed}"
+        point = "-" + re.sub(r"[^A-Za-z0-9.]+", "-", self.point) if self.point else ""
+        return f"{self.suite}-{self.runner}{point}-seed{self.seed}"
 
 
 class Busy(Exception):
@@ -108,7 +122,8 @@ class ResultStore:
         return self.root / suite
 
     def run_dir(self, key: RunKey) -> Path:
-        return self.suite_dir(key.suite) / "runs" / key.runner
+        runner = self.suite_dir(key.suite) / "runs" / key.runner
+        return runner / "tune" / key.point if key.point else runner
 
     def _file(self, key: RunKey, suffix: str) -> Path:
         return self.run_dir(key) / f"seed{key.seed}{suffix}"
@@ -193,7 +208,7 @@ class ResultStore:
 
     def write(self, record: RunRecord) -> Path:
         """Write a run's record in its place, atomically."""
-        path = self.record_path(RunKey(record.suite, record.runner, record.seed))
+        path = self.record_path(record_key(record))
         write_record(path, record)
         return path
 
@@ -212,7 +227,7 @@ class ResultStore:
     def commit(self, record: RunRecord) -> Path:
         """Make a finished try the run's result: its staged predictions, then its record, each replacing the old
         one by a rename (a reader sees the old pair or the new one, bar the instant between the two renames)."""
-        key = RunKey(record.suite, record.runner, record.seed)
+        key = record_key(record)
         staged = self.work_dir(key) / "predictions.csv"
         if staged.exists():
             move_into_place(staged, self.predictions_path(key))
@@ -308,6 +323,11 @@ class ResultStore:
                 continue
             return owner
         return None
+
+
+def record_key(record: RunRecord) -> RunKey:
+    """The identity of the run a record is of."""
+    return RunKey(record.suite, record.runner, record.seed, record.tune_point or "")
 
 
 def _alive(pid: Any) -> bool:

@@ -25,9 +25,11 @@ def train_and_evaluate(
     resume_from: Path | None = None,
     tracking: Tracking | None = None,
     world_size: int = 1,
+    test: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions.
-    `tracking` reports a Trainer run to experiment trackers."""
+    `tracking` reports a Trainer run to experiment trackers; `test` False trains a tuning grid's point, evaluated on
+    validation only (scikit-learn runners are never tuned on a grid: they choose their own settings)."""
     if isinstance(runner, EstimatorRunner):
         from bench.train import estimator
 
@@ -39,4 +41,6 @@ def train_and_evaluate(
     from bench.train import trainer
 
     transformers.logging.set_verbosity_warning()
-    return trainer.train_and_evaluate(runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size)
+    return trainer.train_and_evaluate(
+        runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size, test
+    )

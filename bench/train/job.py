@@ -55,6 +55,9 @@ class Job:
     oom_retries: int = 0  # how many times a batch was halved after running out of memory
     distributed: Distributed | None = None  # several processes per run (torch's elastic launcher)
     key: dict[str, Any] | None = field(default=None, compare=False)
+    point: str = ""  # a tuning grid point's name (`bench.results.store.point_name`): validation only, no test pass
+    # the selected run of a tuned suite: tuned, tuning_points, tuning_train_s, tuning_note (record fields)
+    tuning: dict[str, Any] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.store, ResultStore):
@@ -64,7 +67,7 @@ class Job:
 
     @property
     def run_key(self) -> RunKey:
-        return RunKey(self.suite.name, self.runner_name, self.seed)
+        return RunKey(self.suite.name, self.runner_name, self.seed, self.point)
 
     @property
     def world_size(self) -> int:
@@ -109,7 +112,12 @@ class Job:
 
     def identity(self) -> dict[str, Any]:
         """The record fields that say which run this is, shared by finished and failed runs."""
+        suite = to_dict(self.suite)
+        if not suite.get("tune"):  # an untuned suite's records stay as they were before grids existed
+            suite.pop("tune", None)
         return {
+            "tune_point": self.point or None,
+            **(self.tuning or {}),
             "suite": self.suite.name,
             "runner": self.runner_name,
             "seed": self.seed,
@@ -124,7 +132,7 @@ class Job:
             "world_size": self.world_size,
             "host": socket.gethostname(),
             "config": {
-                "suite": to_dict(self.suite),
+                "suite": suite,
                 "runner": {"name": self.runner_name, **_runner_config(self.runner)},
                 "limit": self.limit,
                 "data_dir": str(self.data_dir) if self.data_dir else None,
@@ -218,7 +226,8 @@ class Job:
         metrics, predictions, label_names = result
         import pandas as pd
 
-        self.store.stage_predictions(self.run_key, pd.DataFrame(predictions))
+        if predictions or not self.point:  # a grid point has none: it never saw the test split
+            self.store.stage_predictions(self.run_key, pd.DataFrame(predictions))
         earlier_wall_s = metrics.pop("earlier_wall_s", 0.0)  # processes that trained this run before this one
         record = RunRecord(
             **self.identity(),
@@ -262,6 +271,7 @@ class Job:
             resume_from,
             self.tracking(),
             self.world_size,
+            **({"test": False} if self.point else {}),
         )
         return metrics, predictions, list(data.label_names)
 

@@ -176,8 +176,10 @@ def train_and_evaluate(
     resume_from: Path | None = None,
     tracking: Tracking | None = None,
     world_size: int = 1,
+    test: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions.
+    """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions
+    (with `test` False, a tuning grid's point: validation only, no test pass, no predictions).
 
     In a distributed run (`world_size` > 1, started by `bench.train.distributed`) every rank calls this; batches are
     sharded over the ranks, the test predictions are gathered in the test set's order, and the measurements are
@@ -243,6 +245,11 @@ def train_and_evaluate(
         try:
             trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
             epochs, best_epoch = _epoch_history(trainer)
+            if not test:  # a grid point is chosen on validation alone: the test split stays untouched
+                shape = {"n_params": sum(p.numel() for p in model.parameters()), "n_train": len(inputs["train"]),
+                         "n_val": len(inputs["validation"]), "micro_batch_size": protocol.per_device_batch_size}  # fmt: skip
+                fields = {"best_epoch": best_epoch, "n_epochs": protocol.epochs, "epochs": epochs, **shape}
+                return {**fields, **throughput.record_fields(), "prepare_s": prepared_s}, []
 
             # the single touch of the test split, with the checkpoint chosen on validation
             phase.name = "eval"
