@@ -135,16 +135,21 @@ def gpu_step_mb(run: Callable[[], None]) -> float:
 
 def saved_mb(forward: Callable[[], Any]) -> float:
     """MB of the tensors autograd keeps for the backward pass of `forward()`: a step's activation memory, which
-    grows with the batch (weights, gradients and optimizer states do not). Views are counted whole: an upper bound."""
+    grows with the batch (weights, gradients and optimizer states do not). Views are counted whole: an upper bound.
+
+    The hook keeps a size, not the tensor: no backward runs, and a pack hook that returns the tensor itself makes a
+    reference cycle (an output saved by its own node) that Python's collector cannot see, so every probed step's
+    activations stayed allocated (imdb-minilm's probe held 3.9 GB after it finished)."""
     import torch
 
     total = [0]
 
     def pack(tensor):
-        total[0] += tensor.numel() * tensor.element_size()
-        return tensor
+        size = tensor.numel() * tensor.element_size()
+        total[0] += size
+        return size
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda size: None):
         forward()
     return total[0] / 2**20
 
