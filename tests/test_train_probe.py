@@ -100,24 +100,6 @@ def test_a_run_with_auto_batches_records_what_was_chosen(tmp_path):
     assert record.config["suite"]["protocol"]["per_device_batch_size"] == "auto"
 
 
-@pytest.mark.slow
-def test_on_a_cpu_the_evaluation_batch_stays_small_where_everything_fits(tmp_path):
-    """A CPU gains nothing from large inference batches but keeps their memory: with nothing running out of
-    memory, auto stops at CPU_EVAL_MAX (it chose 128 for minilm-128 on IMDB: 3.96 GB RSS instead of 1.11 GB)."""
-    import io
-
-    from bench.launch.sweep import Plan, run_jobs
-    from bench.runners.probe import CPU_EVAL_MAX
-    from tests.test_launch_sweep_reliability import oom_job
-
-    job = oom_job(tmp_path, fits=8, micro_batch=8)
-    job = type(job)(job.suite.replace(protocol=ProtocolConfig(**{**vars(job.suite.protocol), "eval_batch_size": "auto"})),
-                    job.runner_name, job.runner, 0, job.store)  # fmt: skip
-    (record,) = run_jobs(Plan((job,), ()), out=io.StringIO())
-    assert record.status == "ok", record.error
-    assert record.eval_batch_size == CPU_EVAL_MAX and f"auto evaluation batch {CPU_EVAL_MAX}" in record.probe
-
-
 def test_measuring_a_step_keeps_none_of_its_activations_alive():
     """saved_mb counts what autograd saves; none of it may outlive the call (a pack hook that kept the tensors made
     a reference cycle: the probe of imdb-minilm's minilm-512 held 3.9 GB for the rest of the run)."""
