@@ -146,3 +146,19 @@ def test_verdict_says_which_gpu_had_no_price(tmp_path: Path) -> None:
     assert "training longformer-4096 on the full data ~" in verdict
     assert "GPU-h (no price for its GPU: give --gpu-price)" in verdict
     assert "list price as of 2026-11-09" in verdict  # the roberta-512 run's H100 price, named with its date
+
+
+def test_the_verdict_never_calls_an_unscaled_figure_the_full_datas() -> None:
+    """A record without the train split's size (written before bench recorded it) is not scaled, and the verdict's
+    budget line says so instead of "on the full data" (imdb-minilm's minilm-128 read 0.07 CPU-h "on the full data"
+    beside minilm-512's scaled 1.28)."""
+    from bench.report.budget import sentence
+
+    base = {"device_kind": "CPU", "train_cpu_h": 0.07, "infer_cpu_h_per_1M": 4.2, "train_cost": np.nan,
+            "infer_cost_per_1M": np.nan, "train_full_size_known": True}  # fmt: skip
+    rows = pd.DataFrame([{**base, "runner": "scaled"}, {**base, "runner": "old", "train_full_size_known": False}])
+    line = sentence(rows)
+    assert "training scaled on the full data ~" in line
+    assert (
+        "training old as measured, not scaled to the full data" in line and "training old on the full data" not in line
+    )

@@ -237,7 +237,10 @@ def sentence(candidates: pd.DataFrame) -> str | None:
         if pd.isna(train) and pd.isna(infer):
             continue
         unit = f"{row['device_kind']}-h"
-        text = f"training {row['runner']} on the full data ~{hours(train)} {unit}"
+        if row["train_full_size_known"]:
+            text = f"training {row['runner']} on the full data ~{hours(train)} {unit}"
+        else:  # a figure of another size must not read as the full data's
+            text = f"training {row['runner']} as measured, not scaled to the full data (its record lacks the data's size) ~{hours(train)} {unit}"
         if pd.notna(row["train_cost"]):
             at = f"{row['price_per_gpu_h']:g} {row['currency']}/GPU-h"
             text += f" (~{money(row['train_cost'], row['currency'])} at {at})"
