@@ -84,6 +84,7 @@ def test_tfidf_one_vs_rest_learns_the_cues_and_records_its_threshold(tmp_path: P
     chosen = metrics["epochs"][metrics["best_epoch"] - 1]
     assert metrics["threshold"] == chosen["val_threshold"] and metrics["threshold"] in THRESHOLDS
     assert set(metrics["per_label"]) == set(SPEC.label_names) and len(predictions) == SPEC.n_test
+    assert metrics["n_train_split"] == data.n_train_split > 0  # a multi-label budget is scaled like any other
 
 
 @pytest.fixture(scope="module")

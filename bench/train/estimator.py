@@ -31,7 +31,6 @@ def train_and_evaluate(
     """
     from sklearn.metrics import log_loss
 
-    from bench.host import peak_cpu_rss_mb
     from bench.train.metrics import classification_metrics
 
     if data.multilabel:
@@ -77,28 +76,12 @@ def train_and_evaluate(
     eval_s = time.perf_counter() - eval_started
     preds = probs.argmax(-1)
 
-    # fields a bag of n-grams on a CPU cannot have (token rates, GPU memory, micro-batches) are left to the record's
-    # defaults: None, never 0
     metrics = {
         **classification_metrics(labels["test"], preds, n_labels, data.positive_id),
         "positive_label": data.positive_label,
         "f1_average": "binary" if n_labels == 2 else "macro",
-        "best_epoch": best + 1,
-        "n_epochs": len(epochs),
-        "epochs": epochs,
-        "selected_params": settings[best],
-        "train_samples_per_s": len(texts["train"]) * len(epochs) / train_s,
-        "eval_samples_per_s": len(texts["test"]) / eval_s,
-        "train_s": train_s,
-        "prepare_s": prepare_s,
-        "peak_cpu_rss_mb": peak_cpu_rss_mb(),
+        **_fit_fields(data, texts, epochs, settings[best], best, (prepare_s, train_s, eval_s), x_train.shape[1]),
         "n_params": int(np.size(classifier.coef_) + np.size(classifier.intercept_)),
-        "n_features": int(x_train.shape[1]),
-        "n_train": len(texts["train"]),
-        "n_train_split": data.n_train_split,
-        "n_val": len(texts["validation"]),
-        "n_test": len(texts["test"]),
-        "mixed_precision": "no",
     }
     n_tokens = runner.count_tokens(features, texts["test"])
     predictions = [
@@ -117,7 +100,6 @@ def _train_multilabel(
     from sklearn.multiclass import OneVsRestClassifier
 
     from bench.data.multilabel import multi_hot
-    from bench.host import peak_cpu_rss_mb
     from bench.train.multilabel import choose_threshold, multilabel_metrics, prediction_rows, record_fields
 
     started = time.perf_counter()
@@ -162,24 +144,45 @@ def _train_multilabel(
     )
     metrics = {
         **record_fields(targets["test"], probs, threshold, names),
+        **_fit_fields(data, texts, epochs, settings[best], best, (prepare_s, train_s, eval_s), x_train.shape[1]),
+        "n_params": int(n_params),
+    }
+    n_tokens = runner.count_tokens(features, texts["test"])
+    return metrics, prediction_rows(splits["test"]["id"], targets["test"], probs, threshold, names, n_tokens)
+
+
+def _fit_fields(
+    data: SuiteData,
+    texts: dict[str, list[str]],
+    epochs: list[dict],
+    chosen: dict,
+    best: int,
+    seconds: tuple,
+    n_features: int,
+) -> dict[str, Any]:
+    """The record fields every estimator run has, single- or multi-label: what was chosen, the times and the sizes.
+    Fields a bag of n-grams on a CPU cannot have (token rates, GPU memory, micro-batches) are left to the record's
+    defaults: None, never 0."""
+    from bench.host import peak_cpu_rss_mb
+
+    prepare_s, train_s, eval_s = seconds
+    return {
         "best_epoch": best + 1,
         "n_epochs": len(epochs),
         "epochs": epochs,
-        "selected_params": settings[best],
+        "selected_params": chosen,
         "train_samples_per_s": len(texts["train"]) * len(epochs) / train_s,
         "eval_samples_per_s": len(texts["test"]) / eval_s,
         "train_s": train_s,
         "prepare_s": prepare_s,
         "peak_cpu_rss_mb": peak_cpu_rss_mb(),
-        "n_params": int(n_params),
-        "n_features": int(x_train.shape[1]),
+        "n_features": int(n_features),
         "n_train": len(texts["train"]),
+        "n_train_split": data.n_train_split,  # the full train split, for budgets of a --limit run
         "n_val": len(texts["validation"]),
         "n_test": len(texts["test"]),
         "mixed_precision": "no",
     }
-    n_tokens = runner.count_tokens(features, texts["test"])
-    return metrics, prediction_rows(splits["test"]["id"], targets["test"], probs, threshold, names, n_tokens)
 
 
 def _bce(targets: np.ndarray, probs: np.ndarray) -> float:
