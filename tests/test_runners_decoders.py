@@ -21,11 +21,21 @@ LABELS = ["negative", "positive"]
 
 def test_qwen3_and_llama_have_their_published_shapes():
     q = architecture("Qwen/Qwen3-0.6B").config
-    assert (q["num_hidden_layers"], q["hidden_size"], q["intermediate_size"], q["vocab_size"]) == (28, 1024, 3072, 151936)
+    assert (q["num_hidden_layers"], q["hidden_size"], q["intermediate_size"], q["vocab_size"]) == (
+        28,
+        1024,
+        3072,
+        151936,
+    )
     assert (q["num_attention_heads"], q["num_key_value_heads"], q["head_dim"]) == (16, 8, 128)
     assert (q["rope_theta"], q["max_position_embeddings"], q["tie_word_embeddings"]) == (1000000, 40960, True)
     lm = architecture("meta-llama/Llama-3.2-1B").config
-    assert (lm["num_hidden_layers"], lm["hidden_size"], lm["intermediate_size"], lm["vocab_size"]) == (16, 2048, 8192, 128256)
+    assert (lm["num_hidden_layers"], lm["hidden_size"], lm["intermediate_size"], lm["vocab_size"]) == (
+        16,
+        2048,
+        8192,
+        128256,
+    )
     assert (lm["num_attention_heads"], lm["num_key_value_heads"], lm["head_dim"]) == (32, 8, 64)
     assert (lm["rope_theta"], lm["max_position_embeddings"], lm["tie_word_embeddings"]) == (500000.0, 131072, True)
     assert lm["rope_scaling"]["rope_type"] == "llama3" and lm["rope_scaling"]["factor"] == 32.0

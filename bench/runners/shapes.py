@@ -155,9 +155,7 @@ def decoder_like(config: Any) -> Shape | None:
         return None
     types = getattr(config, "layer_types", None) or ["full_attention"] * n_layers
     window = getattr(config, "sliding_window", None)
-    attention = tuple(
-        CausalWindow(int(window)) if t == "sliding_attention" and window else Causal() for t in types
-    )
+    attention = tuple(CausalWindow(int(window)) if t == "sliding_attention" and window else Causal() for t in types)
     return Shape(hidden, intermediate, attention, True, heads * head_dim, kv_heads * head_dim)
 
 
