@@ -107,7 +107,7 @@ def test_right_padding_leaves_each_documents_logits_unchanged(tiny):
 
 
 def test_gradient_checkpointing_reaches_the_adapters(tiny):
-    runner, _, model = tiny
+    _, _, model = tiny
     model.train()
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
     try:
