@@ -7,14 +7,19 @@ the PaLM paper's MFU (Chowdhery et al. 2022, appendix B). The runner declares it
 and in each layer i a token attending to ctx_i(L) keys at sequence length L. Per token:
 
     dense  = 2 · N                   N = n · (4·d² + 2·d·f): Q, K, V, output and the two FFN matrices
-                                     (3·d·f for a gated feed-forward, ModernBERT's: d -> 2f, then f -> d)
-    attn   = 4 · d · Σ_i ctx_i(L)    Q·Kᵀ and attention·V, 2 multiply-adds each per key
+                                     (3·d·f for a gated feed-forward, ModernBERT's: d -> 2f, then f -> d);
+                                     a decoder: n · (2·d·q + 2·d·kv + 3·d·f), kv = kv heads x head size
+    attn   = 4 · q · Σ_i ctx_i(L)    Q·Kᵀ and attention·V, 2 multiply-adds each per key (q = heads x head size,
+                                     d in an encoder; grouped-query attention's shared K/V heads change N only)
     forward (infer) = dense + attn;  training = 3 · forward (the backward pass costs twice the forward)
 
 so training is 6·N + 12·d·Σ ctx_i per token. Embedding lookups and the classification head (run on one token
 per document) are left out. Full attention has ctx = L; Longformer's window w has ctx = min(L, w + 1) + 2 (the
 global <s> both ways); ModernBERT's local layers min(L, 129); BigBird's block-sparse layers about (5 + r) blocks
-plus two global query blocks; a chunk encoder min(L, chunk length) (see `bench.runners.shapes`).
+plus two global query blocks; a chunk encoder min(L, chunk length); a decoder's causal attention (L + 1) / 2, what
+the model needs, not the full L x L product eager or SDPA's math kernel computes under the causal mask (see
+`bench.runners.shapes`). LoRA runners are counted as the full model's training (3 x forward): their adapters add
+under 1% and the frozen weights' skipped gradients are not subtracted, so MFU stays comparable across runners.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ def flops_per_token(shape: Shape | None, seq_len: int, mode: str) -> float | Non
     """Model FLOPs per token (see the module docstring); `mode` is 'train' or 'infer'."""
     if shape is None:
         return None
-    forward = 2 * shape.dense_params + 4 * shape.hidden * shape.attention_keys(seq_len)
+    forward = 2 * shape.dense_params + 4 * shape.q_width * shape.attention_keys(seq_len)
     return float(3 * forward if mode == "train" else forward)
 
 

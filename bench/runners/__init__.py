@@ -3,7 +3,7 @@ small registered class each; built-in ones register on import, third-party ones 
 
 from __future__ import annotations
 
-from bench.runners import bigbird, chunks, hf, minilm, tfidf, tiny  # noqa: F401  (registers the built-in runners)
+from bench.runners import bigbird, chunks, decoders, hf, minilm, tfidf, tiny  # noqa: F401  (registers the built-in runners)
 from bench.runners.base import EstimatorRunner, Runner, TransformerRunner, run_name, with_specials
 from bench.runners.registry import RUNNERS, RunnerEntry, build_runner, register_runner
 

@@ -40,6 +40,16 @@ class SlidingWindow:
 
 
 @dataclass(frozen=True)
+class Causal:
+    """A decoder's causal attention: the query at position i attends to keys 0..i, (L + 1) / 2 on average. Counted
+    as the model needs it: kernels that compute the full L x L product under a causal mask (eager, SDPA's math path)
+    execute about twice this, which HFU > MFU shows."""
+
+    def keys(self, seq_len: int) -> float:
+        return (seq_len + 1) / 2
+
+
+@dataclass(frozen=True)
 class BlockSparse:
     """BigBird's block-sparse attention (ITC), counted from transformers' `bigbird_block_sparse_attention`.
 
@@ -81,13 +91,27 @@ class WithinChunks:
 
 @dataclass(frozen=True)
 class Shape:
-    """An encoder's shape as its FLOPs see it: `hidden` width, feed-forward width `intermediate`, one attention
-    pattern per layer. A gated (GLU) feed-forward projects d -> 2f and back f -> d: 3·d·f weights instead of 2·d·f."""
+    """A transformer's shape as its FLOPs see it: `hidden` width, feed-forward width `intermediate`, one attention
+    pattern per layer. A gated (GLU) feed-forward projects d -> 2f and back f -> d: 3·d·f weights instead of 2·d·f.
+
+    `query_width` is heads x head size of the queries (and of the output projection's input), `kv_width` kv heads x
+    head size of the keys and values: both `hidden` in an encoder; grouped-query attention (Llama 3, Qwen3) has
+    fewer kv heads than query heads, and Qwen3-0.6B's heads are wider than hidden / heads (16 x 128 on 1024)."""
 
     hidden: int
     intermediate: int
     attention: tuple[Attention, ...]
     gated_ffn: bool = False
+    query_width: int | None = None
+    kv_width: int | None = None
+
+    @property
+    def q_width(self) -> int:
+        return self.query_width or self.hidden
+
+    @property
+    def k_width(self) -> int:
+        return self.kv_width or self.hidden
 
     @property
     def n_layers(self) -> int:
@@ -96,9 +120,10 @@ class Shape:
     @property
     def dense_params(self) -> int:
         """N: the weights every token is multiplied by (Q, K, V, output and the feed-forward; biases, layer norms,
-        embeddings and the classification head left out)."""
+        embeddings and the classification head left out): per layer 2·d·q (Q and output) + 2·d·kv (K and V)."""
         ffn = (3 if self.gated_ffn else 2) * self.hidden * self.intermediate
-        return self.n_layers * (4 * self.hidden**2 + ffn)
+        attention = 2 * self.hidden * self.q_width + 2 * self.hidden * self.k_width
+        return self.n_layers * (attention + ffn)
 
     def attention_keys(self, seq_len: int) -> float:
         """Keys a token attends to, summed over the layers."""
@@ -114,3 +139,32 @@ def bert_like(config: Any, attention: Attention | None = None) -> Shape | None:
     except (AttributeError, TypeError, ValueError):
         return None
     return Shape(hidden, intermediate, (attention or FullAttention(),) * n_layers)
+
+
+def decoder_like(config: Any) -> Shape | None:
+    """The shape of a Llama-like decoder config (Llama, Qwen3, Mistral): grouped-query attention with
+    `num_key_value_heads` heads of `head_dim` (default hidden / heads) for keys and values, a gated (SwiGLU)
+    feed-forward of three d x f matrices, causal attention in every layer (sliding-window layers, where a config
+    declares `layer_types`, see `sliding_window` keys); None where the config lacks the fields."""
+    try:
+        n_layers, hidden = int(config.num_hidden_layers), int(config.hidden_size)
+        intermediate, heads = int(config.intermediate_size), int(config.num_attention_heads)
+        kv_heads = int(getattr(config, "num_key_value_heads", None) or heads)
+        head_dim = int(getattr(config, "head_dim", None) or hidden // heads)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    types = getattr(config, "layer_types", None) or ["full_attention"] * n_layers
+    window = getattr(config, "sliding_window", None)
+    attention = tuple(CausalWindow(int(window)) if t == "sliding_attention" and window else Causal() for t in types)
+    return Shape(hidden, intermediate, attention, True, heads * head_dim, kv_heads * head_dim)
+
+
+@dataclass(frozen=True)
+class CausalWindow:
+    """Causal attention to the last `window` tokens (Mistral's, Qwen's sliding-window layers)."""
+
+    window: int
+
+    def keys(self, seq_len: int) -> float:
+        w = min(self.window, seq_len)  # queries before position w see i + 1 keys, the rest w
+        return (w * (w + 1) / 2 + (seq_len - w) * w) / seq_len
