@@ -47,8 +47,8 @@ def ece(confidence: np.ndarray, correct: np.ndarray, n_bins: int = N_BINS) -> fl
 
 def _scored(predictions: pd.DataFrame, runner: str) -> tuple[pd.DataFrame, int]:
     rows = predictions[predictions["runner"] == runner]
-    score = pd.to_numeric(rows["score"], errors="coerce")
-    return rows[score.notna() & (score >= 0) & (score <= 1)].assign(score=score), len(rows)
+    rows = rows.assign(score=pd.to_numeric(rows["score"], errors="coerce"))  # an older file's empty column: NaN
+    return rows[rows["score"].between(0, 1)], len(rows)
 
 
 def calibration_table(predictions: pd.DataFrame, order: list[str], n_bins: int = N_BINS) -> pd.DataFrame:
