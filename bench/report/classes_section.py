@@ -83,9 +83,9 @@ def confusion_grid(report: ClassesReport, colors: dict[str, str]) -> Figure | No
     rows = math.ceil(len(runners) / columns)
     side = max(2.6, 0.35 * k + 1.6)
     fig = Figure(figsize=(side * columns + 0.8, side * rows + 0.4))
-    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    axes = fig.subplots(rows, columns, squeeze=False, gridspec_kw={"wspace": 0.55, "hspace": 0.5}).ravel()
     image = None
-    for ax, runner in zip(axes, runners, strict=False):
+    for n, (ax, runner) in enumerate(zip(axes, runners, strict=False)):
         matrix = report.matrices[runner]
         share = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -94,7 +94,8 @@ def confusion_grid(report: ClassesReport, colors: dict[str, str]) -> Figure | No
         ax.set_xticks(ticks, report.names, rotation=90 if k > 4 else 0, fontsize=7 if k > 8 else 8.5)
         ax.set_yticks(ticks, report.names, fontsize=7 if k > 8 else 8.5)
         ax.set_xlabel("predicted")
-        ax.set_ylabel("true")
+        if n % columns == 0:  # one axis title per row of panels
+            ax.set_ylabel("true")
         ax.set_title(runner, fontsize=9.5)
         if k <= MAX_TEXT_CLASSES:
             for i in range(k):
