@@ -123,7 +123,7 @@ def test_html_is_well_formed_self_contained_and_escaped(sweep):
     links = [el.get(attr) for el in root.iter() for attr in ("src", "href") if el.get(attr) is not None]
     assert links and all(link.startswith("data:image/png;base64,") for link in links)
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
-    assert len([el for el in root.iter("img")]) == len(PLOT_NAMES)
+    assert len([el for el in root.iter("img")]) == len(PLOT_NAMES) + 2  # and the per-class and calibration figures
     assert "<script" not in page and NASTY not in page
     assert html.escape(NASTY) in page
     assert "<link" not in page and "@import" not in page

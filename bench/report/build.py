@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.report import (
     budget,
+    classes_section,
     compose,
     cost,
     costonly,
@@ -54,6 +55,7 @@ def build(
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
     max_lengths = [int(m) for m in summary["max_length"].dropna()]
     multilabel = multilabel_section.build(results, aligned, summary, chosen, max_lengths, out_dir)  # None: single
+    per_class = classes_section.build(results, order, summary, chosen, out_dir)  # per-class and calibration
     curves = tables.learning_curves(results)
     statuses = tables.status_table(results, order)
     failures = tables.failure_table(results)
@@ -86,6 +88,7 @@ def build(
         skipped,
         literature,
         multilabel,
+        per_class,
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites

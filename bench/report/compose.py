@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import budget, cost, costonly, fmt, multilabel_section, stats, verdict
+from bench.report import budget, classes_section, cost, costonly, fmt, multilabel_section, stats, verdict
 from bench.report.cells import runner_cell, seeds_cell
+from bench.report.classes_section import ClassesReport
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.multilabel_section import MultiLabelReport
 from bench.report.plots import Plot
@@ -31,6 +32,7 @@ class ReportData:
     skipped_plots: list[str]
     published: pd.DataFrame | None = None  # published results beside the runners (`bench.report.published`)
     multilabel: MultiLabelReport | None = None  # a multi-label suite's tables and plots
+    classes: ClassesReport | None = None  # per-class figures, confusion matrices, calibration
 
 
 def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
@@ -326,6 +328,7 @@ def compose(data: ReportData) -> Document:
     blocks += multilabel_section.section(data.multilabel)
     if data.published is not None and not data.published.empty:
         blocks += [Heading("Published results", 3), published_section(data.published)]
+    blocks += classes_section.section(data.classes)
     blocks += [Heading("Cost"), cost_table(data)]
     blocks.append(Heading("Paired comparison with the baseline"))
     if data.baseline is None:
