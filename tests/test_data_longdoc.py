@@ -81,3 +81,10 @@ def test_references_of_ecthr_a_match_only_their_setting():
     for family in ("roberta", "roberta-chunks-mean", "roberta-chunks-max"):
         assert not reads_as(hierarchical, pd.Series({"model_family": family, "max_length": 4096}))
     assert refs[("bigbird", "macro_f1")].value == pytest.approx(0.638)
+
+
+def test_hyperpartisan_compares_f1_with_the_longformer_papers_settings():
+    refs = {(r.family, r.max_length): r for r in load_suite("hyperpartisan").references}
+    assert set(refs) == {("roberta", 512), ("longformer", 4096)}
+    assert refs["roberta", 512].metric == "f1" and refs["roberta", 512].value == 0.874
+    assert refs["longformer", 4096].attention_window == 512 and refs["longformer", 4096].value == 0.948
