@@ -94,9 +94,10 @@ def test_executor_local_submits_returns_and_status_shows_what_finished(tiny_suit
 
 @pytest.mark.slow
 def test_a_preempted_run_is_requeued_and_resumes_from_its_checkpoint(tmp_path: Path, capsys):
-    # two epochs of 360 documents: time to be preempted after the first epoch's checkpoint
-    text = TINY_SUITE.format(n_train=400, n_test=60, epochs=2).replace(
-        "per_device_batch_size: 8", "per_device_batch_size: 4"
+    # two epochs of 720 documents in micro-batches of 1: time to be preempted after the first epoch's checkpoint (in
+    # micro-batches of 4 over 360 documents, a quiet machine trained both epochs in 0.7 s, before the signals came)
+    text = TINY_SUITE.format(n_train=800, n_test=60, epochs=2).replace(
+        "per_device_batch_size: 8", "per_device_batch_size: 1"
     )
     suite = load_suite(str(write_suite(tmp_path / "tiny.yaml", text)))
     results = tmp_path / "results"
@@ -114,7 +115,7 @@ def test_a_preempted_run_is_requeued_and_resumes_from_its_checkpoint(tmp_path: P
     (worker,) = [p for p in task.children() if "resource_tracker" not in " ".join(p.cmdline())]
     worker.send_signal(signal.SIGTERM)
     worker.send_signal(signal.SIGUSR2)
-    time.sleep(2)
+    time.sleep(1)
     assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE, "the worker died of the job's signals"
     task.send_signal(signal.SIGUSR2)
     (record,) = wait(the_plan, [pending])

@@ -21,9 +21,11 @@ RUNNERS = (
 
 
 def _cost_row(report: Path, runner: str) -> list[str]:
-    """The cells of `runner`'s row in the cost table (the second table that has one)."""
-    rows = [line for line in report.read_text(encoding="utf-8").splitlines() if line.startswith(f"| {runner} ")]
-    return [cell.strip() for cell in rows[1].strip("|").split("|")]
+    """The cells of `runner`'s row in the cost table (the first table under the "Cost" heading)."""
+    lines = report.read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("#") and line.lstrip("#").strip() == "Cost")
+    rows = [line for line in lines[start:] if line.startswith(f"| {runner} ")]
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
 
 
 def _write_suite(results: Path, suite: str, fields: dict[str, list[dict]]) -> None:
