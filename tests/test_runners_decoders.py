@@ -4,6 +4,7 @@ fine-tuned on the demo suite."""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from bench.runners import build_runner, run_name
 from bench.runners.architectures import architecture
 from bench.runners.lora import ALL_LINEAR, LoraNotInstalled
 from bench.runners.shapes import Causal
+
+NEEDS_PEFT = pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="needs peft: pip install -e '.[lora]'")
 
 LABELS = ["negative", "positive"]
 
@@ -52,6 +55,7 @@ def test_decoder_shapes_count_grouped_query_attention_and_the_gated_ffn(name, de
     assert run_name(name, runner) == f"{name}@random-init"
 
 
+@NEEDS_PEFT
 def test_random_init_decoder_builds_offline_with_its_pad_token(monkeypatch):
     # the real architecture at 1 layer: the same code path as the 0.6B model, in a fraction of its memory
     runner = build_runner("qwen3-0.6b-lora", {"max_length": 64}, random_init=True)
@@ -76,6 +80,7 @@ def tiny():
     return runner, tokenizer, runner.build_model(LABELS)
 
 
+@NEEDS_PEFT
 def test_only_adapters_and_head_train(tiny):
     runner, _, model = tiny
     trainable = [n for n, p in model.named_parameters() if p.requires_grad]
@@ -91,6 +96,7 @@ def test_only_adapters_and_head_train(tiny):
     assert shape.q_width == 64 and shape.k_width == 32  # 4 heads and 2 kv heads of 16
 
 
+@NEEDS_PEFT
 def test_right_padding_leaves_each_documents_logits_unchanged(tiny):
     runner, tokenizer, model = tiny
     from bench.train.encoding import RunnerCollator
@@ -106,6 +112,7 @@ def test_right_padding_leaves_each_documents_logits_unchanged(tiny):
     assert not torch.allclose(alone[0], alone[1])  # the pooled token differs per document
 
 
+@NEEDS_PEFT
 def test_gradient_checkpointing_reaches_the_adapters(tiny):
     _, _, model = tiny
     model.train()
@@ -143,6 +150,7 @@ def test_bad_lora_parameters_are_refused(params, message):
         build_runner("tiny-decoder-lora", params)
 
 
+@NEEDS_PEFT
 def test_unknown_target_module_is_named():
     with pytest.raises(BenchError, match="lora_target_modules query are not modules"):
         build_runner("tiny-decoder-lora", {"lora_target_modules": ["q_proj", "query"]}).build_model(LABELS)
@@ -153,6 +161,7 @@ def test_yaml_list_of_targets_is_kept_as_a_tuple():
     assert runner.lora_target_modules == ("q_proj", "v_proj") and hash(runner)
 
 
+@NEEDS_PEFT
 @pytest.mark.slow
 def test_tiny_lora_decoder_fine_tunes_on_the_demo_suite(tmp_path: Path):
     from bench.data import load_suite_data
