@@ -7,13 +7,13 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from bench.report import calibration, classes, costonly, fmt, plots
 from bench.report.cells import runner_cell
+from bench.report.figures import save_figures
 from bench.report.load import SuiteResults
 from bench.report.plots import Plot
 from bench.report.render import Cell, Code, Heading, Image, Paragraph, Strong, Table
@@ -65,12 +65,8 @@ def build(
     report.calibration.to_csv(tables / "calibration.csv", index=False, float_format="%.6g")
     report.bins.to_csv(tables / "reliability_bins.csv", index=False, float_format="%.6g")
     colors = plots.runner_colors(summary)
-    with mpl.rc_context(plots.STYLE):
-        for name, title, caption, figure in _PLOTS:
-            fig = figure(report, colors)
-            if fig is not None:
-                png, svg = plots.save(fig, out_dir / "plots", name)
-                report.plots[name] = Plot(name, title, caption, png, svg)
+    saved = save_figures(_PLOTS, lambda figure: figure(report, colors), out_dir / "plots")
+    report.plots.update((plot.name, plot) for plot in saved)
     return report
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from bench.report import fmt, multilabel, plots
 from bench.report.cells import runner_cell
+from bench.report.figures import save_figures
 from bench.report.load import AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
 from bench.report.render import Cell, Heading, Image, Paragraph, Strong, Table
@@ -48,12 +48,7 @@ def build(
     for name in ("quality", "per_label", "comparison", "lengths"):
         getattr(report, name).to_csv(tables / f"multilabel_{name}.csv", index=False, float_format="%.6g")
     colors = plots.runner_colors(summary)
-    with mpl.rc_context(plots.STYLE):
-        for name, title, caption, figure in _PLOTS:
-            fig = figure(report, colors)
-            if fig is not None:
-                png, svg = plots.save(fig, out_dir / "plots", name)
-                report.plots.append(Plot(name, title, caption, png, svg))
+    report.plots.extend(save_figures(_PLOTS, lambda figure: figure(report, colors), out_dir / "plots"))
     return report
 
 

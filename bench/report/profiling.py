@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,7 +13,8 @@ from matplotlib.ticker import FuncFormatter
 
 from bench.report import fmt
 from bench.report.exponents import COSTS, describe, exponents
-from bench.report.plots import MARKERS, PALETTE, STYLE, Plot, _length_axis, save
+from bench.report.figures import save_figures
+from bench.report.plots import MARKERS, PALETTE, _length_axis
 from bench.report.render import Block, Cell, Code, Document, Heading, Image, Paragraph, Table, to_html, to_markdown
 from bench.results.schema import OK, OOM
 from bench.results.store import ResultStore
@@ -210,13 +210,7 @@ def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
         ),
         exponent_table(lines),
     ]
-    saved: list[Plot] = []
-    with mpl.rc_context(STYLE):
-        for name, title, caption, function in FIGURES:
-            fig = function(lines, kind=kind)
-            if fig is not None:
-                png, svg = save(fig, out_dir / "plots", name)
-                saved.append(Plot(name, title, caption, png, svg))
+    saved = save_figures(FIGURES, lambda function: function(lines, kind=kind), out_dir / "plots")
     for plot in saved:
         out += [Heading(plot.title, level + 1), Image(plot.png, plot.title, plot.caption)]
     out += [Heading("Measurements", level + 1), measurement_table(frame)]

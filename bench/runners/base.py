@@ -69,6 +69,15 @@ class Runner(abc.ABC):
         return None
 
 
+def label_config(label_names: Sequence[str]) -> dict[str, Any]:
+    """The config values of a classification head over `label_names` (index = label id), for any transformers model."""
+    return {
+        "num_labels": len(label_names),
+        "id2label": dict(enumerate(label_names)),
+        "label2id": {n: i for i, n in enumerate(label_names)},
+    }
+
+
 @dataclass(frozen=True)
 class TransformerRunner(Runner):
     """A transformers model trained by `bench.train.trainer` (the HF Trainer). Subclasses are frozen dataclasses whose

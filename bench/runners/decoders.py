@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bench.runners import architectures
-from bench.runners.base import TransformerRunner
+from bench.runners.base import TransformerRunner, label_config
 from bench.runners.hf import PretrainedRunner
 from bench.runners.lora import Lora
 from bench.runners.registry import register_runner
@@ -96,9 +96,7 @@ class TinyDecoderLoraRunner(LastTokenPooling, Lora, TransformerRunner):
             pad_token_id=1,
             bos_token_id=0,
             eos_token_id=2,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={n: i for i, n in enumerate(label_names)},
+            **label_config(label_names),
         )
         return AutoConfig.for_model("qwen3", **{**settings, **changes})
 

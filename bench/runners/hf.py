@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from bench.errors import BenchError
 from bench.runners import architectures, locate
-from bench.runners.base import TransformerRunner
+from bench.runners.base import TransformerRunner, label_config
 from bench.runners.mixins import GlobalFirstToken, HeadTail
 from bench.runners.registry import register_runner
 from bench.runners.shapes import FullAttention, Shape, SlidingWindow
@@ -99,12 +99,7 @@ class PretrainedRunner(TransformerRunner):
     def build_model(self, label_names: Sequence[str]):
         from transformers import AutoModelForSequenceClassification
 
-        labels = {
-            "num_labels": len(label_names),
-            "id2label": dict(enumerate(label_names)),
-            "label2id": {n: i for i, n in enumerate(label_names)},
-        }
-        return self.load(AutoModelForSequenceClassification, labels)
+        return self.load(AutoModelForSequenceClassification, label_config(label_names))
 
     def build_encoder(self, label_names: Sequence[str]):
         """The bare encoder (no pooler, no head), for runners that put their own head on it (chunks)."""

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from bench.runners.base import TransformerRunner
+from bench.runners.base import TransformerRunner, label_config
 from bench.runners.mixins import GlobalFirstToken, HeadTail
 from bench.runners.registry import register_runner
 from bench.runners.tokenizers import train_tokenizer
@@ -52,9 +52,7 @@ class TinyRobertaRunner(TransformerRunner):
             pad_token_id=1,
             bos_token_id=0,
             eos_token_id=2,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={n: i for i, n in enumerate(label_names)},
+            **label_config(label_names),
         )
         return AutoConfig.for_model(self.model_type, **{**settings, **self.config_overrides(), **changes})
 
