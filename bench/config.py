@@ -233,6 +233,36 @@ class Reference:
                 raise BenchError(f"{owner}: '{name}' must be a positive integer (tokens), got {value!r}")
 
 
+# codecarbon's world average (IEA, 2019), the grid intensity a run's CO2 is computed at unless the suite's
+# `energy:` names a country or an intensity of its own
+WORLD_CARBON_INTENSITY = 475.0  # g CO2eq / kWh
+
+
+@dataclass(frozen=True)
+class EnergyConfig:
+    """How a run's electricity becomes CO2-equivalent (`energy:` in a suite; bench.train.energy): the grid's
+    intensity in g CO2eq/kWh, given as it is, or as the country whose energy mix codecarbon knows (ISO 3166-1
+    alpha-3: FRA, USA, DEU…); neither: the world average. Not part of a run's configuration key: it changes what
+    is recorded about a run, not what the run computes."""
+
+    country: str | None = None
+    intensity: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.country is not None and (
+            not isinstance(self.country, str) or len(self.country) != 3 or not self.country.isalpha()
+        ):
+            raise BenchError(f"energy.country must be a 3-letter ISO 3166-1 code (FRA, USA, DEU), got {self.country!r}")
+        if self.intensity is not None and (
+            isinstance(self.intensity, bool) or not isinstance(self.intensity, int | float) or self.intensity < 0
+        ):
+            raise BenchError(f"energy.intensity must be a number of g CO2eq per kWh, 0 or more; got {self.intensity!r}")
+        if self.country is not None and self.intensity is not None:
+            raise BenchError("energy: give a country or an intensity (g CO2eq/kWh), not both")
+        if self.country is not None:
+            object.__setattr__(self, "country", self.country.upper())
+
+
 @dataclass(frozen=True)
 class SuiteConfig:
     """A declarative benchmark suite: data, runners, seeds and protocol."""
@@ -248,8 +278,15 @@ class SuiteConfig:
     references: tuple[Reference, ...] = ()  # published results its report shows beside the measured runners
     # protocol setting -> the values every runner is tried at (bench.data.tune); empty: no tuning
     tune: dict[str, tuple] = field(default_factory=dict)
+    # not part of a run's configuration key either: what is kept and recorded about a run, not what it computes
+    energy: EnergyConfig = field(default_factory=EnergyConfig)
+    keep_model: bool = (
+        False  # keep each run's best checkpoint (results store: `model_dir`) for `bench publish --models`
+    )
 
     def __post_init__(self) -> None:
+        if not isinstance(self.keep_model, bool):
+            raise BenchError(f"keep_model must be true or false, got {self.keep_model!r}")
         for name in self.report_to:
             if name not in TRACKERS:
                 close = difflib.get_close_matches(name, TRACKERS, n=1)

@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="experiment trackers, comma-separated: tensorboard, wandb, mlflow, trackio, or none "
         "(default: the suite's report_to, else none)",
     )
+    run.add_argument("--keep-model", action="store_true", help="keep each run's best checkpoint (for bench publish)")
     _checkpoint_options(run)
     from bench.cli import report as report_cli
     from bench.cli import scale

@@ -28,7 +28,7 @@ def options(args: argparse.Namespace) -> RunOptions:
     return RunOptions(
         suite=args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set), random_init=args.random_init, distributed=scale.distributed(args),
+        overrides=dict(args.set) | ({"keep_model": True} if args.keep_model else {}), random_init=args.random_init, distributed=scale.distributed(args),
         slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbose,
     )  # fmt: skip
 

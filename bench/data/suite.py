@@ -13,12 +13,24 @@ from typing import Any
 
 import yaml
 
-from bench.config import MULTILABEL, DataConfig, ProtocolConfig, Reference, RunnerRef, SuiteConfig, trackers
+from bench.config import (
+    MULTILABEL,
+    DataConfig,
+    EnergyConfig,
+    ProtocolConfig,
+    Reference,
+    RunnerRef,
+    SuiteConfig,
+    trackers,
+)
 from bench.data.tune import parse_grid
 from bench.errors import BenchError
 from bench.results.store import RESERVED, check_name
 
-SUITE_KEYS = {"name", "description", "data", "runners", "protocol", "seeds", "report_to", "references", "tune"}
+SUITE_KEYS = {
+    *("name", "description", "data", "runners", "protocol", "seeds", "report_to", "references", "tune"),
+    *("energy", "keep_model"),  # what is recorded and kept about a run (not in its configuration key)
+}
 RUNNER_KEYS = {"runner", "alias"}  # every other key of a runner entry is a runner parameter
 REFERENCE_KEYS = {f.name for f in dataclasses.fields(Reference)}
 
@@ -237,7 +249,22 @@ def suite_from_dict(
         report_to=report_to,
         references=_references(where, raw.get("references")),
         tune=parse_grid(where, raw.get("tune"), protocol),
+        energy=_energy(where, raw.get("energy")),
+        keep_model=raw.get("keep_model", False),
     )
+
+
+def _energy(where: str, raw: Any) -> EnergyConfig:
+    """A suite's `energy:` mapping (`country:` or `intensity:`, g CO2eq/kWh)."""
+    if raw is None:
+        return EnergyConfig()
+    if not isinstance(raw, dict):
+        raise BenchError(f"{where}: 'energy' must be a mapping with 'country' (FRA, USA…) or 'intensity' (g CO2eq/kWh)")
+    _check_keys(f"{where} energy", raw, {f.name for f in dataclasses.fields(EnergyConfig)})
+    try:
+        return EnergyConfig(**raw)
+    except BenchError as err:
+        raise BenchError(f"{where}: {err}") from None
 
 
 def _runner_ref(where: str, entry: Any) -> RunnerRef:

@@ -139,6 +139,21 @@ class RunRecord(Record):
         "peak CUDA allocator memory of the test pass", "MB", table=True, short="eval GPU MB", gpu=True
     )
     train_energy_j: float | None = _f("GPU energy while training (NVML board counter)", "J", True, "train J", gpu=True)
+    # energy and carbon over the training steps train_s times (codecarbon's offline tracker, the `energy` extra):
+    # missing where it is not installed or did not measure, never 0
+    energy_kwh: float | None = _f("electricity while training: CPU + GPU + RAM (codecarbon)", "kWh", True, "train kWh")
+    energy_kwh_cpu: float | None = _f("the CPU's share of energy_kwh", "kWh")
+    energy_kwh_gpu: float | None = _f("the GPUs' share of energy_kwh (NVML)", "kWh", gpu=True)
+    energy_kwh_ram: float | None = _f("the RAM's share of energy_kwh (estimated from its size)", "kWh")
+    co2eq_kg: float | None = _f("CO2-equivalent of energy_kwh at carbon_intensity", "kg", True, "train kg CO2eq")
+    carbon_intensity: float | None = _f("the grid intensity co2eq_kg was computed at", "g/kWh")
+    energy_country: str | None = _f(
+        "ISO 3166-1 alpha-3 country whose grid mix gave carbon_intensity (None: given as it is)"
+    )
+    energy_method: str | None = _f(
+        "measured: every part read from a meter (RAPL, NVML); estimated: some part from TDP, load or size", table=True
+    )
+    energy_sources: str | None = _f("how codecarbon read each part: `cpu: RAPL; gpu: NVML; ram: estimated (size)`")
     error: str | None = _f("last line of the error of a run that did not finish", table=True)
     # the rest of the record
     model_id: str | None = _f("checkpoint (hub id or folder) of a pretrained runner")

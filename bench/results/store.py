@@ -8,6 +8,7 @@ as typed records, the run's lock, and the tables rebuilt from the records alone.
                                                               the configuration key they belong to)
                                  seed<k>.checkpoints.stale-<when>/   checkpoints of another configuration, kept
                                  seed<k>.tensorboard/         TensorBoard events (--report-to tensorboard)
+                                 seed<k>.model/               the best checkpoint's model, kept (--keep-model)
                                  seed<k>.lock, seed<k>.lock.owner    the run's lock, and who holds it
                                  seed<k>.work/                one try's outcome, staged files, ranks' errors
                                  tune/<point>/seed<k>.*       a tuning grid point's run (`point_name`: `learning_rate=2e-05`),
@@ -149,6 +150,10 @@ class ResultStore:
         while path.exists():
             path, n = base.with_name(f"{base.name}-{n}"), n + 1
         return path
+
+    def model_dir(self, key: RunKey) -> Path:
+        """A finished run's model, kept (`keep_model`): the best checkpoint's weights, config and tokenizer."""
+        return self._file(key, ".model")
 
     def tensorboard_dir(self, key: RunKey) -> Path:
         return self._file(key, ".tensorboard")

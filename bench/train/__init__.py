@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bench.config import ProtocolConfig
+from bench.config import EnergyConfig, ProtocolConfig
 from bench.data import SuiteData
 from bench.runners import EstimatorRunner, Runner
 from bench.train.tracking import Tracking
@@ -26,10 +26,12 @@ def train_and_evaluate(
     tracking: Tracking | None = None,
     world_size: int = 1,
     test: bool = True,
+    energy: EnergyConfig | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fit `runner` under the protocol; return the run's record fields and its per-example test predictions.
     `tracking` reports a Trainer run to experiment trackers; `test` False trains a tuning grid's point, evaluated on
-    validation only (scikit-learn runners are never tuned on a grid: they choose their own settings)."""
+    validation only (scikit-learn runners are never tuned on a grid: they choose their own settings). `energy`: the
+    grid intensity of a Trainer run's kWh and CO2 (scikit-learn runs record none)."""
     if isinstance(runner, EstimatorRunner):
         from bench.train import estimator
 
@@ -42,5 +44,5 @@ def train_and_evaluate(
 
     transformers.logging.set_verbosity_warning()
     return trainer.train_and_evaluate(
-        runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size, test
+        runner, data, protocol, seed, checkpoints, resume_from, tracking, world_size, test, energy
     )

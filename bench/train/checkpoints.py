@@ -1,4 +1,5 @@
-"""Per-run epoch checkpoints kept for resuming: which one to resume from, and when to throw them away.
+"""Per-run epoch checkpoints kept for resuming: which one to resume from, when to throw them away, and the best
+one to keep as the run's model (a suite's `keep_model`, `bench run --keep-model`).
 
 A run's checkpoints live in the folder the results store gives them, next to its record, with `bench-run.json`
 holding the configuration key they belong to. A rerun resumes only from checkpoints of the same key, and only from
@@ -109,3 +110,38 @@ def move_aside(folder: Path, stale: Callable[[], Path]) -> Path | None:
 def discard(folder: Path) -> None:
     """Drop a finished run's checkpoints: its record holds what they were for."""
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# what a kept model needs to be loaded again (weights, config, tokenizer); the rest was for resuming training
+_TRAINING_ONLY = ("optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json", "training_args.bin")
+
+
+def best(folder: Path) -> Path | None:
+    """The checkpoint the run chose on validation (the Trainer's `best_model_checkpoint`, kept beside the latest),
+    else the latest complete one; None where there is none (a scikit-learn run saves no checkpoints)."""
+    last = latest(folder)
+    if last is None:
+        return None
+    state = read_json(last / "trainer_state.json") or {}
+    chosen = state.get("best_model_checkpoint")
+    candidate = folder / Path(chosen).name if chosen else last
+    return candidate if is_complete(candidate) else last
+
+
+def keep_best(folder: Path, dest: Path) -> Path | None:
+    """Copy the run's best checkpoint's model files (weights, config, tokenizer; not the optimizer's state) to
+    `dest`, replacing what was there by a rename; where it went, or None where the run has no checkpoint."""
+    chosen = best(folder)
+    if chosen is None:
+        return None
+    staged = dest.with_name(dest.name + ".partial")
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    for path in sorted(chosen.iterdir()):
+        training_only = path.name in _TRAINING_ONLY or path.name.startswith(("rng_state", "bench-measures"))
+        if path.is_file() and not training_only:
+            shutil.copy2(path, staged / path.name)
+    shutil.copy2(folder / FINGERPRINT, staged / FINGERPRINT)  # the configuration key the weights were trained under
+    shutil.rmtree(dest, ignore_errors=True)
+    staged.rename(dest)
+    return dest

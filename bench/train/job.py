@@ -244,10 +244,13 @@ class Job:
 
     def settle(self, record: RunRecord) -> RunRecord:
         """In the launching process, after a try: a finished one replaces the run's predictions and record (the
-        record last) and drops its checkpoints; a failed one becomes the run's record, except where the run already
-        has a finished one (an `--overwrite` that did not finish keeps the old result)."""
+        record last) and drops its checkpoints (with the suite's `keep_model`, the best one's model stays); a failed
+        one becomes the run's record, except where the run already has a finished one (an `--overwrite` that did not
+        finish keeps the old result)."""
         if record.ok:
             self.store.commit(record)
+            if self.suite.keep_model and not self.point:  # a grid point's model is not the run's
+                checkpoints.keep_best(self.checkpoints, self.store.model_dir(self.run_key))
             checkpoints.discard(self.checkpoints)
             return record
         existing = self.store.read(self.run_key)
@@ -272,6 +275,7 @@ class Job:
             self.tracking(),
             self.world_size,
             **({"test": False} if self.point else {}),
+            energy=self.suite.energy,
         )
         return metrics, predictions, list(data.label_names)
 

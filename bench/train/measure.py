@@ -14,6 +14,8 @@ from transformers import TrainerCallback
 from bench.gpu import GpuMemory, bound
 from bench.results.files import atomic_write_text
 from bench.train.distributed import rank, reduce
+from bench.train.energy import EnergyMeter, combine
+from bench.train.energy import record_fields as energy_fields
 
 
 def _sync() -> None:
@@ -69,6 +71,7 @@ class Totals:
     gpu_s: float | None = 0.0  # GPU time of the timed steps (CUDA events); None on a CPU
     util_sum: float = 0.0  # NVML utilisation samples while training: their sum and count
     util_n: int = 0
+    energy: dict | None = None  # codecarbon's kWh and CO2 (`bench.train.energy`); None: not measured
 
     @classmethod
     def read(cls, checkpoint: Path) -> Totals | None:
@@ -119,12 +122,14 @@ class ThroughputCallback(TrainerCallback):
         carried: Totals | None = None,
         gpu: GpuMemory | None = None,
         wall_started: float | None = None,
+        energy: EnergyMeter | None = None,
     ) -> None:
         self.counter = counter
         self.warmup_steps = warmup_steps
         self.carried = carried
         self.gpu = gpu
         self.wall_started = time.perf_counter() if wall_started is None else wall_started
+        self.energy = energy
         self.train_s = 0.0
         self.energy_j: float | None = 0.0
         self.peak_train: tuple[float | None, float | None, float | None] = (None, None, None)
@@ -158,6 +163,8 @@ class ThroughputCallback(TrainerCallback):
     def _begin_interval(self) -> None:
         self._mark = time.perf_counter()
         self._energy_mark = self.gpu.energy_j() if self.gpu is not None else None
+        if self.energy is not None:  # a warm-up interval begun at the epoch's start is dropped here, uncounted
+            self.energy.begin()
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._first_step = state.global_step  # > 0 when this process resumes a run
@@ -188,6 +195,8 @@ class ThroughputCallback(TrainerCallback):
             energy = self.gpu.energy_j() if self.gpu is not None else None
             used = None if energy is None or self._energy_mark is None else energy - self._energy_mark
             self.energy_j = _add(self.energy_j, used)
+            if self.energy is not None:
+                self.energy.end()
         if self.gpu_s is not None and self._events:  # the sync above completed them
             self.gpu_s += sum(begin.elapsed_time(end) for begin, end in self._events) / 1e3
         self._events = []
@@ -195,6 +204,10 @@ class ThroughputCallback(TrainerCallback):
             self.peak_train = tuple(_max(a, b) for a, b in zip(self.peak_train, self.gpu.phase_peaks(), strict=True))
             total, n = self.gpu.utilization()
             self.util_sum, self.util_n = self.util_sum + total, self.util_n + n
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.energy is not None:  # the test pass is not training
+            self.energy.stop()
 
     def on_evaluate(self, args, state, control, **kwargs):
         if self.gpu is not None:
@@ -216,6 +229,7 @@ class ThroughputCallback(TrainerCallback):
             gpu_s=self.gpu_s if self._start is not None else None,
             util_sum=self.util_sum,
             util_n=self.util_n,
+            energy=self.energy.saved() if self.energy is not None and self._start is not None else None,
         )
         if self._start is not None:
             own.samples, own.real_tokens, own.padded_tokens = (
@@ -223,7 +237,7 @@ class ThroughputCallback(TrainerCallback):
             )
         base = self.carried if self.carried is not None or self._first_step == 0 else None
         if base is None and self._first_step > 0:  # resumed, but what came before was not measured
-            return dataclasses.replace(own, train_s=None, energy_j=None, segments=None)  # type: ignore[arg-type]
+            return dataclasses.replace(own, train_s=None, energy_j=None, segments=None, energy=None)  # type: ignore[arg-type]
         base = base or Totals()
         return Totals(
             train_s=_add(base.train_s, own.train_s),
@@ -237,6 +251,7 @@ class ThroughputCallback(TrainerCallback):
             gpu_s=_add(base.gpu_s, own.gpu_s),
             util_sum=base.util_sum + own.util_sum,
             util_n=base.util_n + own.util_n,
+            energy=own.energy if self.carried is None else combine(base.energy, own.energy),
         )
 
     def record_fields(self) -> dict[str, Any]:
@@ -267,6 +282,7 @@ class ThroughputCallback(TrainerCallback):
             "peak_gpu_mem_train_reserved_mb": reserved,
             "peak_gpu_mem_train_nvml_mb": nvml,
             "segments": t.segments,
+            **(energy_fields(t.energy, self.energy.config) if measured and self.energy is not None else {}),
             "earlier_wall_s": t.wall_s - (time.perf_counter() - self.wall_started),
         }
 

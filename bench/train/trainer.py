@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from transformers import Trainer, TrainingArguments, set_seed
 
-from bench.config import COMPILE_BUCKET, ProtocolConfig
+from bench.config import COMPILE_BUCKET, EnergyConfig, ProtocolConfig
 from bench.data import SuiteData, texts_of
 from bench.data.multilabel import multi_hot
 from bench.gpu import GpuMemory
@@ -26,6 +26,7 @@ from bench.train import multilabel
 from bench.train.callbacks import Phase, ShareCpus
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
+from bench.train.energy import EnergyMeter
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
 from bench.train.metrics import classification_metrics
 from bench.train.progress import EpochProgress
@@ -177,6 +178,7 @@ def train_and_evaluate(
     tracking: Tracking | None = None,
     world_size: int = 1,
     test: bool = True,
+    energy: EnergyConfig | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Fine-tune `runner` under the protocol; return the run's record fields and its per-example test predictions
     (with `test` False, a tuning grid's point: validation only, no test pass, no predictions).
@@ -190,7 +192,7 @@ def train_and_evaluate(
 
     A checkpoint is saved into `checkpoints` after every epoch; `resume_from` (one of them, from an interrupted run
     of the same configuration) continues training where it stopped, with its optimizer, schedule and RNG states.
-    `tracking` reports the run to experiment trackers through the Trainer's integrations.
+    `tracking` reports the run to experiment trackers through the Trainer's integrations; `energy`: the grid of its CO2.
     """
     started = time.perf_counter()
     set_seed(seed)
@@ -226,7 +228,8 @@ def train_and_evaluate(
     model_columns = ["input_ids", "attention_mask", "length", "label"]
     with GpuMemory() as gpu:
         carried = Totals.read(resume_from) if resume_from else None
-        throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps, carried, gpu, started)
+        meter = EnergyMeter.start(energy) if world_size == 1 else None  # ranks would count one machine N times
+        throughput = ThroughputCallback(counter, protocol.throughput_warmup_steps, carried, gpu, started, meter)
         phase = Phase()
         trainer = CountingTrainer(
             model=model,
