@@ -1,6 +1,7 @@
 """bench: is a long-context classifier worth its cost on your documents?
 
-The Python API, `bench.run`, `bench.load_results`, `bench.report` and `bench.leaderboard` (see `bench.api`), is imported on first use,
+The Python API, `bench.run`, `bench.load_results`, `bench.report`, `bench.leaderboard` (see `bench.api`) and
+`bench.publish`, is imported on first use,
 so that `import bench` and `bench --help` stay light: no torch, transformers or pandas until a function is called.
 """
 
@@ -12,16 +13,16 @@ from typing import TYPE_CHECKING, Any
 from bench.errors import BenchError
 
 __version__ = "0.1.0"
-__all__ = ["BenchError", "__version__", "inspect", "leaderboard", "load_results", "report", "run"]
+__all__ = ["BenchError", "__version__", "inspect", "leaderboard", "load_results", "publish", "report", "run"]
 
 if TYPE_CHECKING:
-    from bench import report
+    from bench import publish, report
     from bench.api import inspect, leaderboard, load_results, run
 
 
 def __getattr__(name: str) -> Any:
     if name in ("run", "load_results", "inspect", "leaderboard"):
         return getattr(importlib.import_module("bench.api"), name)
-    if name == "report":  # the report package, which is callable: bench.report("demo") renders a report
-        return importlib.import_module("bench.report")
+    if name in ("report", "publish"):  # callable packages: bench.report("demo") renders a report
+        return importlib.import_module(f"bench.{name}")
     raise AttributeError(f"module 'bench' has no attribute {name!r}")

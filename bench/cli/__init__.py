@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     status_cli.add_arguments(stat)
+    from bench.cli import publish as publish_cli
+
+    publish_cli.register(sub)
     return parser
 
 
@@ -232,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile",
         "inspect",
         "status",
+        "publish",
         "-h",
         "--help",
     ):
@@ -254,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.status import run
         elif args.command == "inspect":
             from bench.cli.inspect import run
+        elif args.command == "publish":
+            from bench.cli.publish import run
         else:
             from bench.cli.run import run
         return run(args)

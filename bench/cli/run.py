@@ -25,10 +25,11 @@ def options(args: argparse.Namespace) -> RunOptions:
     """The command's `RunOptions`, built once; a placement that cannot be is refused before anything is printed."""
     from bench.cli import scale
 
+    keep = {"keep_model": True} if getattr(args, "keep_model", False) else {}  # --keep-model: the suite's key
     return RunOptions(
         suite=args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set) | ({"keep_model": True} if args.keep_model else {}), random_init=args.random_init, distributed=scale.distributed(args),
+        overrides=dict(args.set) | keep, random_init=args.random_init, distributed=scale.distributed(args),
         slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbose,
     )  # fmt: skip
 
