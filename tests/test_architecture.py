@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "bench"
 LAYERS = {
     "cli": 7,
     "api": 6,  # the Python API; the commands are a thin layer over it
+    "publish": 5,  # `bench publish`: results and the report to the Hub; reads like the report (below)
     "launch": 5,
     "preflight": 5,  # `bench inspect`: reads data and builds runners' tokenizers (and train's tokenizer digest)
     "train": 4,
@@ -29,6 +30,7 @@ LAYERS = {
 }
 REPORT_MAY_IMPORT = {"report", "results", "errors"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}
+PUBLISH_MAY_IMPORT = REPORT_MAY_IMPORT | {"publish"}  # the store and the report, nothing that trains
 
 
 def modules() -> dict[str, Path]:
@@ -72,8 +74,8 @@ def test_no_module_imports_a_layer_above_its_own(module: str):
         other = room(target)
         if (target not in ALL and target.rsplit(".", 1)[0] not in ALL) or other is None:
             continue
-        assert other != "report" or own in ("cli", "api"), (
-            f"{module} imports {target}: only the commands and the API may use the report"
+        assert other != "report" or own in ("cli", "api", "publish"), (
+            f"{module} imports {target}: only the commands, the API and publishing may use the report"
         )
         if other in LAYERS and other != own:
             assert LAYERS[other] < LAYERS[own], (
@@ -87,6 +89,14 @@ def test_the_report_reads_results_only(module: str):
         assert target.split(".")[0] not in REPORT_NEVER, f"{module} imports {target}"
         other = room(target)
         assert other is None or other in REPORT_MAY_IMPORT, f"{module} imports {target}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in ALL if room(m) == "publish"))
+def test_publishing_reads_results_and_the_report_only(module: str):
+    for target in imports(ALL[module]):
+        assert target.split(".")[0] not in REPORT_NEVER, f"{module} imports {target}"
+        other = room(target)
+        assert other is None or other in PUBLISH_MAY_IMPORT, f"{module} imports {target}"
 
 
 def test_no_import_circles():

@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.report import (
     budget,
+    carbon,
     classes_section,
     compose,
     cost,
@@ -51,6 +52,7 @@ def build(
     quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
     aligned = align_predictions(quality, reference=chosen or order[0])  # lengths in the baseline's tokens
     summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
+    summary = carbon.add_energy(summary, results.runs)
     comparison = tables.comparison_table(aligned, order, chosen)
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
     max_lengths = [int(m) for m in summary["max_length"].dropna()]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.report import budget, classes_section, cost, costonly, fmt, multilabel_section, stats, verdict
+from bench.report import budget, carbon, classes_section, cost, costonly, fmt, multilabel_section, stats, verdict
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.classes_section import ClassesReport
 from bench.report.load import OK, AlignedPredictions, SuiteResults
@@ -113,7 +113,7 @@ def quality_table(data: ReportData) -> Table:
 
 
 def cost_table(data: ReportData) -> Table:
-    return budget.extend(cost.cost_table(data.summary, data.baseline), data.summary)
+    return carbon.extend(budget.extend(cost.cost_table(data.summary, data.baseline), data.summary), data.summary)
 
 
 def _verdict(row: object) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import budget, fmt, stats
+from bench.report import budget, carbon, fmt, stats
 
 ALPHA = 0.05
 COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("train_energy_j", "energy"))
@@ -128,8 +128,8 @@ def _tuning(summary: pd.DataFrame) -> list[str]:
 
 
 def _budget(candidates: pd.DataFrame) -> list[str]:
-    line = budget.sentence(candidates)
-    return [line] if line else []
+    lines = (budget.sentence(candidates), carbon.sentence(candidates))
+    return [line for line in lines if line]
 
 
 def _uncertainty(candidates: pd.DataFrame) -> str:
