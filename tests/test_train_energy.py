@@ -127,3 +127,33 @@ def test_a_suite_sets_the_grid_and_refuses_nonsense():
     assert configuration_key(dataclasses.asdict(a), runner, None) == configuration_key(
         dataclasses.asdict(b), runner, None
     )
+
+
+def test_trackers_get_the_runs_kwh_and_co2_in_each_epochs_log(tmp_path: Path):
+    pytest.importorskip("codecarbon")
+    from types import SimpleNamespace
+
+    from transformers.trainer_callback import CallbackHandler, PrinterCallback
+
+    from bench.train.measure import ThroughputCallback, TokenCounter
+    from bench.train.tracking import Tracking, attach
+
+    meter = EnergyMeter.start(EnergyConfig(intensity=100.0))
+    callback = ThroughputCallback(TokenCounter(), 0, energy=meter)
+    state = SimpleNamespace(global_step=0, max_steps=4)
+    callback.on_train_begin(None, state, None)
+    callback.on_epoch_begin(None, state, None)
+    sum(i * i for i in range(2_000_000))  # some work to meter
+    callback.on_epoch_end(None, state, None)
+    callback.on_train_end(None, state, None)
+    logs = {"loss": 0.5}
+    callback.on_log(None, state, None, logs=logs)
+    assert logs["energy_kwh"] > 0 and logs["co2eq_kg"] == pytest.approx(logs["energy_kwh"] * 0.1)
+    evaluation = {"eval_accuracy": 1.0}
+    callback.on_log(None, state, None, logs=evaluation)
+    assert evaluation == {"eval_accuracy": 1.0}  # the training log only
+
+    # put first, so that the trackers' callbacks (after it) see the dict it filled in
+    handler = CallbackHandler([PrinterCallback(), callback], None, None, None, None)
+    attach(SimpleNamespace(callback_handler=handler, measures=callback), Tracking((), "r", tmp_path, {}))
+    assert handler.callbacks[0] is callback and len(handler.callbacks) == 2

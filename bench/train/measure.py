@@ -14,7 +14,7 @@ from transformers import TrainerCallback
 from bench.gpu import GpuMemory, bound
 from bench.results.files import atomic_write_text
 from bench.train.distributed import rank, reduce
-from bench.train.energy import EnergyMeter, combine
+from bench.train.energy import Energy, EnergyMeter, combine
 from bench.train.energy import record_fields as energy_fields
 
 
@@ -208,6 +208,14 @@ class ThroughputCallback(TrainerCallback):
     def on_train_end(self, args, state, control, **kwargs):
         if self.energy is not None:  # the test pass is not training
             self.energy.stop()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        # the epoch's training log gets the run's kWh and CO2 so far; `tracking.attach` puts this callback first, so
+        # that every tracker's callback logs them too (the dict is the one each callback is given)
+        if logs is not None and "loss" in logs and self.energy is not None:
+            saved = self.totals().energy
+            if saved is not None:
+                logs.update(energy_kwh=Energy(**saved["energy"]).kwh, co2eq_kg=saved["energy"]["co2_kg"])
 
     def on_evaluate(self, args, state, control, **kwargs):
         if self.gpu is not None:

@@ -45,10 +45,15 @@ class Tracking:
 
 
 def attach(trainer: Any, tracking: Tracking) -> None:
-    """Point the Trainer's TensorBoard callback at the run's folder. transformers 5 has no `logging_dir` argument
-    any more: without this the events would land under the checkpoints folder, which a finished run deletes."""
+    """Point the Trainer's TensorBoard callback at the run's folder (transformers 5 has no `logging_dir` argument
+    any more: without this the events would land under the checkpoints folder, which a finished run deletes), and
+    let the trackers log the run's energy (`bench.train.measure.ThroughputCallback.on_log`)."""
     from transformers.integrations import TensorBoardCallback
 
+    measures = getattr(trainer, "measures", None)
+    if measures is not None:  # first, so that the kWh and CO2 it adds to the epoch's log reach every tracker
+        trainer.callback_handler.remove_callback(measures)
+        trainer.callback_handler.callbacks.insert(0, measures)
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, TensorBoardCallback):
             callback.logging_dir = str(tracking.tensorboard_dir)
