@@ -80,9 +80,12 @@ def eval_results(record: RunRecord) -> list[Any]:
     return results
 
 
-def model_card(record: RunRecord, repo_id: str, dataset_repo: str | None = None) -> Any:
-    """The model card of a kept model: metadata (base model, library, task, the suite's dataset) and a
-    `model-index` with the run's test results; the body says how it was trained and where its record is."""
+def model_card(
+    record: RunRecord, repo_id: str, dataset_repo: str | None = None, library: str | None = "transformers"
+) -> Any:
+    """The model card of a kept model: metadata (base model, `library` where one loads it, task, the suite's
+    dataset) and a `model-index` with the run's test results; the body says how it was trained and where its
+    record is."""
     from huggingface_hub import ModelCard, ModelCardData
 
     data = suite_facts(record)
@@ -90,7 +93,7 @@ def model_card(record: RunRecord, repo_id: str, dataset_repo: str | None = None)
     card_data = ModelCardData(
         model_name=repo_id.split("/")[-1],
         base_model=record.model_id if record.init == "pretrained" and record.model_id else None,
-        library_name="transformers",
+        library_name=library,
         pipeline_tag=TASK_TYPE,
         tags=["bench", "text-classification", record.suite],
         datasets=[data["path"]] if data.get("source") == "hub" and data.get("path") else None,
@@ -108,7 +111,8 @@ def model_card(record: RunRecord, repo_id: str, dataset_repo: str | None = None)
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in _facts(record).items() if v is not None),
         "",
-        f"Trained and evaluated by bench under the suite's protocol; configuration digest `{record.config_digest}`.",
+        "Trained and evaluated by bench under the suite's protocol"
+        + (f"; configuration digest `{record.config_digest}`." if record.config_digest else "."),
     ]
     if dataset_repo:
         lines += ["", f"The run's full record is a row of the dataset [{dataset_repo}](../../datasets/{dataset_repo})."]
@@ -149,7 +153,8 @@ def dataset_card(suite: str, records: Sequence[RunRecord], repo_id: str, verdict
     lines = [
         f"# bench results: {suite}",
         "",
-        (data.get("description") or f"The runs of bench suite `{suite}`.")
+        (data.get("description", "").strip().rstrip(".") or f"The runs of bench suite `{suite}`")
+        + "."
         + f" {len(records)} run(s) of {len(runners)} runner(s): {', '.join(f'`{r}`' for r in runners)}.",
         "",
     ]

@@ -82,6 +82,9 @@ def kept_models(store: ResultStore, records: Sequence[RunRecord]) -> tuple[list[
         folder = store.model_dir(record_key(record))
         if not folder.is_dir():
             continue
+        if record.init == "random":
+            problems.append(f"{folder}: a random-init run (cost only: its accuracy says nothing) is not published")
+            continue
         stored = read_json(folder / _FINGERPRINT)
         key = stored.get("key") if isinstance(stored, dict) else None
         if record.config_key is not None and (key is None or differences(key, record.config_key)):
@@ -99,4 +102,6 @@ def stage_model(record: RunRecord, model_dir: Path, folder: Path, repo_id: str, 
     for path in sorted(model_dir.iterdir()):
         if path.is_file() and path.name != _MODEL_CARD_FILE:
             shutil.copy2(path, folder / path.name)
-    cards.model_card(record, repo_id, dataset_repo).save(folder / _MODEL_CARD_FILE)
+    # a transformers model saves its config.json; a model of bench's own (the chunk runners') only its weights
+    library = "transformers" if (model_dir / "config.json").is_file() else None
+    cards.model_card(record, repo_id, dataset_repo, library).save(folder / _MODEL_CARD_FILE)
