@@ -4,6 +4,7 @@ the requests it makes, the files the repos get, no new commit when nothing chang
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -225,3 +226,23 @@ def test_the_command_prints_each_repo_and_whether_it_changed(hub, results: Path,
     assert capsys.readouterr().out.count("unchanged, no new commit") == 2
     assert main(["publish", "--suite", "nope", "--repo", REPO, "--results", str(results)]) == 2
     assert "bench: error: no finished runs" in capsys.readouterr().err
+
+
+def test_keep_model_is_a_suite_key_and_a_run_flag_and_not_part_of_the_key():
+    from bench.cli import build_parser
+    from bench.cli.run import options
+    from bench.data.suite import suite_from_dict
+    from bench.results.key import configuration_key
+
+    args = build_parser().parse_args(["run", "--suite", "demo", "--keep-model"])
+    assert options(args).overrides == {"keep_model": True}
+    assert options(build_parser().parse_args(["run", "--suite", "demo"])).overrides == {}
+    base = {"data": {"source": "synthetic"}, "runners": ["tiny"]}
+    kept = suite_from_dict({**base, "keep_model": True})
+    assert kept.keep_model and not suite_from_dict(base).keep_model
+    with pytest.raises(BenchError, match="keep_model must be true or false"):
+        suite_from_dict({**base, "keep_model": "yes"})
+    plain = {"class": "Tiny"}
+    assert configuration_key(dataclasses.asdict(kept), plain, None) == configuration_key(
+        dataclasses.asdict(suite_from_dict(base)), plain, None
+    )
