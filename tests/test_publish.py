@@ -50,8 +50,12 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = TINY_SUITE.format(n_train=60, n_test=20, epochs=2) + "keep_model: true\n"
     suite = load_suite(str(write_suite(folder / "tiny.yaml", text)))
     ref = suite.runners[0]
-    record = run_here(Job(suite, ref.name, build_runner(ref.runner, ref.params), 0, folder / "results"))
+    runner = build_runner(ref.runner, ref.params)
+    record = run_here(Job(suite, ref.name, runner, 0, folder / "results"))
     assert record.ok, record.error
+    # and a run that did not finish: a result too (its record says so)
+    failed = Job(suite, "tiny-too-big", runner, 0, folder / "results").failure_record("oom", "CUDA out of memory")
+    ResultStore(folder / "results").write(failed)
     return folder / "results"
 
 
@@ -81,7 +85,10 @@ def test_publish_pushes_records_report_leaderboard_and_card(hub, results: Path):
     assert set(repo.files) >= DATASET_FILES
     rows = [json.loads(line) for line in repo.files["data/runs.jsonl"].decode().splitlines()]
     schema = json.loads(repo.files["run-record.schema.json"])
-    assert [(r["runner"], r["seed"], r["status"]) for r in rows] == [("tiny-roberta-128", 0, "ok")]
+    assert [(r["runner"], r["seed"], r["status"]) for r in rows] == [
+        ("tiny-roberta-128", 0, "ok"),
+        ("tiny-too-big", 0, "oom"),
+    ]
     for row in rows:
         jsonschema.validate(row, schema)
     card = front_matter(repo.files["README.md"].decode())

@@ -65,7 +65,7 @@ def publish(
 
     dirs = [Path(results)] if isinstance(results, str | Path) else [Path(r) for r in results]
     stores = [ResultStore(d) for d in dirs]
-    records = stage.finished_records(stores[0], suite)  # before any request: a typo costs no round trip
+    records = stage.suite_records(stores[0], suite)  # before any request: a typo costs no round trip
     kept, problems = stage.kept_models(stores[0], records) if models else ([], [])
     if models and not kept:
         raise BenchError(

@@ -140,9 +140,9 @@ def dataset_card(suite: str, records: Sequence[RunRecord], repo_id: str, verdict
     saying what is in the repo and how to read it."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    first = records[0]
-    data = suite_facts(first)
+    data = suite_facts(next(r for r in records if r.ok))
     runners = sorted({r.runner for r in records})
+    unfinished = sum(not r.ok for r in records)
     card_data = DatasetCardData(
         pretty_name=f"bench results: {suite}",
         tags=["bench", "benchmark", "text-classification", "evaluation"],
@@ -155,7 +155,8 @@ def dataset_card(suite: str, records: Sequence[RunRecord], repo_id: str, verdict
         "",
         (data.get("description", "").strip().rstrip(".") or f"The runs of bench suite `{suite}`")
         + "."
-        + f" {len(records)} run(s) of {len(runners)} runner(s): {', '.join(f'`{r}`' for r in runners)}.",
+        + f" {len(records)} run(s) of {len(runners)} runner(s): {', '.join(f'`{r}`' for r in runners)}"
+        + (f"; {unfinished} did not finish (their `status` and `error` say why)." if unfinished else "."),
         "",
     ]
     if verdict:
@@ -163,8 +164,9 @@ def dataset_card(suite: str, records: Sequence[RunRecord], repo_id: str, verdict
     lines += [
         "## Files",
         "",
-        f"- `{RECORDS}`: one row per run (suite, runner, seed): quality on test, cost, configuration and "
-        "environment; the columns are described by `run-record.schema.json` (JSON Schema, draft 2020-12).",
+        f"- `{RECORDS}`: one row per run (suite, runner, seed), finished or not (`status`): quality on test, cost, "
+        "configuration and environment; the columns are described by `run-record.schema.json` (JSON Schema, "
+        "draft 2020-12).",
         "- `report/report.md` and `report/report.html`: the suite's report (tables, plots, verdict), rebuilt from "
         "these records.",
         "- `leaderboard.md`, `leaderboard.html`, `leaderboard.csv`: the runners ranked by the suite's main metric.",

@@ -27,10 +27,11 @@ _MODEL_CARD_FILE = "README.md"
 _FINGERPRINT = "bench-run.json"  # bench.train.checkpoints.FINGERPRINT: the configuration key the weights belong to
 
 
-def finished_records(store: ResultStore, suite: str) -> list[RunRecord]:
-    """The suite's finished runs (tuning grid points are not the suite's runs), by runner and seed."""
-    records = [r for r in store.records(suite) if r.ok and not r.tune_point]
-    if not records:
+def suite_records(store: ResultStore, suite: str) -> list[RunRecord]:
+    """The suite's run records, finished or not (a run that ran out of memory is a result too; tuning grid points
+    are not the suite's runs), by runner and seed; a BenchError where none finished."""
+    records = [r for r in store.records(suite) if not r.tune_point]
+    if not any(r.ok for r in records):
         known = ", ".join(store.suites()) or "none"
         raise BenchError(
             f"no finished runs of suite '{suite}' under {store.root} (suites there: {known}); run it first"
@@ -52,7 +53,7 @@ def stage_dataset(
     from bench.report.budget import Pricing
     from bench.report.leaderboard import write as write_leaderboard
 
-    records = finished_records(stores[0], suite)
+    records = suite_records(stores[0], suite)
     (folder / "data").mkdir(parents=True, exist_ok=True)
     lines = [json.dumps(r.to_dict(), sort_keys=True, default=str) for r in records]
     (folder / cards.RECORDS).write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -78,7 +79,7 @@ def kept_models(store: ResultStore, records: Sequence[RunRecord]) -> tuple[list[
     """The kept model of each record that has one of its own configuration (a model kept by an earlier run of
     another configuration is stale: left out, and said so), and the lines saying what was left out."""
     found, problems = [], []
-    for record in records:
+    for record in (r for r in records if r.ok):
         folder = store.model_dir(record_key(record))
         if not folder.is_dir():
             continue
