@@ -18,8 +18,14 @@ from bench.data import load_suite_data
 from bench.data.suite import load_suite
 from bench.data.synthetic_multilabel import MultiLabelSpec, generate
 from bench.runners import build_runner
+from bench.tasks.multi_label_metrics import (
+    THRESHOLDS,
+    choose_threshold,
+    document_f1,
+    multilabel_metrics,
+    prediction_rows,
+)
 from bench.train import train_and_evaluate
-from bench.train.multilabel import THRESHOLDS, choose_threshold, document_f1, multilabel_metrics, prediction_rows
 
 SPEC = MultiLabelSpec(n_train=240, n_test=80, min_tokens=150, max_tokens=300, cue_length=10, n_labels=4)
 TINY = {"runner": "tiny-roberta-128", "hidden_size": 32, "num_layers": 1, "vocab_size": 400}
