@@ -222,8 +222,14 @@ def document(board: Leaderboard, source: str) -> Document:
         cells = [Cell(row["runner"])]
         cells += [_cell(row, c, best[c.suite][i]) for c in board.columns]
         n, ranked = int(row["suites_in_mean"]), pd.notna(row["mean_rank"])
-        cells.append(Cell(f"{row['mean_rank']:.2f}" if ranked else fmt.MISSING,
-                          f"(over {n} of {len(board.columns)})" if ranked else "", best=mean_best[i], numeric=True))  # fmt: skip
+        cells.append(
+            Cell(
+                f"{row['mean_rank']:.2f}" if ranked else fmt.MISSING,
+                f"(over {n} of {len(board.columns)})" if ranked else "",
+                best=mean_best[i],
+                numeric=True,
+            )
+        )
         unit = f" {row['device_kind']}-h" if row["device_kind"] in ("GPU", "CPU") else ""
         hours = budget.hours(row["train_device_h_median"])
         cells.append(Cell(hours + (unit if hours != fmt.MISSING else ""), numeric=True))

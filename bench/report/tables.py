@@ -151,9 +151,12 @@ def pick_baseline(results: SuiteResults, requested: str | None) -> str | None:
 
 
 def comparison_table(
-    aligned: AlignedPredictions | None, order: list[str], baseline: str | None, task: Task | None = None,
+    aligned: AlignedPredictions | None,
+    order: list[str],
+    baseline: str | None,
+    task: Task | None = None,
     metric: str | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Each runner against the baseline on the same test examples, on `metric` (default: the task's main metric).
 
     `delta` (also as `delta_<metric>`) is the seed-averaged difference (runner minus baseline) on the shared
@@ -167,16 +170,41 @@ def comparison_table(
     """
     task = task or task_for(None)
     metric = metric or task.main_metric
-    columns = ["runner", "baseline", "metric", "delta", f"delta_{metric}", "delta_ci_low", "delta_ci_high", "p_value",
-               "p_holm", "p_method", "delta_seed_ci_low", "delta_seed_ci_high", "n_examples", "better", "worse",
-               "seeds", "baseline_seeds"]  # fmt: skip
+    columns = [
+        "runner",
+        "baseline",
+        "metric",
+        "delta",
+        f"delta_{metric}",
+        "delta_ci_low",
+        "delta_ci_high",
+        "p_value",
+        "p_holm",
+        "p_method",
+        "delta_seed_ci_low",
+        "delta_seed_ci_high",
+        "n_examples",
+        "better",
+        "worse",
+        "seeds",
+        "baseline_seeds",
+    ]
     if aligned is None or baseline is None or baseline not in aligned.docs or not aligned.n:
         return pd.DataFrame(columns=columns)
     rows = []
     for runner in (r for r in order if r in aligned.docs and r != baseline):
         c = task.compare(metric, aligned.docs[runner], aligned.docs[baseline])
-        rows.append({"runner": runner, "baseline": baseline, "metric": metric, **c, f"delta_{metric}": c["delta"],
-                     "seeds": len(aligned.seeds[runner]), "baseline_seeds": len(aligned.seeds[baseline])})  # fmt: skip
+        rows.append(
+            {
+                "runner": runner,
+                "baseline": baseline,
+                "metric": metric,
+                **c,
+                f"delta_{metric}": c["delta"],
+                "seeds": len(aligned.seeds[runner]),
+                "baseline_seeds": len(aligned.seeds[baseline]),
+            }
+        )
     table = pd.DataFrame(rows, columns=columns)
     table["p_holm"] = stats.holm(list(table["p_value"])) if len(table) else []  # over this table's comparisons
     return table

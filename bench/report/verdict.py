@@ -64,8 +64,10 @@ def _longer_documents(aligned: Any, runner: str, baseline: str, content: float, 
         return None
     values = [task.seed_values(task.main_metric, aligned.docs[r][:, longer]).mean() for r in (runner, baseline)]
     gain = float(values[0] - values[1])
-    return (f"on the {n:,} test documents ({n / aligned.n:.0%}) longer than {baseline} reads, {fmt.points(gain)} "
-            f"{task.label(task.main_metric)}")  # fmt: skip
+    return (
+        f"on the {n:,} test documents ({n / aligned.n:.0%}) longer than {baseline} reads, {fmt.points(gain)} "
+        f"{task.label(task.main_metric)}"
+    )
 
 
 def verdict(
@@ -83,8 +85,10 @@ def verdict(
     value = f"{best[f'{metric}_mean']:.1%}"
     out = []
     if len(candidates) == 1:
-        out.append(f"{best['runner']} is the only runner with a result ({name} {value}): there is nothing to compare it "
-                   "with, so no runner is named better or cheaper; add runners to the suite to answer the question.")  # fmt: skip
+        out.append(
+            f"{best['runner']} is the only runner with a result ({name} {value}): there is nothing to compare it "
+            "with, so no runner is named better or cheaper; add runners to the suite to answer the question."
+        )
         return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
     if len(near) > 1:
         out.append(

@@ -100,25 +100,40 @@ class Task(ABC):
         return {}
 
     @abstractmethod
-    def metrics(self, targets: np.ndarray, scores: np.ndarray, decision: dict[str, Any], n_labels: int,
-                positive_id: int | None) -> dict[str, Any]:  # fmt: skip
+    def metrics(
+        self, targets: np.ndarray, scores: np.ndarray, decision: dict[str, Any], n_labels: int, positive_id: int | None
+    ) -> dict[str, Any]:
         """Metrics of `scores` under `decision` (validation's, logged as val_<name>; test's, in the record)."""
 
-    def validation_metrics(self, targets: np.ndarray, logits: np.ndarray, n_labels: int,
-                           positive_id: int | None) -> dict[str, Any]:  # fmt: skip
+    def validation_metrics(
+        self, targets: np.ndarray, logits: np.ndarray, n_labels: int, positive_id: int | None
+    ) -> dict[str, Any]:
         """A validation pass's metrics, with the decision fitted on that pass (the Trainer's compute_metrics)."""
         scores = self.probabilities(logits)
         return self.metrics(targets, scores, self.decide(targets, scores), n_labels, positive_id)
 
     @abstractmethod
-    def record_fields(self, targets: np.ndarray, scores: np.ndarray, decision: dict[str, Any],
-                      label_names: Sequence[str], positive_label: str | None,
-                      positive_id: int | None) -> dict[str, Any]:  # fmt: skip
+    def record_fields(
+        self,
+        targets: np.ndarray,
+        scores: np.ndarray,
+        decision: dict[str, Any],
+        label_names: Sequence[str],
+        positive_label: str | None,
+        positive_id: int | None,
+    ) -> dict[str, Any]:
         """The test metrics a run's record holds (accuracy, f1, precision, recall and the task's own)."""
 
     @abstractmethod
-    def prediction_rows(self, ids: Sequence[str], targets: np.ndarray, scores: np.ndarray, decision: dict[str, Any],
-                        label_names: Sequence[str], n_tokens: Sequence[int]) -> list[dict[str, Any]]:  # fmt: skip
+    def prediction_rows(
+        self,
+        ids: Sequence[str],
+        targets: np.ndarray,
+        scores: np.ndarray,
+        decision: dict[str, Any],
+        label_names: Sequence[str],
+        n_tokens: Sequence[int],
+    ) -> list[dict[str, Any]]:
         """The predictions file's rows, one per test document."""
 
     def estimator_classes(self, n_labels: int) -> int:
@@ -205,10 +220,17 @@ class Task(ABC):
             seed_lo, seed_hi = stats.percentile_ci(delta_boot)
         diff = self.document_score(a).mean(axis=0) - self.document_score(b).mean(axis=0)
         return {
-            "delta": delta, "delta_ci_low": lo, "delta_ci_high": hi, "p_value": p, "p_method": method,
-            "delta_seed_ci_low": seed_lo, "delta_seed_ci_high": seed_hi, "n_examples": a.shape[1],
-            "better": int((diff > 1e-12).sum()), "worse": int((diff < -1e-12).sum()),
-        }  # fmt: skip
+            "delta": delta,
+            "delta_ci_low": lo,
+            "delta_ci_high": hi,
+            "p_value": p,
+            "p_method": method,
+            "delta_seed_ci_low": seed_lo,
+            "delta_seed_ci_high": seed_hi,
+            "n_examples": a.shape[1],
+            "better": int((diff > 1e-12).sum()),
+            "worse": int((diff < -1e-12).sum()),
+        }
 
 
 _TASKS: dict[str, Task] = {}

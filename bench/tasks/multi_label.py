@@ -27,8 +27,15 @@ class MultiLabel(Task):
     main_metric = "micro_f1"
     reported_metrics = METRICS
     selection_metrics = ("micro_f1", "macro_f1", "samples_f1", "loss")
-    labels: ClassVar[dict[str, str]] = {"micro_f1": "micro-F1", "macro_f1": "macro-F1", "samples_f1": "samples-F1", "accuracy":
-              "subset accuracy", "micro_precision": "micro precision", "micro_recall": "micro recall", "f1": "micro-F1"}  # fmt: skip
+    labels: ClassVar[dict[str, str]] = {
+        "micro_f1": "micro-F1",
+        "macro_f1": "macro-F1",
+        "samples_f1": "samples-F1",
+        "accuracy": "subset accuracy",
+        "micro_precision": "micro precision",
+        "micro_recall": "micro recall",
+        "f1": "micro-F1",
+    }
     problem_type = "multi_label_classification"
     p_method = "paired sign-flip on per-document F1"
     sections = ("label_sets",)

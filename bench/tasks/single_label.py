@@ -69,8 +69,9 @@ class SingleLabel(Task):
     def metrics(self, targets, scores, decision, n_labels, positive_id) -> dict[str, Any]:
         from bench.tasks.single_label_metrics import classification_metrics
 
-        return classification_metrics(targets, np.asarray(scores).argmax(-1), n_labels, 1 if positive_id is None
-                                      else positive_id)  # fmt: skip
+        return classification_metrics(
+            targets, np.asarray(scores).argmax(-1), n_labels, 1 if positive_id is None else positive_id
+        )
 
     def record_fields(self, targets, scores, decision, label_names, positive_label, positive_id) -> dict[str, Any]:
         n = len(label_names)

@@ -198,8 +198,9 @@ def train_and_evaluate(
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
     n_labels, task = len(data.label_names), data.kind
-    collator = RunnerCollator(tokenizer, runner, COMPILE_BUCKET if protocol.compile else None,
-                              task.n_float_labels(n_labels))  # fmt: skip
+    collator = RunnerCollator(
+        tokenizer, runner, COMPILE_BUCKET if protocol.compile else None, task.n_float_labels(n_labels)
+    )
     protocol, probed = probe.batch_sizes(
         runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
         lambda: _autocast(protocol),
