@@ -118,11 +118,10 @@ class Task(ABC):
         targets: np.ndarray,
         scores: np.ndarray,
         decision: dict[str, Any],
-        label_names: Sequence[str],
-        positive_label: str | None,
-        positive_id: int | None,
+        data: Any,
     ) -> dict[str, Any]:
-        """The test metrics a run's record holds (accuracy, f1, precision, recall and the task's own)."""
+        """The test metrics a run's record holds (accuracy, f1, precision, recall and the task's own), for the
+        suite's `SuiteData` (its label names, positive class, and whatever else of it the task needs)."""
 
     @abstractmethod
     def prediction_rows(

@@ -88,10 +88,10 @@ class MultiLabel(Task):
 
         return multilabel_metrics(targets, scores, decision["threshold"])
 
-    def record_fields(self, targets, scores, decision, label_names, positive_label, positive_id) -> dict[str, Any]:
+    def record_fields(self, targets, scores, decision, data) -> dict[str, Any]:
         from bench.tasks.multi_label_metrics import record_fields
 
-        return record_fields(targets, scores, decision["threshold"], label_names)
+        return record_fields(targets, scores, decision["threshold"], data.label_names)
 
     def prediction_rows(self, ids, targets, scores, decision, label_names, n_tokens) -> list[dict[str, Any]]:
         from bench.tasks.multi_label_metrics import prediction_rows

@@ -73,12 +73,12 @@ class SingleLabel(Task):
             targets, np.asarray(scores).argmax(-1), n_labels, 1 if positive_id is None else positive_id
         )
 
-    def record_fields(self, targets, scores, decision, label_names, positive_label, positive_id) -> dict[str, Any]:
-        n = len(label_names)
+    def record_fields(self, targets, scores, decision, data) -> dict[str, Any]:
+        n = len(data.label_names)
         return {
-            **self.metrics(targets, scores, decision, n, positive_id),
+            **self.metrics(targets, scores, decision, n, data.positive_id),
             "f1_average": "binary" if n == 2 else "macro",
-            "positive_label": positive_label,
+            "positive_label": data.positive_label,
         }
 
     def prediction_rows(self, ids, targets, scores, decision, label_names, n_tokens) -> list[dict[str, Any]]:

@@ -73,7 +73,7 @@ def train_and_evaluate(
     estimators = getattr(classifier, "estimators_", [classifier])
     n_params = sum(np.size(getattr(e, "coef_", ())) + np.size(getattr(e, "intercept_", ())) for e in estimators)
     metrics = {
-        **task.record_fields(targets["test"], probs, decision, names, data.positive_label, data.positive_id),
+        **task.record_fields(targets["test"], probs, decision, data),
         **_fit_fields(data, texts, epochs, settings[best], best, (prepare_s, train_s, eval_s), x_train.shape[1]),
         "n_params": int(n_params),
     }

@@ -279,7 +279,7 @@ def train_and_evaluate(
     peak_mb = reduce([gpu.allocated_mb, gpu.reserved_mb, gpu.nvml_mb], "max")
     decision = task.decision_of(next((e for e in epochs if e["epoch"] == best_epoch), {}))  # the chosen epoch's
     scores = task.probabilities(output.predictions)
-    quality = task.record_fields(labels, scores, decision, data.label_names, data.positive_label, positive)
+    quality = task.record_fields(labels, scores, decision, data)
     predictions = task.prediction_rows(test["id"], labels, scores, decision, data.label_names, test["n_tokens"])
     metrics = {
         **quality,
