@@ -7,17 +7,14 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench import tasks
 from bench.errors import BenchError
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")
 SOURCES = ("hub", "files", "synthetic")
+# the built-in tasks' names (`bench.tasks`: one class per kind, which also says what a run may select its best epoch
+# on: `Task.selection_metrics`, the first the default)
 SINGLE_LABEL, MULTILABEL = "single_label", "multilabel"
-TASKS = (SINGLE_LABEL, MULTILABEL)  # one class per document, or a set of labels per document
-# what a run may select its best epoch (or setting) on, per task; the first is the default
-BEST_MODEL_METRICS = {
-    SINGLE_LABEL: ("accuracy", "f1", "precision", "recall", "loss"),
-    MULTILABEL: ("micro_f1", "macro_f1", "samples_f1", "loss"),
-}
 TRACKERS = ("tensorboard", "wandb", "mlflow", "trackio")  # experiment trackers of transformers' integrations
 AUTO = "auto"  # a batch size sized to the device before training
 COMPILE_BUCKET = 64  # with protocol.compile, batches are padded to a multiple of this many tokens
@@ -88,7 +85,7 @@ class ProtocolConfig:
             )
         if not 0 <= self.warmup_ratio < 1:
             raise BenchError(f"protocol: warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
-        known = sorted({m for metrics in BEST_MODEL_METRICS.values() for m in metrics})
+        known = sorted({m for name in tasks.names() for m in tasks.task_for(name).selection_metrics})
         if self.metric_for_best_model not in known:
             raise BenchError(f"protocol: metric_for_best_model must be one of {', '.join(known)}")
 
@@ -122,20 +119,9 @@ class DataConfig:
     allow_empty_labels: bool = False  # multilabel: whether a document may have no label at all
 
     def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise BenchError(f"suite data: task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.task == MULTILABEL:
-            for name in ("label_names", "positive_label"):
-                if getattr(self, name) is not None:
-                    raise BenchError(
-                        f"suite data: {name} is for single-label suites; a multilabel suite names its labels in "
-                        "data.labels"
-                    )
-        elif self.labels is not None or self.allow_empty_labels:
-            raise BenchError(
-                "suite data: labels and allow_empty_labels are for task: multilabel; a single-label suite names its "
-                "classes in data.label_names"
-            )
+        if self.task not in tasks.names():
+            raise BenchError(f"suite data: task must be one of {', '.join(tasks.names())}, got {self.task!r}")
+        tasks.task_for(self.task).check_data(self)
         if not isinstance(self.allow_empty_labels, bool):
             raise BenchError(f"suite data: allow_empty_labels must be true or false, got {self.allow_empty_labels!r}")
         if self.labels is not None:
@@ -301,7 +287,7 @@ class SuiteConfig:
         for seed in self.seeds:
             if isinstance(seed, bool) or not isinstance(seed, int):
                 raise BenchError(f"suite '{self.name}': seeds must be integers, got {seed!r}")
-        allowed = BEST_MODEL_METRICS[self.data.task]
+        allowed = tasks.task_for(self.data.task).selection_metrics
         if self.protocol.metric_for_best_model not in allowed:
             raise BenchError(
                 f"suite '{self.name}': metric_for_best_model {self.protocol.metric_for_best_model!r} is not a "

@@ -23,12 +23,16 @@ LAYERS = {
     "data": 2,
     "results": 1,  # the store: pure Python over errors only, so that data (suite names) can use it
     "config": 1,
+    # the task kinds (single-label, multi-label, ...): below config, which validates a suite's task by them, and
+    # below data, train and the report, which ask them; torch, datasets and scikit-learn only lazily
+    "tasks": 0.6,
+    "stats": 0.3,  # bootstrap, paired tests, Holm: pure numpy (scipy lazily), for the tasks and the report
     "errors": 0,
     "registry": 1,
     "host": 1,
     "gpu": 1,
 }
-REPORT_MAY_IMPORT = {"report", "results", "errors"}
+REPORT_MAY_IMPORT = {"report", "results", "errors", "tasks", "stats"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}
 PUBLISH_MAY_IMPORT = REPORT_MAY_IMPORT | {"publish"}  # the store and the report, nothing that trains
 

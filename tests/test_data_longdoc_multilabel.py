@@ -23,7 +23,7 @@ def _rows(path: Path) -> list[dict]:
 def test_eurlex57k_reads_its_section_order_and_concept_sets(tmp_path: Path, name: str, column: str):
     folder = longdoc_samples.eurlex57k(tmp_path / "eurlex", n_train=30, n_test=8)
     data = load_suite_data(load_suite(name), data_dir=folder)
-    assert data.multilabel and data.label_names == ("1309", "2771", "3191", "4256", "5451")
+    assert data.task == "multilabel" and data.label_names == ("1309", "2771", "3191", "4256", "5451")
     assert len(data.splits["train"]) + len(data.splits["validation"]) == 30 and len(data.splits["test"]) == 8
     test = {r["celex_id"]: r for r in _rows(folder / "test.jsonl")}
     for row in data.splits["test"]:

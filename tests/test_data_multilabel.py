@@ -11,11 +11,11 @@ import pytest
 from bench.cli import main
 from bench.config import to_dict
 from bench.data import load_suite_data
-from bench.data.multilabel import multi_hot
 from bench.data.suite import load_suite, suite_from_dict
 from bench.data.synthetic_multilabel import MultiLabelSpec, generate, visible_fraction
 from bench.errors import BenchError
 from bench.results.key import configuration_key
+from bench.tasks.multi_label_labels import multi_hot
 
 SMALL = MultiLabelSpec(n_train=60, n_test=30, min_tokens=150, max_tokens=300, cue_length=8, n_labels=4)
 
@@ -77,7 +77,7 @@ def test_a_user_suite_loads_label_sets_as_sorted_ids(tmp_path: Path):
     suite = load_suite(user_suite(tmp_path, generate(SMALL, "train"), generate(SMALL, "test")))
     assert suite.data.task == "multilabel" and suite.protocol.metric_for_best_model == "micro_f1"
     data = load_suite_data(suite)
-    assert data.multilabel and data.label_names == ("music", "politics", "science", "sports")  # sorted union
+    assert data.task == "multilabel" and data.label_names == ("music", "politics", "science", "sports")  # sorted union
     assert data.positive_label is None
     splits = data.splits
     assert (len(splits["train"]) + len(splits["validation"]), len(splits["test"])) == (60, 30)
@@ -112,7 +112,7 @@ def test_the_label_order_is_part_of_the_configuration_key_and_single_label_keys_
 @pytest.mark.parametrize(
     ("data", "protocol", "message"),
     [
-        ({"task": "multi"}, {}, "task must be one of single_label, multilabel"),
+        ({"task": "multi"}, {}, "task must be one of multilabel, single_label"),
         ({"task": "multilabel", "label_names": ["a", "b"]}, {}, "label_names is for single-label suites"),
         ({"labels": ["a", "b"]}, {}, "labels and allow_empty_labels are for task: multilabel"),
         ({"task": "multilabel", "labels": ["a", "a"]}, {}, "labels lists a more than once"),

@@ -52,7 +52,7 @@ def test_identical_runners_give_p_1_and_a_clear_difference_a_small_p(tmp_path: P
         tmp_path, "worse", 0, truth, [w if i % 4 else t for i, (t, w) in enumerate(zip(truth, wrong, strict=True))]
     )
     results = load_results(tmp_path, "ml")
-    assert results.multilabel
+    assert results.task == "multilabel"
     aligned = align_predictions(results.predictions)
     docs = multilabel.document_counts(results, aligned)
     table = multilabel.comparison_table(docs, ["a", "same", "worse"], "a").set_index("runner")
@@ -93,8 +93,27 @@ def test_the_report_renders_with_verdict_tables_and_plots(tmp_path: Path):
                     "### Per-document F1 by document length"):  # fmt: skip
         assert heading in md
     verdict = (out / "verdict.md").read_text()
-    assert verdict.startswith("Multi-label: tfidf-logreg has the best micro-F1 (100.0%")
-    assert "tfidf-logreg: per-document F1 +" in verdict and "paired sign-flip on per-document F1" in verdict
+    assert verdict.startswith("tfidf-logreg has the best micro-F1 (100.0%)")  # judged on the task's main metric
+    assert "accuracy" not in verdict.split("These rest on")[0]  # subset accuracy judges nothing
     for name in ("multilabel_f1_by_length", "multilabel_per_label_f1", "accuracy_by_length"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 1000
     assert (out / "tables" / "multilabel_quality.csv").exists() and (out / "report.html").exists()
+
+
+def test_a_multilabel_verdict_judges_long_context_on_micro_f1_not_subset_accuracy(tmp_path: Path):
+    """No document's set is predicted exactly by either runner (subset accuracy 0 for both: McNemar p = 1), but the
+    long-context runner finds two of the three labels where the baseline finds one: micro-F1 0.8 against 0.5."""
+    truth = [list(LABELS)] * 60
+    write_multilabel_run(tmp_path, "tiny-roberta-128", 0, truth, [LABELS[:1]] * 60, max_length=128,
+                         truncation="head", model_family="tiny-roberta", micro_f1=0.5)  # fmt: skip
+    write_multilabel_run(tmp_path, "longformer-4096", 0, truth, [LABELS[:2]] * 60, max_length=4096,
+                         truncation="head", model_family="longformer", micro_f1=0.8)  # fmt: skip
+    out = tmp_path / "report"
+    build_report(tmp_path, "ml", out, baseline="tiny-roberta-128")
+    verdict = (out / "verdict.md").read_text()
+    assert verdict.startswith("longformer-4096 has the best micro-F1 (80.0%), clear of every other runner.")
+    assert "Reading more pays on these documents: longformer-4096 beats tiny-roberta-128" in verdict
+    assert "longformer-4096: +30.00 pp over tiny-roberta-128 in micro-F1" in verdict
+    assert "paired sign-flip on per-document F1" in verdict and "no long-context winner" not in verdict
+    comparison = pd.read_csv(out / "tables" / "comparison.csv")
+    assert list(comparison["metric"]) == ["micro_f1"] and comparison["p_holm"].iloc[0] < 0.001

@@ -35,7 +35,7 @@ def test_a_clear_win_names_the_long_context_runner_and_its_price(tmp_path: Path)
     assert "8.0× the training time" in verdict  # the fixtures' training time grows with the max length
     assert "longer than roberta-512 reads" in verdict
     assert "test-set sampling only (one seed per runner" in verdict
-    assert "longformer-512-4096 is the most accurate" in verdict
+    assert "longformer-512-4096 has the best accuracy (95.0%)" in verdict
 
 
 def test_a_tie_names_no_winner(tmp_path: Path):
@@ -59,3 +59,16 @@ def test_several_seeds_say_their_interval_covers_training_seeds(tmp_path: Path):
     i = np.arange(N)
     verdict = write(tmp_path / "results", {"roberta-512": i < 0.80 * N, "longformer-512-4096": i < 0.95 * N}, seeds=3)
     assert "with 3 or more seeds per runner" in verdict and "test-set sampling only" not in verdict
+
+
+def test_a_one_runner_suite_has_nothing_to_compare_with(tmp_path: Path):
+    labels, n_tokens = make_test_set(N)
+    preds = np.where(np.arange(N) < 0.9 * N, labels, 1 - labels)
+    write_run(tmp_path / "results", make_record("v", "roberta-512", 0, metrics=prf(labels, preds), n_test=N),
+              predictions(labels, preds, n_tokens))  # fmt: skip
+    text = build_report(tmp_path / "results", "v", tmp_path / "report").read_text(encoding="utf-8")
+    verdict = text[text.index("## Verdict") : text.index("Suite `v`")]
+    assert (
+        "roberta-512 is the only runner with a result (accuracy 90.0%): there is nothing to compare it with" in verdict
+    )
+    assert "clear of every other runner" not in verdict

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 
 from bench.errors import BenchError
+from bench.tasks import names, task_for
 
 # a sentence ends at . ! or ? before a space, but not after "et al." or "e.g." (a citation is not a sentence end)
 SENTENCE_END = r"(?<!\bal\.)(?<!e\.g\.)(?<!i\.e\.)(?<=[.!?])\s"
-
-
-TASK_WORDS = {"single_label": "single-label", "multilabel": "multi-label"}
 
 
 def facts(description: str, task: str) -> str:
@@ -23,7 +21,7 @@ def facts(description: str, task: str) -> str:
     kind = re.search(r"\bTask: ([\w-]+)", text)
     lengths = re.search(r"\bLengths[^:]*: ((?:mean|median) .*?)(?=\.\s|\.$|$)", text)
     measured = lengths.group(1) if lengths else "lengths: bench inspect"
-    return f"{kind.group(1) if kind else TASK_WORDS.get(task, task)}, {measured}"
+    return f"{kind.group(1) if kind else (task_for(task).title if task in names() else task)}, {measured}"
 
 
 def summary(description: str, width: int = 96) -> str:

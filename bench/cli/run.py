@@ -14,10 +14,12 @@ from bench.config import SuiteConfig
 from bench.launch.options import RunOptions
 from bench.results.schema import OK, RunRecord, display_names
 from bench.runners import Runner
+from bench.tasks import task_for
 
 # the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU
 # peak where any run had a GPU, else the CPU peak
-PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attention_window", "train_tokens_per_s",
+QUALITY = "main metric"  # the task's (`Task.main_metric`)
+PRINTED = ("runner", "seed", "status", QUALITY, "max_length", "attention_window", "train_tokens_per_s",
            "eval_samples_per_s", "peak_gpu_mem_mb", "wall_s")  # fmt: skip
 
 
@@ -75,13 +77,17 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
     if table.empty:
         return "(no results)"
     gpu = table["peak_gpu_mem_mb"].notna().any()
-    columns = [c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
+    task = task_for(suite.data.task)  # one quality column: the task's main metric, named (accuracy, micro-F1, ...)
+    main = task.main_metric
+    table = table.assign(**{main: table[main] if main in table else float("nan")})
+    columns = [main if c == QUALITY else c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
     cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
-    table.loc[cost_only, ["accuracy", "f1"]] = float("nan")  # random weights: the accuracy means nothing
-    shown = table[columns].rename(columns=display_names(RunRecord, columns))
+    table.loc[cost_only, main] = float("nan")  # random weights: the score means nothing
+    names = {**display_names(RunRecord, [c for c in columns if c != main]), main: task.label(main)}
+    shown = table[columns].rename(columns=names)
     # integer columns with gaps print as floats, so that a gap prints as the dash, not <NA>
     shown = shown.astype({c: float for c in shown if shown[c].dtype == "Int64" and shown[c].isna().any()})
-    if suite.data.source == "synthetic" and suite.data.task == "single_label":  # the demo generator's closed form
+    if suite.data.source == "synthetic" and main == "accuracy":  # the demo generator's closed form
         from bench.data.synthetic import SyntheticSpec, expected_accuracy
 
         spec = SyntheticSpec(**suite.data.synthetic)
@@ -96,5 +102,5 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
         shown.insert(4, "expected", keys.map(lambda k: expected.get(k)).astype(float))
     text = shown.to_string(index=False, float_format=lambda v: f"{v:.4g}", na_rep="—")
     if cost_only.any():
-        text += "\n(@random-init: the real architecture with random weights, cost only; accuracy not shown)"
+        text += f"\n(@random-init: the real architecture with random weights, cost only; {task.label(main)} not shown)"
     return text

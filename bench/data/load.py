@@ -14,6 +14,7 @@ from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
 from bench.data.texts import join_paragraphs
 from bench.errors import BenchError
 from bench.results.files import atomic_writer
+from bench.tasks import Task, task_for
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
@@ -33,10 +34,10 @@ class SuiteData:
 
     `positive_label`: the class of binary F1, precision and recall: the suite's `data.positive_label`, else the
     second label name (sorted: 1 of 0/1, "positive" of negative/positive). None with more than two classes (F1 is
-    macro-averaged) and for a multi-label suite (`task`; `bench.data.multilabel`).
+    macro-averaged) and for a task without classes (`task`, a `bench.tasks` name).
     """
 
-    splits: DatasetDict  # train, validation, test; columns id, text, label (multilabel: a sorted list of label ids)
+    splits: DatasetDict  # train, validation, test; columns id, text, label (as the task encodes it)
     label_names: tuple[str, ...]
     positive_label: str | None = None
     # the train split's documents before --limit: what a run on the full data would carve train and validation from
@@ -44,8 +45,9 @@ class SuiteData:
     task: str = SINGLE_LABEL
 
     @property
-    def multilabel(self) -> bool:
-        return self.task == MULTILABEL
+    def kind(self) -> Task:
+        """The suite's task (`bench.tasks`): what the labels are, how a run decides, scores and compares."""
+        return task_for(self.task)
 
     @property
     def positive_id(self) -> int:
@@ -66,55 +68,20 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     raw = _load_raw(suite, data_dir)
     train, test = raw[suite.data.train_split], raw[suite.data.test_split]
     train, test = _standardize(suite, train, "train"), _standardize(suite, test, "test")
-    multilabel = suite.data.task == MULTILABEL
-    from bench.data.multilabel import encode_multilabel  # checks the lists; ids sorted per document
-
-    train, test, names = (encode_multilabel if multilabel else _encode_labels)(suite, train, test)
+    task = task_for(suite.data.task)
+    train, test, names = task.encode(suite, train, test)  # validated; label ids as the task encodes them
     n_train_split = len(train)
     if limit is not None:
         n_test = max(2, math.ceil(limit * len(test) / len(train)))
         train = train.shuffle(seed=suite.protocol.split_seed).select(range(min(limit, len(train))))
         test = test.shuffle(seed=suite.protocol.split_seed).select(range(min(n_test, len(test))))
-    if multilabel:
-        from bench.data.multilabel import multilabel_splits
-
-        splits = multilabel_splits(suite, train, test)
-        return SuiteData(splits=splits, label_names=names, task=MULTILABEL, n_train_split=n_train_split)
-    classes = set(train.unique("label"))
-    if len(classes) < 2:
-        raise BenchError(
-            f"the training data of suite '{suite.name}' has only one class ({names[classes.pop()]!r}); "
-            "a classifier needs at least two (raise --limit or check the label column)"
-        )
-    try:
-        fraction, seed = suite.protocol.validation_fraction, suite.protocol.split_seed
-        parts = train.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
-    except ValueError as err:
-        raise BenchError(
-            f"cannot carve a stratified {suite.protocol.validation_fraction:.0%} validation split from "
-            f"{len(train)} training documents ({err}); use more documents or a larger --limit"
-        ) from None
-    from datasets import DatasetDict
-
-    splits = DatasetDict(train=parts["train"], validation=parts["test"], test=test)
-    positive = _positive_label(suite, names)
-    return SuiteData(splits=splits, label_names=names, positive_label=positive, n_train_split=n_train_split)
-
-
-def _positive_label(suite: SuiteConfig, names: tuple[str, ...]) -> str | None:
-    wanted = suite.data.positive_label
-    if len(names) != 2:
-        if wanted is not None:
-            raise BenchError(
-                f"data.positive_label is set ({wanted!r}) but the data has {len(names)} classes; F1 is macro-averaged "
-                "over more than two classes: remove positive_label"
-            )
-        return None
-    if wanted is None:
-        return names[1]
-    if str(wanted) not in names:
-        raise BenchError(f"data.positive_label {wanted!r} is not a class of the data ({', '.join(names)}); pick one")
-    return str(wanted)
+    return SuiteData(
+        splits=task.split(suite, train, test),
+        label_names=names,
+        positive_label=task.positive_label(suite, names),
+        n_train_split=n_train_split,
+        task=task.name,
+    )
 
 
 def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
@@ -339,61 +306,3 @@ def _check_texts(ds: Dataset, column: str, split: str) -> None:
         raise BenchError(
             f"{len(empty)} {split} document(s) have no text (row(s) {rows}); drop them or fill column {column!r}"
         )
-
-
-def _encode_labels(suite: SuiteConfig, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
-    """Map labels to ids 0..K-1 (strings sorted, or the suite's label_names order) and cast to ClassLabel."""
-    from datasets import ClassLabel
-
-    feature = train.features["label"]
-    if isinstance(feature, ClassLabel):
-        if suite.data.label_names and len(suite.data.label_names) != len(feature.names):
-            raise BenchError(
-                f"data.label_names lists {len(suite.data.label_names)} names but the data has "
-                f"{len(feature.names)} classes ({', '.join(feature.names)}); make them match"
-            )
-        names = tuple(suite.data.label_names or feature.names)
-        return train, test.cast_column("label", ClassLabel(names=list(names))), names
-    if getattr(feature, "dtype", None) not in ("string", "large_string", "bool") and not _is_integer(feature):
-        t = getattr(feature, "dtype", "mixed")
-        raise BenchError(f"the label column holds {t} values; labels must be all strings or all integers (class ids)")
-    train_values, test_values = set(train.unique("label")), set(test.unique("label"))
-    if None in train_values | test_values:
-        raise BenchError("some documents have no label; drop them or fill the label column")
-    unseen = sorted(test_values - train_values, key=str)
-    if unseen and suite.data.label_names is None and len(train_values) > 1:  # one class: said after encoding
-        raise BenchError(
-            f"test labels {unseen[:5]} never occur in the training data; fix the labels, or list every class in "
-            "data.label_names"
-        )
-    # integers in numeric order (2 before 10), strings alphabetically
-    values = sorted(train_values | test_values, key=lambda v: (isinstance(v, str), v))
-    if feature.dtype == "string" or suite.data.label_names is None:
-        names = tuple(suite.data.label_names or (str(v) for v in values))
-        index = {v: names.index(str(v)) for v in values if str(v) in names}
-        unknown = [v for v in values if v not in index]
-        if unknown:
-            raise BenchError(
-                f"labels {unknown[:5]} are not in data.label_names {list(names)}; add them or fix the data"
-            )
-    else:
-        names = tuple(suite.data.label_names)
-        bad = [v for v in values if not (isinstance(v, int) and 0 <= v < len(names))]
-        if bad:
-            raise BenchError(
-                f"labels {bad[:5]} are outside 0..{len(names) - 1} given by data.label_names {list(names)}"
-            )
-        index = {v: v for v in values}
-    features = train.features.copy()
-    features["label"] = ClassLabel(names=list(names))
-
-    def encode(batch: dict) -> dict:
-        return {"label": [index[v] for v in batch["label"]]}
-
-    train = train.map(encode, batched=True, features=features, desc="encoding labels")
-    test = test.map(encode, batched=True, features=features, desc="encoding labels")
-    return train, test, names
-
-
-def _is_integer(feature) -> bool:
-    return str(getattr(feature, "dtype", "")).startswith(("int", "uint"))

@@ -13,8 +13,9 @@ from typing import Any
 
 import yaml
 
+from bench import tasks
 from bench.config import (
-    MULTILABEL,
+    SINGLE_LABEL,
     DataConfig,
     EnergyConfig,
     ProtocolConfig,
@@ -209,9 +210,10 @@ def suite_from_dict(
     protocol_raw = raw.get("protocol") or {}
     if not isinstance(protocol_raw, dict):
         raise BenchError(f"{where}: 'protocol' must be a mapping of settings")
-    if data_raw.get("task") == MULTILABEL and "metric_for_best_model" not in protocol_raw:
-        # a multi-label run selects on micro-F1 unless told otherwise (accuracy means little over label sets)
-        protocol_raw = {**protocol_raw, "metric_for_best_model": "micro_f1"}
+    task = data_raw.get("task") or SINGLE_LABEL
+    if task in tasks.names() and "metric_for_best_model" not in protocol_raw:
+        # a run selects on its task's first selection metric unless told otherwise (multi-label: micro-F1)
+        protocol_raw = {**protocol_raw, "metric_for_best_model": tasks.task_for(task).selection_metrics[0]}
     _check_keys(f"{where} protocol", protocol_raw, {f.name for f in dataclasses.fields(ProtocolConfig)})
     runners_raw = raw.get("runners") or []
     if not isinstance(runners_raw, list):

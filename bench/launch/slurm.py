@@ -21,6 +21,7 @@ from bench.launch.sweep import Plan, run_one
 from bench.results.files import atomic_write_text
 from bench.results.schema import FAILED, RunRecord
 from bench.results.store import ResultStore, read_json
+from bench.tasks import task_for
 from bench.train.job import Job
 
 
@@ -98,7 +99,7 @@ def wait(the_plan: Plan, pending: Sequence[Any], out=None) -> list[RunRecord]:
             continue
         records.append(record)
         if record.ok:
-            print(f"{tag} done: accuracy {record.accuracy:.4f}, {record.wall_s:.0f} s", file=out, flush=True)
+            print(f"{tag} done: {task_for(record.task).describe(record)}, {record.wall_s:.0f} s", file=out, flush=True)
         else:
             print(f"{tag} {record.status}: {record.error}", file=out, flush=True)
     return records

@@ -8,6 +8,7 @@ from bench.data.tune import validation_score
 from bench.launch.slurm import submitted
 from bench.launch.sweep import Plan
 from bench.results.schema import OK
+from bench.tasks import task_for
 from bench.train import checkpoints
 
 
@@ -39,8 +40,7 @@ def run_states(the_plan: Plan) -> list[dict]:
             state, detail = "pending", "selected on validation once its grid points have finished"
         elif record is not None:
             state = record.status
-            ok = state == OK and record.accuracy is not None
-            detail = f"accuracy {record.accuracy:.4f}" if ok else str(record.error or "")
+            detail = task_for(record.task).describe(record) if state == OK else str(record.error or "")
         elif latest is not None:
             state, detail = "interrupted", f"resumes from epoch {checkpoints.epoch_of(latest)}"
         else:

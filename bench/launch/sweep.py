@@ -24,6 +24,7 @@ from bench.results.key import differences
 from bench.results.schema import RunRecord
 from bench.results.store import Busy, ResultStore
 from bench.runners import RUNNERS, EstimatorRunner, build_runner, run_name
+from bench.tasks import task_for
 from bench.train.console import duration
 from bench.train.job import EVAL, Job, run_configuration_key
 from bench.train.tracking import check_installed
@@ -257,10 +258,7 @@ def run_one(
         shown = f"{score:.4f}" if score is not None else "—"
         result = f"{tag} done: val {metric} {shown} (grid point {job.point}, no test) in {duration(record.wall_s)}"
     elif record.ok:
-        quality = (
-            f"micro-F1 {record.micro_f1:.4f}" if record.task == "multilabel" else f"accuracy {record.accuracy:.4f}"
-        )
-        result = f"{tag} done: {quality} in {duration(record.wall_s)}"
+        result = f"{tag} done: {task_for(record.task).describe(record)} in {duration(record.wall_s)}"
     else:
         result = f"{tag} {record.status}: {record.error} · log: {job.log_path}"
         kept = job.store.read(job.run_key)

@@ -50,10 +50,10 @@ def build(
     order = tables.runner_order(results, first=chosen)
     # cost-only (random-init) runs take no part in paired tests, CIs or accuracy by length
     quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
-    aligned = align_predictions(quality, reference=chosen or order[0])  # lengths in the baseline's tokens
+    aligned = align_predictions(quality, chosen or order[0], results.kind)  # lengths in the baseline's tokens
     summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
     summary = carbon.add_energy(summary, results.runs)
-    comparison = tables.comparison_table(aligned, order, chosen)
+    comparison = tables.comparison_table(aligned, order, chosen, results.kind)  # on the task's main metric
     lengths = tables.length_table(aligned, order, [int(m) for m in summary["max_length"].dropna()])
     max_lengths = [int(m) for m in summary["max_length"].dropna()]
     multilabel = multilabel_section.build(results, aligned, summary, chosen, max_lengths, out_dir)  # None: single
@@ -94,7 +94,7 @@ def build(
     )
     document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
     document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites
-    sentences = multilabel_section.verdict_lines(multilabel) + verdict.verdict(summary, comparison, aligned, chosen)
+    sentences = verdict.verdict(summary, comparison, aligned, chosen, results.kind)
     (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")

@@ -42,8 +42,8 @@ def build(
     """Compute the tables (written as CSV under `out_dir/tables`) and draw the figures under `out_dir/plots`."""
     cost_only = costonly.cost_only_runners(results.runs)
     empty = pd.DataFrame()
-    if results.multilabel:
-        why = "a multi-label suite: its per-label figures are in the multi-label section"
+    if "per_class" not in results.kind.sections:
+        why = f"a {results.kind.title} suite: per-class figures are for one class per document"
         return ClassesReport([], empty, {}, empty, empty, baseline, cost_only, why)
     predictions = costonly.quality_view(results.predictions, cost_only)
     shown = [r for r in order if r not in cost_only and r in set(predictions["runner"])]

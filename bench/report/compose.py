@@ -119,7 +119,7 @@ def cost_table(data: ReportData) -> Table:
 def _verdict(row: object) -> str:
     if row.p_holm >= 0.05:  # adjusted for the number of comparisons the table makes
         return "no clear difference"
-    verdict = "better" if row.delta_accuracy > 0 else "worse"
+    verdict = "better" if row.delta > 0 else "worse"
     if pd.notna(row.delta_seed_ci_low) and row.delta_seed_ci_low <= 0 <= row.delta_seed_ci_high:
         return f"{verdict} on this test set; within the spread over seeds"
     return verdict
@@ -132,7 +132,7 @@ def comparison_table(data: ReportData) -> Table:
         ci = fmt.interval(100 * row.delta_ci_low, 100 * row.delta_ci_high, 2)
         cells = [
             Cell(row.runner),
-            Cell(fmt.points(row.delta_accuracy), f"{ci} pp" if ci else "", best=row.p_holm < 0.05, numeric=True),
+            Cell(fmt.points(row.delta), f"{ci} pp" if ci else "", best=row.p_holm < 0.05, numeric=True),
         ]
         if two_level:
             seed_ci = fmt.interval(100 * row.delta_seed_ci_low, 100 * row.delta_seed_ci_high, 2)
@@ -145,14 +145,24 @@ def comparison_table(data: ReportData) -> Table:
             Cell(_verdict(row)),
         ]
         rows.append(cells)
-    columns = ["runner", "Δ accuracy vs baseline", *(["Δ 95% CI, seeds and test set"] if two_level else [])]
+    task = data.results.kind
+    metric = task.label(str(data.comparison["metric"].iloc[0])) if len(data.comparison) else "accuracy"
+    columns = ["runner", f"Δ {metric} vs baseline", *(["Δ 95% CI, seeds and test set"] if two_level else [])]
     columns += ["p-value (Holm)", "examples better / worse", "seeds (runner / baseline)", "verdict"]
     n = f"{data.aligned.n if data.aligned else 0:,}"
     total = _suite_test_size(data)
     if data.aligned is not None and total > data.aligned.n:  # a paired test on fewer documents than the suite has
         n += f" (of the suite's {total:,}: the others lack a prediction from some run, and no comparison uses them)"
+    method = Paragraph.of(
+        f"Δ: runner minus baseline {metric} (the suite's main metric) on the same {n} test examples, in percentage "
+        "points, averaged over each runner's seeds. Below it: 95% paired bootstrap CI (the same resampled examples "
+        f"score both runners). p-value: {task.p_method}, Holm-adjusted over the table's {len(data.comparison)} "
+        "comparisons (the raw one below it). Bold and the verdict: adjusted p < 0.05."
+    )
     notes = [
-        Paragraph.of(
+        method
+        if metric != "accuracy"
+        else Paragraph.of(
             f"Δ: runner minus baseline accuracy on the same {n} test examples, in percentage points, averaged over "
             "each runner's seeds. Below it: 95% paired bootstrap CI (the same resampled examples score both "
             "runners). p-value: ",
@@ -303,8 +313,7 @@ def compose(data: ReportData) -> Document:
     """The whole report as a document: overview, tables, plots, runs, provenance."""
     r, aligned = data.results, data.aligned
     n_test = f"{aligned.n:,} test examples" if aligned else "no predictions"
-    sentences = multilabel_section.verdict_lines(data.multilabel)
-    sentences += verdict.verdict(data.summary, data.comparison, aligned, data.baseline)
+    sentences = verdict.verdict(data.summary, data.comparison, aligned, data.baseline, r.kind)
     blocks: list = [Heading("Verdict"), *(Paragraph.of(line, bullet=i > 0) for i, line in enumerate(sentences))]
     blocks += [
         Paragraph.of(

@@ -1,12 +1,15 @@
-"""One table across suites: runner × suite, each cell the suite's main metric with its bootstrap CI, the mean rank
-per runner, and a cost column, from the records of a results folder alone; as Markdown, sortable HTML and CSV.
+"""One table across suites: runner × suite, each cell the suite's main metric with its bootstrap CI and rank, the
+mean rank per runner, and a cost column, from the records of a results folder alone; as Markdown, sortable HTML and
+CSV.
 
-A suite's main metric is the one its protocol selects epochs by (`protocol.metric_for_best_model` in the records'
-config), accuracy where that is the validation loss. The cells and CIs are the suite report's own figures
+A suite's main metric is its task's (`Task.main_metric`: accuracy for a single-label suite, micro-F1 for a
+multi-label one), named in the column's header; the cells and CIs are the suite report's own figures
 (`tables.summary_table`: mean over seeds, 95% bootstrap CI over test documents). Ranks are per suite, among the
-runners with a result there (ties share the mean rank; cost-only random-init runs are never ranked); a runner's mean
-rank is over the suites where it has one, so a missing cell neither helps nor hurts it, and the table shows over
-how many suites each mean is. Cost: the median over suites of the full-data training device-hours (`budget`).
+runners with a result there (cost-only random-init runs are never ranked), by the main metric; runners the task's
+paired test on the same test documents cannot separate (p >= 0.05 against the best of their group) share the
+group's rank and are shown as tied. The mean rank is over the suites every ranked runner of the board has a result
+on, so that a runner that ran one small suite cannot top runners ranked on many; the table shows over how many.
+Cost: the median over suites of the full-data training device-hours (`budget`).
 """
 
 from __future__ import annotations
@@ -20,20 +23,25 @@ import pandas as pd
 
 from bench.report import budget, costonly, fmt, tables
 from bench.report.errors import ReportError
-from bench.report.load import align_predictions, load_results
+from bench.report.load import AlignedPredictions, align_predictions, load_results
 from bench.report.render import Cell, Code, Document, Heading, Paragraph, Table, to_html, to_markdown
 from bench.results.store import ResultStore
+from bench.tasks import Task
 
-FALLBACK_METRIC = "accuracy"  # where a suite selects on validation loss, which the test records do not hold
+TIE_ALPHA = 0.05  # runners whose paired test against their group's best has p at or above this are tied
 
 
 @dataclass(frozen=True)
 class SuiteColumn:
-    """One suite's column: its name, main metric and one row per runner of `tables.summary_table` (with budget)."""
+    """One suite's column: its name, main metric (and its name as shown), one row per runner of
+    `tables.summary_table` (with budget), and the ranks with ties (`ranks`)."""
 
     suite: str
     metric: str
     summary: pd.DataFrame
+    label: str = ""
+    rank: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    tied: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -46,34 +54,52 @@ class Leaderboard:
     problems: list[str] = field(default_factory=list)
 
 
-def main_metric(stores: Sequence[ResultStore], suite: str, summary: pd.DataFrame) -> str:
-    """The metric the suite's protocol selects by, from its first record that names it; accuracy for loss, for
-    records that name none, or for a metric the summary has no column for."""
-    for store in stores:
-        for key in store.keys(suite):
-            record = store.read(key)
-            config = (record.config or {}) if record is not None else {}
-            name = ((config.get("suite") or {}).get("protocol") or {}).get("metric_for_best_model")
-            if name:
-                return name if name != "loss" and f"{name}_mean" in summary else FALLBACK_METRIC
-    return FALLBACK_METRIC
-
-
 def suite_column(dirs: Sequence[Path], suite: str, pricing: budget.Pricing | None) -> SuiteColumn:
-    """Read one suite and compute the report's per-runner summary of it."""
+    """Read one suite, compute the report's per-runner summary of it and rank its runners on the task's main
+    metric."""
     results = load_results(list(dirs), suite)
+    task = results.kind
     order = tables.runner_order(results)
     quality = costonly.quality_view(results.predictions, costonly.cost_only_runners(results.runs))
-    aligned = align_predictions(quality)
+    aligned = align_predictions(quality, None, task)
     summary = budget.add_budget(tables.summary_table(results, aligned, order), results.runs, pricing)
-    return SuiteColumn(suite, main_metric([ResultStore(d) for d in dirs], suite, summary), summary)
+    rank, tied = ranks(summary, task.main_metric, aligned, task)
+    return SuiteColumn(suite, task.main_metric, summary, task.label(task.main_metric), rank, tied)
 
 
-def ranks(column: SuiteColumn) -> pd.Series:
-    """Rank 1 = best main metric, among runners with a trained result (ties share the mean rank)."""
-    s = column.summary
-    ranked = s[~s["cost_only"].astype(bool) & (s["seeds_ok"] > 0) & s[f"{column.metric}_mean"].notna()]
-    return ranked.set_index("runner")[f"{column.metric}_mean"].rank(ascending=False, method="average")
+def ranks(
+    summary: pd.DataFrame, metric: str, aligned: AlignedPredictions | None = None, task: Task | None = None
+) -> tuple[pd.Series, frozenset[str]]:
+    """Rank 1 = best `metric`, among runners with a trained result, and the runners tied with another.
+
+    Runners are taken best first; each joins the group of the runner before it where the task's paired test
+    (`Task.compare` on the documents all runners predicted) cannot tell it from that group's best at `TIE_ALPHA`,
+    and a group shares its best's rank (1, 1, 3: competition ranking). Equal values are tied too. Without
+    predictions to test on, only equal values tie."""
+    s = summary
+    ranked = s[~s["cost_only"].astype(bool) & (s["seeds_ok"] > 0) & s[f"{metric}_mean"].notna()]
+    values = ranked.set_index("runner")[f"{metric}_mean"].sort_values(ascending=False, kind="stable")
+    rank: dict[str, float] = {}
+    tied: set[str] = set()
+    leader, leader_rank = None, 0.0
+    for position, runner in enumerate(values.index, 1):
+        if leader is not None and _inseparable(runner, leader, values, metric, aligned, task):
+            rank[runner] = leader_rank
+            tied |= {runner, leader}
+        else:
+            leader, leader_rank = runner, float(position)
+            rank[runner] = leader_rank
+    return pd.Series(rank, dtype=float), frozenset(tied)
+
+
+def _inseparable(
+    runner: str, leader: str, values: pd.Series, metric: str, aligned: AlignedPredictions | None, task: Task | None
+) -> bool:
+    if abs(values[runner] - values[leader]) < 1e-12:
+        return True
+    if task is None or aligned is None or runner not in aligned.docs or leader not in aligned.docs or not aligned.n:
+        return False
+    return task.compare(metric, aligned.docs[runner], aligned.docs[leader])["p_value"] >= TIE_ALPHA
 
 
 def build_table(columns: list[SuiteColumn]) -> pd.DataFrame:
@@ -82,7 +108,7 @@ def build_table(columns: list[SuiteColumn]) -> pd.DataFrame:
     rows = {r: {"runner": r} for r in runners}
     for c in columns:
         by_runner = c.summary.set_index("runner")
-        rank = ranks(c)
+        rank = c.rank
         for runner, s in by_runner.iterrows():
             trained = not bool(s["cost_only"]) and s["seeds_ok"] > 0
             prefix = f"{c.suite}.{c.metric}"
@@ -92,12 +118,18 @@ def build_table(columns: list[SuiteColumn]) -> pd.DataFrame:
                 f"{prefix}_ci_low": s.get(f"{c.metric}_ci_low", math.nan) if trained else math.nan,
                 f"{prefix}_ci_high": s.get(f"{c.metric}_ci_high", math.nan) if trained else math.nan,
                 f"{c.suite}.rank": rank.get(runner, math.nan),
+                f"{c.suite}.tied": runner in c.tied,
                 f"{c.suite}.cost_only": bool(s["cost_only"]),
             }
     table = pd.DataFrame(list(rows.values()))
     rank_columns = [f"{c.suite}.rank" for c in columns]
-    table["mean_rank"] = table[rank_columns].mean(axis=1, skipna=True)
-    table["suites_ranked"] = table[rank_columns].notna().sum(axis=1)
+    ranked = table[rank_columns].notna()
+    # the suites every runner ranked anywhere has a rank on: a mean over different suites would compare nothing
+    shared = [c for c in rank_columns if ranked.loc[ranked.any(axis=1), c].all()]
+    table["mean_rank"] = table[shared].mean(axis=1) if shared else math.nan
+    table.loc[~ranked.any(axis=1), "mean_rank"] = math.nan
+    table["suites_ranked"] = ranked.sum(axis=1)
+    table["suites_in_mean"] = len(shared)
     cost = _median_cost(columns, runners)
     table = table.merge(cost, on="runner", how="left")
     order = table.sort_values(["mean_rank", "runner"], na_position="last").index
@@ -171,7 +203,8 @@ def _cell(row: pd.Series, c: SuiteColumn, best: bool) -> Cell:
     if pd.isna(row[prefix]):
         return Cell(fmt.MISSING, "(no successful run)", bad=True)
     ci = fmt.interval(row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"])
-    rank = f"rank {row[f'{c.suite}.rank']:g}" if pd.notna(row[f"{c.suite}.rank"]) else ""
+    tied = " (tied)" if row.get(f"{c.suite}.tied") else ""
+    rank = f"rank {row[f'{c.suite}.rank']:g}{tied}" if pd.notna(row[f"{c.suite}.rank"]) else ""
     return Cell(f"{row[prefix]:.3f}", " ".join(p for p in (ci, rank) if p), best=best, numeric=True)
 
 
@@ -188,9 +221,15 @@ def document(board: Leaderboard, source: str) -> Document:
     for i, row in t.iterrows():
         cells = [Cell(row["runner"])]
         cells += [_cell(row, c, best[c.suite][i]) for c in board.columns]
-        n = int(row["suites_ranked"])
-        cells.append(Cell(f"{row['mean_rank']:.2f}" if n else fmt.MISSING, f"(over {n} of {len(board.columns)})",
-                          best=mean_best[i], numeric=True))  # fmt: skip
+        n, ranked = int(row["suites_in_mean"]), pd.notna(row["mean_rank"])
+        cells.append(
+            Cell(
+                f"{row['mean_rank']:.2f}" if ranked else fmt.MISSING,
+                f"(over {n} of {len(board.columns)})" if ranked else "",
+                best=mean_best[i],
+                numeric=True,
+            )
+        )
         unit = f" {row['device_kind']}-h" if row["device_kind"] in ("GPU", "CPU") else ""
         hours = budget.hours(row["train_device_h_median"])
         cells.append(Cell(hours + (unit if hours != fmt.MISSING else ""), numeric=True))
@@ -198,17 +237,19 @@ def document(board: Leaderboard, source: str) -> Document:
             note = f"({row['cost_note']})" if row["cost_note"] else ""
             cells.append(Cell(budget.money(row["train_cost_median"], row["currency"] or currency), note, numeric=True))
         rows.append(cells)
-    headers = ["runner", *(f"{c.suite} ({c.metric})" for c in board.columns), "mean rank"]
+    headers = ["runner", *(f"{c.suite} ({c.label or c.metric})" for c in board.columns), "mean rank"]
     headers += ["train, full data (median device-h)", *([f"train, full data (median {currency})"] if currency else [])]
     sources = sorted({s for c in board.columns for s in c.summary["price_source"] if s})
     notes = [
         Paragraph.of(
-            "Each cell: the suite's main metric (the one its protocol selects epochs by; accuracy where that is the "
-            "validation loss), mean over successful seeds, with its 95% bootstrap CI over test documents (test-set "
-            "sampling only) and the runner's rank in that suite (1 = best, ties share the mean rank). Bold: best in "
-            "the column. Mean rank: over the suites where the runner has a result (below it: how many); a runner "
-            "missing from a suite is not ranked there, neither penalised nor helped, so compare mean ranks among "
-            "runners ranked on the same suites. Cost-only runs (random weights) are shown, never ranked. Cost: the "
+            "Each cell: the suite's main metric (its task's: accuracy for a single-label suite, micro-F1 for a "
+            "multi-label one; named in the header), mean over successful seeds, with its 95% bootstrap CI over test "
+            "documents (test-set sampling only) and the runner's rank in that suite (1 = best). Tied: the task's "
+            f"paired test on the same test documents cannot tell the runner from the best of its group (p >= "
+            f"{TIE_ALPHA}), so they share the group's rank. Bold: best in the column. Mean rank: over the suites every "
+            "ranked runner has a result on (below it: how many), so that runners are compared on the same suites and "
+            "one that ran a single small suite cannot top the board; — where no suite has them all. Cost-only runs "
+            "(random weights) are shown, never ranked. Cost: the "
             "median over suites of the full-data training device-hours (measured training time scaled to the "
             "suite's full train split, × devices), and of its money where a GPU price is known.",
         ),

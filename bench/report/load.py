@@ -18,7 +18,6 @@ from bench.report.errors import ReportError
 from bench.results.key import differences
 from bench.results.schema import (
     EPOCH_FIELDS,
-    MULTILABEL_PREDICTION_COLUMNS,
     OK,
     PREDICTION_COLUMNS,
     RunRecord,
@@ -26,6 +25,9 @@ from bench.results.schema import (
     scalar_fields,
 )
 from bench.results.store import ResultStore, RunKey, point_name
+from bench.tasks import Task, task_for
+
+SINGLE_LABEL = "single_label"  # the task of records from before tasks had names
 
 # Scalar fields of a record become columns of `SuiteResults.runs` (a field a record lacks becomes NaN/None); numbers
 # that do not identify the run are read as floats. All of it derives from the record schema.
@@ -50,9 +52,9 @@ class SuiteResults:
         problems: Files that could not be used, one line each (shown in the report rather than hidden).
         duplicates: Runs present in more than one results folder, one line each (also among `problems`).
         references: Published results the suite compares with (`references.json`, written by `bench run`).
-        task: single_label, or multilabel where the runs are of a multi-label suite (their `label`/`pred` are then
-            codes of label sets and `correct` an exact match).
-        per_label: Multi-label runs' per-label test figures, by (runner, seed).
+        task: The runs' task (`bench.tasks` name; `kind` is the task itself). Where its labels are not class ids
+            (label sets), `label`/`pred` are codes of them and `correct` an exact match.
+        per_label: Per-label test figures of the runs that have them (multi-label), by (runner, seed).
     """
 
     suite: str
@@ -65,12 +67,13 @@ class SuiteResults:
     problems: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
-    task: str = "single_label"  # multilabel: `predictions` also hold the label sets (`labels`, `preds`)
+    task: str = SINGLE_LABEL  # the runs' `bench.tasks` name; `predictions` also hold that task's own columns
     per_label: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)  # (runner, seed) -> its per_label
 
     @property
-    def multilabel(self) -> bool:
-        return self.task == "multilabel"
+    def kind(self) -> Task:
+        """The suite's task: its main metric, how it reads predictions, scores documents and compares runners."""
+        return task_for(self.task)
 
     @property
     def runners(self) -> list[str]:
@@ -97,50 +100,27 @@ def _read(store: ResultStore, key: RunKey) -> dict[str, Any]:
         raise ReportError(str(err)) from None
 
 
-def _read_predictions(path: Path, runner: str, seed: int) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype={"id": str})
-    if "labels" in frame.columns:
-        return _read_multilabel_predictions(frame, runner, seed)
-    missing = [c for c in ("id", "label", "pred") if c not in frame.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {', '.join(missing)}")
+def _read_predictions(path: Path, runner: str, seed: int, task: Task) -> pd.DataFrame:
+    """A run's predictions as its task reads them (`Task.read_predictions`: `label` and `pred` comparable values,
+    the task's own columns kept), with `runner`, `seed` and `correct` (`label == pred`: for label sets, an exact
+    match). A repeated id would count one example twice: its first prediction is kept."""
+    frame = task.read_predictions(pd.read_csv(path, dtype={"id": str})).drop_duplicates("id").copy()
     for column in PREDICTION_COLUMNS:
         if column not in frame.columns:
             frame[column] = np.nan
-    # A repeated id would count one example twice; keep its first prediction.
-    frame = frame[list(PREDICTION_COLUMNS)].drop_duplicates("id").copy()
     frame["runner"] = runner
     frame["seed"] = seed
     frame["correct"] = frame["label"] == frame["pred"]
-    return frame
-
-
-def _read_multilabel_predictions(frame: pd.DataFrame, runner: str, seed: int) -> pd.DataFrame:
-    """A multi-label run's predictions (`MULTILABEL_PREDICTION_COLUMNS`), with `label` and `pred` the label sets as
-    canonical text (sorted JSON lists; `load_results` turns them into integer codes) and `correct` an exact match:
-    what the report's accuracy machinery reads is then subset accuracy. `bench.report.multilabel` reads the sets."""
-    missing = [c for c in MULTILABEL_PREDICTION_COLUMNS[:3] if c not in frame.columns]
-    if missing:
-        raise ValueError(f"missing column(s) {', '.join(missing)}")
-    frame = frame.drop_duplicates("id").copy()
-    for column, canonical in (("labels", "label"), ("preds", "pred")):
-        sets = frame[column].map(json.loads)
-        if not all(isinstance(v, list) for v in sets):
-            raise ValueError(f"column {column} must hold JSON lists of label names")
-        frame[canonical] = sets.map(lambda v: json.dumps(sorted(map(str, v))))
-    if "score" not in frame.columns:
-        frame["score"] = np.nan
-    if "n_tokens" not in frame.columns:
-        frame["n_tokens"] = np.nan
-    frame["runner"] = runner
-    frame["seed"] = seed
-    frame["correct"] = frame["label"] == frame["pred"]
-    return frame[[*PREDICTION_COLUMNS, "labels", "preds", "runner", "seed", "correct"]]
+    extra = [c for c in frame.columns if c not in (*PREDICTION_COLUMNS, "runner", "seed", "correct")]
+    return frame[[*PREDICTION_COLUMNS, *extra, "runner", "seed", "correct"]]
 
 
 def _set_codes(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Label sets as integer codes shared by every run (the same set, the same code), as single-label ids are."""
-    codes = {text: i for i, text in enumerate(sorted(set(predictions["label"]) | set(predictions["pred"])))}
+    """Labels that are not class ids (a label set as canonical text) as integer codes shared by every run (the same
+    value, the same code), as class ids are."""
+    if pd.api.types.is_numeric_dtype(predictions["label"]) and pd.api.types.is_numeric_dtype(predictions["pred"]):
+        return predictions
+    codes = {text: i for i, text in enumerate(sorted(set(predictions["label"]) | set(predictions["pred"]), key=str))}
     return predictions.assign(label=predictions["label"].map(codes), pred=predictions["pred"].map(codes))
 
 
@@ -193,10 +173,14 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     config_keys: dict[tuple[str, int], Any] = {}
     tasks: set[str] = set()
     per_label: dict[tuple[str, int], dict[str, Any]] = {}
+    own_metrics: dict[str, Any] = {}  # the names of the task's own metrics (`task_metrics`), in order
     for store, run_key in _record_keys(stores, suite):
         record = _read(store, run_key)
         path = store.record_path(run_key)
         row = {name: record.get(name) for name in RUN_FIELDS}
+        own = {k: v for k, v in (record.get("task_metrics") or {}).items() if k not in row}  # a task's own metrics
+        row |= own
+        own_metrics.update(own)
         # A record missing its identity falls back to where the store keeps it, so it is still shown.
         row["suite"] = row["suite"] or suite
         row["runner"] = str(row["runner"] or run_key.runner)
@@ -219,7 +203,7 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             row["peak_gpu_mem_mb"] = record.get("peak_gpu_mem_allocated_mb")
         label_names = label_names or [str(n) for n in record.get("label_names") or []]
         if row["status"] == OK:
-            tasks.add(record.get("task") or "single_label")
+            tasks.add(record.get("task") or SINGLE_LABEL)
             per_label[key] = record.get("per_label") or {}
         environments.append(record.get("environment") or {})
         tuned = record.get("tuned")  # a mapping, so not a scalar column: its point's name instead
@@ -230,7 +214,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         row["has_predictions"] = False
         if row["status"] == OK and pred_path.exists():
             try:
-                prediction_frames.append(_read_predictions(pred_path, row["runner"], row["seed"]))
+                task = task_for(record.get("task"))
+                prediction_frames.append(_read_predictions(pred_path, row["runner"], row["seed"], task))
                 row["has_predictions"] = True
             except (OSError, ValueError) as err:
                 problems.append(f"{pred_path}: unreadable predictions ({err}); no confidence interval for this run")
@@ -239,8 +224,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
         rows.append(row)
 
     _check_one_configuration(rows, config_keys)
-    runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, "tuned_values", "has_predictions"])
-    for name in NUMERIC_FIELDS:
+    runs = pd.DataFrame(rows, columns=[*RUN_FIELDS, *own_metrics, "tuned_values", "has_predictions"])
+    for name in [*NUMERIC_FIELDS, *own_metrics]:
         runs[name] = pd.to_numeric(runs[name], errors="coerce").astype(float)
     epochs = pd.DataFrame(epoch_rows, columns=["runner", "seed", *EPOCH_FIELDS])
     for name in EPOCH_FIELDS:
@@ -249,13 +234,12 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
     predictions = (
         pd.concat(prediction_frames, ignore_index=True) if prediction_frames else pd.DataFrame(columns=columns)
     )
-    task = "multilabel" if tasks == {"multilabel"} else "single_label"
-    if tasks == {"multilabel"} and not predictions.empty:
+    if len(tasks) > 1:
+        kinds = " and ".join(task_for(t).title for t in sorted(tasks))
+        raise ReportError(f"suite '{suite}' has both {kinds} runs; report them from separate --results folders")
+    task = next(iter(tasks), SINGLE_LABEL)
+    if not predictions.empty:
         predictions = _set_codes(predictions)
-    elif len(tasks) > 1:
-        raise ReportError(
-            f"suite '{suite}' has both single-label and multi-label runs; report them from separate --results folders"
-        )
     source = ", ".join(str(store.suite_dir(suite) / "runs") for store in stores)
     problems = duplicates + problems
     references = _read_references([store.references_path(suite) for store in stores], problems)
@@ -304,6 +288,8 @@ class AlignedPredictions:
         preds: Per runner, predicted labels of shape (n_seeds, n), one row per seed in `seeds[runner]`.
         seeds: Per runner, the seeds whose predictions are in `preds`.
         n_dropped: Examples left out because not every run has a prediction for them.
+        docs: Per runner, the task's per-document statistics (`Task.document_stats`), shape (n_seeds, n, k): what
+            the main metric, its CIs and the paired tests are computed from.
     """
 
     ids: np.ndarray
@@ -313,6 +299,7 @@ class AlignedPredictions:
     preds: dict[str, np.ndarray]
     seeds: dict[str, list[int]]
     n_dropped: int
+    docs: dict[str, np.ndarray] = field(default_factory=dict)  # per runner, `Task.document_stats`, (S, n, k)
 
     @property
     def n(self) -> int:
@@ -336,13 +323,16 @@ def _token_counts(predictions: pd.DataFrame, ids: np.ndarray, reference: str | N
     return np.full(len(ids), np.nan), None
 
 
-def align_predictions(predictions: pd.DataFrame, reference: str | None = None) -> AlignedPredictions | None:
+def align_predictions(
+    predictions: pd.DataFrame, reference: str | None = None, task: Task | None = None
+) -> AlignedPredictions | None:
     """Put all runs' predictions on the test examples they share; None when there are no predictions.
 
     Args:
         predictions: `SuiteResults.predictions`.
         reference: The runner whose token counts measure document length (the report's baseline); where it has
             none, the first runner by name that has them (`AlignedPredictions.tokens_of` says which).
+        task: The runs' task, which computes `docs` (default: single-label).
     """
     if predictions.empty:
         return None
@@ -351,11 +341,13 @@ def align_predictions(predictions: pd.DataFrame, reference: str | None = None) -
     ids = np.array(sorted(common), dtype=object)
     first = predictions.drop_duplicates("id").set_index("id").loc[ids]
     n_tokens, tokens_of = _token_counts(predictions, ids, reference)
-    preds, seeds = {}, {}
+    task = task or task_for(SINGLE_LABEL)
+    preds, seeds, docs = {}, {}, {}
     for runner, group in predictions.groupby("runner"):
         runner_seeds = sorted(int(s) for s in group["seed"].unique())
-        by_seed = group.set_index(["seed", "id"])["pred"]
-        preds[str(runner)] = np.stack([by_seed.loc[s].loc[ids].to_numpy(dtype=np.int64) for s in runner_seeds])
+        by_seed = group.set_index(["seed", "id"])
+        preds[str(runner)] = np.stack([by_seed.loc[s].loc[ids, "pred"].to_numpy(dtype=np.int64) for s in runner_seeds])
+        docs[str(runner)] = np.stack([task.document_stats(by_seed.loc[s].loc[ids]) for s in runner_seeds])
         seeds[str(runner)] = runner_seeds
     return AlignedPredictions(
         ids=ids,
@@ -365,4 +357,5 @@ def align_predictions(predictions: pd.DataFrame, reference: str | None = None) -
         preds=preds,
         seeds=seeds,
         n_dropped=len(all_ids) - len(ids),
+        docs=docs,
     )

@@ -1,4 +1,6 @@
-"""The multi-label part of a report: its tables (`bench.report.multilabel`), plots, verdict sentences and section."""
+"""The multi-label part of a report: its tables (`bench.report.multilabel`), plots and section, for a task whose
+predictions are label sets (`"label_sets" in Task.sections`). The verdict judges it on the task's main metric,
+micro-F1, with the other tasks' (`bench.report.verdict`)."""
 
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ def build(
     max_lengths: list[int], out_dir: Path,
 ) -> MultiLabelReport | None:  # fmt: skip
     """The multi-label tables, with their CSV files and plots under `out_dir`; None for a single-label suite."""
-    if not results.multilabel:
+    if "label_sets" not in results.kind.sections:
         return None
     docs = multilabel.document_counts(results, aligned)
     order = list(summary["runner"])
@@ -88,33 +90,6 @@ _PLOTS = (
     ("multilabel_per_label_f1", "Per-label F1",
      "Test F1 of each label at the runner's threshold, mean over seeds.", _per_label_f1),
 )  # fmt: skip
-
-
-def verdict_lines(report: MultiLabelReport | None) -> list[str]:
-    """The multi-label sentences of the verdict: the best micro-F1, and the runners that differ from the baseline
-    in per-document F1 (Holm-adjusted p < 0.05)."""
-    if report is None or report.quality.empty or report.quality["micro_f1_mean"].isna().all():
-        return []
-    q = report.quality
-    best = q.loc[q["micro_f1_mean"].idxmax()]
-    ci = fmt.interval(best["micro_f1_ci_low"], best["micro_f1_ci_high"])
-    near = q[q["micro_f1_ci_high"].fillna(q["micro_f1_mean"]) >= best["micro_f1_mean"] - 1e-12]
-    others = [r for r in near["runner"] if r != best["runner"]]
-    tie = f"; {', '.join(others)} cannot be told apart from it" if others else ", clear of every other runner"
-    lines = [f"Multi-label: {best['runner']} has the best micro-F1 ({best['micro_f1_mean']:.1%}"
-             f"{f', 95% CI {ci}' if ci else ''}){tie}."]  # fmt: skip
-    c = report.comparison
-    for _, row in c[c["p_holm"] < 0.05].iterrows() if len(c) else ():
-        lines.append(
-            f"{row['runner']}: per-document F1 {fmt.points(row['delta_samples_f1'])} against {row['baseline']} "
-            f"(Holm-adjusted p {fmt.p_value(row['p_holm'])}, {multilabel.P_METHOD})."
-        )
-    if len(c) and not (c["p_holm"] < 0.05).any():
-        lines.append(f"No runner's per-document F1 differs from {report.baseline}'s at Holm-adjusted p < 0.05.")
-    lines.append(
-        "In what follows, accuracy is subset accuracy: the share of documents whose label set is predicted exactly."
-    )
-    return lines
 
 
 def section(report: MultiLabelReport | None) -> list:

@@ -11,6 +11,7 @@ import pandas as pd
 from bench.report import cost, costonly, stats
 from bench.report.errors import ReportError
 from bench.report.load import OK, AlignedPredictions, SuiteResults
+from bench.tasks import Task, task_for
 
 METRICS = ("accuracy", "f1", "precision", "recall")
 
@@ -52,11 +53,15 @@ def positive_class(ok: pd.DataFrame, label_names: list[str], n_classes: int) -> 
 def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, order: list[str]) -> pd.DataFrame:
     """One row per runner: quality (mean, std over seeds, bootstrap CI) and cost, with run counts and statuses.
 
-    Quality means come from the records; the CIs come from the predictions of the same runs, with F1, precision
-    and recall on the runner's `positive_label` (`positive_class`). Cost columns come from `cost.runner_costs`:
+    Quality means come from the records: accuracy, F1, precision, recall, and every metric the task reports
+    (`Task.reported_metrics`, as `<metric>_mean`, `_std`, `_n`, `_ci_low`, `_ci_high`); the CIs come from the
+    predictions of the same runs (`Task.intervals`; single-label: F1, precision and recall on the runner's
+    `positive_label`, `positive_class`). Cost columns come from `cost.runner_costs`:
     means over successful runs of what they measured.
     """
     runs = results.runs
+    # the record metrics every report shows, then the task's own (multi-label: micro-, macro-, samples-F1, ...)
+    metrics = list(dict.fromkeys([*METRICS, *results.kind.reported_metrics]))
     n_classes = max(len(results.label_names), 2)
     if aligned is not None and aligned.n:
         n_classes = max(n_classes, int(max(aligned.labels.max(), *(p.max() for p in aligned.preds.values()))) + 1)
@@ -80,18 +85,15 @@ def summary_table(results: SuiteResults, aligned: AlignedPredictions | None, ord
             "missing_seeds": " ".join(str(s) for s in all_seeds if s not in set(group["seed"])),
             "not_ok": _status_text(group["status"]),
         }
-        for metric in METRICS:
+        for metric in metrics:
             s = stats.seed_stats(ok[metric])
             row |= {f"{metric}_mean": s.mean, f"{metric}_std": s.std, f"{metric}_n": s.n}
         positive, positive_id, named = positive_class(ok, results.label_names, n_classes)
         row |= {"positive_label": positive, "positive_named": named}
         cis: dict[str, tuple[float, float]] = {}
         if aligned is not None and runner in aligned.preds and aligned.n:
-            # multi-label: labels and preds are codes of label sets, so only (subset) accuracy gets an interval here;
-            # micro-F1's is in the multi-label section (bench.report.multilabel)
-            classes, positive_of = (2, None) if results.multilabel else (n_classes, positive_id)
-            cis = stats.bootstrap_classification(aligned.labels, aligned.preds[runner], classes, positive_of)
-        for metric in METRICS:
+            cis = results.kind.intervals(aligned, runner, n_classes, positive_id)  # over the same test documents
+        for metric in metrics:
             row[f"{metric}_ci_low"], row[f"{metric}_ci_high"] = cis.get(metric, (math.nan, math.nan))
         row["ci_seeds"] = len(aligned.seeds.get(runner, [])) if aligned is not None else 0
         row |= cost.runner_costs(ok)
@@ -148,54 +150,59 @@ def pick_baseline(results: SuiteResults, requested: str | None) -> str | None:
     return str(plain.sort_values(["not_512", "max_length", "failed", "not_roberta"]).index[0])
 
 
-def comparison_table(aligned: AlignedPredictions | None, order: list[str], baseline: str | None) -> pd.DataFrame:
-    """Each runner against the baseline on the same test examples.
+def comparison_table(
+    aligned: AlignedPredictions | None,
+    order: list[str],
+    baseline: str | None,
+    task: Task | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
+    """Each runner against the baseline on the same test examples, on `metric` (default: the task's main metric).
 
-    `delta_accuracy` is the seed-averaged accuracy difference (runner minus baseline) on the shared examples,
-    its CI a paired bootstrap over those examples, and `p_value` the paired sign-flip test of
-    `stats.paired_sign_flip_test` (the exact McNemar test when each runner has one seed), `p_holm` the same
-    Holm-adjusted over every comparison of the table (`stats.holm`): all of them hold the
-    trained models fixed and cover test-set sampling only. Where both runners have `stats.MIN_SEEDS_TWO_LEVEL`
-    seeds or more, `delta_seed_ci_low`/`_high` is the two-level bootstrap interval (seeds, then examples) of
+    `delta` (also as `delta_<metric>`) is the seed-averaged difference (runner minus baseline) on the shared
+    examples, its CI a paired bootstrap over those examples, and `p_value` the task's paired test (`Task.paired_test`;
+    single-label: the exact McNemar test for one seed each, a paired sign-flip test otherwise; multi-label: a
+    sign-flip test on per-document F1), `p_holm` the same Holm-adjusted over every comparison of the table
+    (`stats.holm`): all of them hold the trained models fixed and cover test-set sampling only. Where `metric` is a
+    mean over documents (accuracy) and both runners have `stats.MIN_SEEDS_TWO_LEVEL` seeds or more,
+    `delta_seed_ci_low`/`_high` is the two-level bootstrap interval (seeds, then examples) of
     `stats.two_level_bootstrap_delta`, which covers seed-to-seed variation of training too; NaN elsewhere.
     """
-    columns = ["runner", "baseline", "delta_accuracy", "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "p_method"]
-    columns += ["delta_seed_ci_low", "delta_seed_ci_high", "n_examples", "better", "worse", "seeds", "baseline_seeds"]
-    if aligned is None or baseline is None or baseline not in aligned.preds or not aligned.n:
+    task = task or task_for(None)
+    metric = metric or task.main_metric
+    columns = [
+        "runner",
+        "baseline",
+        "metric",
+        "delta",
+        f"delta_{metric}",
+        "delta_ci_low",
+        "delta_ci_high",
+        "p_value",
+        "p_holm",
+        "p_method",
+        "delta_seed_ci_low",
+        "delta_seed_ci_high",
+        "n_examples",
+        "better",
+        "worse",
+        "seeds",
+        "baseline_seeds",
+    ]
+    if aligned is None or baseline is None or baseline not in aligned.docs or not aligned.n:
         return pd.DataFrame(columns=columns)
-    runners = [r for r in order if r in aligned.preds]
-    correct = np.stack([aligned.correct(r) for r in runners], axis=1)  # (n, R)
-    boot = stats.bootstrap_sums(correct) / aligned.n  # same resamples for every runner: the CI is paired
-    base = runners.index(baseline)
     rows = []
-    for j, runner in enumerate(runners):
-        if runner == baseline:
-            continue
-        s_a, s_b = len(aligned.seeds[runner]), len(aligned.seeds[baseline])
-        diff = correct[:, j] - correct[:, base]
-        units = np.rint(diff * s_a * s_b).astype(np.int64)
-        lo, hi = stats.percentile_ci(boot[:, j] - boot[:, base])
-        seed_lo = seed_hi = math.nan
-        if min(s_a, s_b) >= stats.MIN_SEEDS_TWO_LEVEL:
-            per_seed = [aligned.preds[r] == aligned.labels[None, :] for r in (runner, baseline)]  # (S, n) each
-            seed_lo, seed_hi = stats.percentile_ci(stats.two_level_bootstrap_delta(*per_seed))
-        method = "exact McNemar" if s_a == s_b == 1 else "paired sign-flip"
+    for runner in (r for r in order if r in aligned.docs and r != baseline):
+        c = task.compare(metric, aligned.docs[runner], aligned.docs[baseline])
         rows.append(
             {
                 "runner": runner,
                 "baseline": baseline,
-                "delta_accuracy": float(diff.mean()),
-                "delta_ci_low": lo,
-                "delta_ci_high": hi,
-                "p_value": stats.paired_sign_flip_test(units),
-                "p_method": method,
-                "delta_seed_ci_low": seed_lo,
-                "delta_seed_ci_high": seed_hi,
-                "n_examples": aligned.n,
-                "better": int((units > 0).sum()),
-                "worse": int((units < 0).sum()),
-                "seeds": s_a,
-                "baseline_seeds": s_b,
+                "metric": metric,
+                **c,
+                f"delta_{metric}": c["delta"],
+                "seeds": len(aligned.seeds[runner]),
+                "baseline_seeds": len(aligned.seeds[baseline]),
             }
         )
     table = pd.DataFrame(rows, columns=columns)

@@ -1,11 +1,13 @@
 """The verdict: the suite's answer to "is a long-context classifier worth its cost on these documents?", in a few
 sentences generated from the report's tables, at the top of every report and at the end of `bench run`.
 
-It names the cheapest runner whose accuracy is within the uncertainty of the best; for each runner that reads more
-of a document than the baseline, what it gains (Δ with its interval and Holm-adjusted p) and what it costs (× the
-baseline's training time, memory and energy, where measured); how accuracy differs on the documents longer than the
-baseline reads; and which uncertainty all of it rests on. Where the evidence does not separate the runners, it says
-so instead of naming a winner.
+Every sentence judges on one metric, the task's main metric (`Task.main_metric`: accuracy for a single-label suite,
+micro-F1 for a multi-label one), named where it is used. It names the cheapest runner whose main metric is within
+the uncertainty of the best; for each runner that reads more of a document than the baseline, what it gains (Δ with
+its interval and Holm-adjusted p, from the task's paired comparison) and what it costs (× the baseline's training
+time, memory and energy, where measured); how the main metric differs on the documents longer than the baseline
+reads; and which uncertainty all of it rests on. Where the evidence does not separate the runners, it says so
+instead of naming a winner; where a suite has one runner, that there is nothing to compare it with.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bench.report import budget, carbon, fmt, stats
+from bench.tasks import Task, task_for
 
 ALPHA = 0.05
 COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("train_energy_j", "energy"))
@@ -40,44 +43,60 @@ def _price(row: pd.Series, base: pd.Series) -> str:
     return ", ".join(parts) if parts else "a cost not measured"
 
 
-def _cheapest_near_best(candidates: pd.DataFrame) -> tuple[pd.Series, pd.Series, list[str]]:
-    """The best runner by accuracy, the cheapest runner whose test-set interval holds the best's accuracy, and
-    the runners within it."""
-    best = candidates.loc[candidates["accuracy_mean"].idxmax()]
-    high = candidates["accuracy_ci_high"].fillna(candidates["accuracy_mean"])
-    near = candidates[high >= best["accuracy_mean"] - 1e-12]
+def _cheapest_near_best(candidates: pd.DataFrame, metric: str) -> tuple[pd.Series, pd.Series, list[str]]:
+    """The best runner by `metric`, the cheapest runner whose test-set interval holds the best's value, and the
+    runners within it."""
+    best = candidates.loc[candidates[f"{metric}_mean"].idxmax()]
+    high = candidates[f"{metric}_ci_high"].fillna(candidates[f"{metric}_mean"])
+    near = candidates[high >= best[f"{metric}_mean"] - 1e-12]
     cost = near["train_s_per_epoch"].fillna(near["wall_s"]).fillna(near["n_params"])
     cheapest = near.loc[cost.idxmin()] if cost.notna().any() else best
     return best, cheapest, list(near["runner"])
 
 
-def _longer_documents(aligned: Any, runner: str, baseline: str, content: float) -> str | None:
-    """How accuracy differs on the test documents longer than the baseline reads, or None where none are."""
-    if aligned is None or runner not in aligned.preds or baseline not in aligned.preds:
+def _longer_documents(aligned: Any, runner: str, baseline: str, content: float, task: Task) -> str | None:
+    """How the main metric differs on the test documents longer than the baseline reads, or None where none are."""
+    if aligned is None or runner not in aligned.docs or baseline not in aligned.docs:
         return None
     longer = aligned.n_tokens > content
     n = int(np.nansum(longer))
     if not n:
         return None
-    gain = float(aligned.correct(runner)[longer].mean() - aligned.correct(baseline)[longer].mean())
-    return f"on the {n:,} test documents ({n / aligned.n:.0%}) longer than {baseline} reads, {fmt.points(gain)}"
+    values = [task.seed_values(task.main_metric, aligned.docs[r][:, longer]).mean() for r in (runner, baseline)]
+    gain = float(values[0] - values[1])
+    return (
+        f"on the {n:,} test documents ({n / aligned.n:.0%}) longer than {baseline} reads, {fmt.points(gain)} "
+        f"{task.label(task.main_metric)}"
+    )
 
 
-def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, baseline: str | None) -> list[str]:
-    """The verdict's sentences (plain text), from the report's summary and paired comparison tables."""
+def verdict(
+    summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, baseline: str | None, task: Task | None = None
+) -> list[str]:
+    """The verdict's sentences (plain text), from the report's summary and its paired comparison table on the
+    task's main metric (`tables.comparison_table`)."""
+    task = task or task_for(None)
+    metric, name = task.main_metric, task.label(task.main_metric)
     candidates = summary[(summary["seeds_ok"] > 0) & ~summary["cost_only"].astype(bool)]
-    candidates = candidates[candidates["accuracy_mean"].notna()]
+    candidates = candidates[candidates[f"{metric}_mean"].notna()] if f"{metric}_mean" in candidates else candidates[:0]
     if candidates.empty:
-        return ["No runner finished with a measured accuracy: there is nothing to judge yet."]
-    best, cheapest, near = _cheapest_near_best(candidates)
+        return [f"No runner finished with a measured {name}: there is nothing to judge yet."]
+    best, cheapest, near = _cheapest_near_best(candidates, metric)
+    value = f"{best[f'{metric}_mean']:.1%}"
     out = []
+    if len(candidates) == 1:
+        out.append(
+            f"{best['runner']} is the only runner with a result ({name} {value}): there is nothing to compare it "
+            "with, so no runner is named better or cheaper; add runners to the suite to answer the question."
+        )
+        return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
     if len(near) > 1:
         out.append(
-            f"{cheapest['runner']} is the cheapest runner whose accuracy is within the uncertainty of the best "
-            f"({best['runner']}, {best['accuracy_mean']:.1%}): {', '.join(near)} cannot be told apart at the top."
+            f"{cheapest['runner']} is the cheapest runner whose {name} is within the uncertainty of the best "
+            f"({best['runner']}, {name} {value}): {', '.join(near)} cannot be told apart at the top."
         )
     else:
-        out.append(f"{best['runner']} is the most accurate ({best['accuracy_mean']:.1%}), clear of every other runner.")
+        out.append(f"{best['runner']} has the best {name} ({value}), clear of every other runner.")
     base_rows = summary[summary["runner"] == baseline]
     if baseline is None or base_rows.empty or comparison.empty:
         out.append("There is no baseline to compare the other runners with, so no gain or price is given.")
@@ -95,15 +114,15 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
         c = compared.loc[row["runner"]]
         ci = fmt.interval(100 * c["delta_ci_low"], 100 * c["delta_ci_high"], 1)
         separated = c["p_holm"] < ALPHA
-        if separated and c["delta_accuracy"] > 0:
+        if separated and c["delta"] > 0:
             winners.append(row["runner"])
         judged = "a difference" if separated else "not separated from it"
         line = (
-            f"{row['runner']}: {fmt.points(c['delta_accuracy'])} over {baseline} ({ci} pp; Holm-adjusted p "
-            f"{fmt.p_value(c['p_holm'])}, {judged}), at {_price(row, base)}"
+            f"{row['runner']}: {fmt.points(c['delta'])} over {baseline} in {name} ({ci} pp; Holm-adjusted p "
+            f"{fmt.p_value(c['p_holm'])}, {c['p_method']}, {judged}), at {_price(row, base)}"
         )
         content = base["max_length"] - 2 if pd.notna(base["max_length"]) else math.nan
-        on_long = _longer_documents(aligned, row["runner"], baseline, content) if content == content else None
+        on_long = _longer_documents(aligned, row["runner"], baseline, content, task) if content == content else None
         out.append(line + (f"; {on_long}." if on_long else "."))
     if winners:
         out.insert(1, f"Reading more pays on these documents: {', '.join(winners)} beat{'s' if len(winners) == 1 else ''} "

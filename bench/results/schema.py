@@ -93,12 +93,16 @@ class RunRecord(Record):
         "single_label | multilabel: the suite's data.task (None in records before multi-label suites)"
     )
     threshold: float | None = _f("multilabel: the score a label's prediction needs, chosen on validation")
-    micro_f1: float | None = _f("multilabel: test F1 over all (document, label) decisions")
+    micro_f1: float | None = _f("multilabel: test F1 over all (document, label) decisions", table=True)
     macro_f1: float | None = _f("multilabel: test F1 averaged over labels")
     samples_f1: float | None = _f("multilabel: test F1 averaged over documents (1 where none is true or predicted)")
     micro_precision: float | None = _f("multilabel: test precision over all (document, label) decisions")
     micro_recall: float | None = _f("multilabel: test recall over all (document, label) decisions")
     per_label: dict | None = _f("multilabel: per label name, test precision, recall, f1 and support")
+    task_metrics: dict | None = _f(
+        "the task's own test metrics beyond the fields above, by name (a task kind added as "
+        "one module of bench/tasks/ reports them here; the report reads them as columns)"
+    )
     # what the runner reads
     max_length: int | None = _f("longest model input in tokens", "tokens", table=True, short="max_len")
     attention_window: int | None = _f("sliding attention window", "tokens", table=True, short="window")

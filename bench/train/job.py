@@ -35,6 +35,7 @@ from bench.train import checkpoints, console
 from bench.train.distributed import Distributed, launch_ranks, rank, record_rank_error
 from bench.train.tracking import Tracking
 
+RECORD_FIELDS = {f.name for f in dataclasses.fields(RunRecord)}
 EVAL = "eval"  # `RunRecord.oom_phase` of a run that ran out of memory evaluating (validation or test)
 
 
@@ -229,6 +230,8 @@ class Job:
         if predictions or not self.point:  # a grid point has none: it never saw the test split
             self.store.stage_predictions(self.run_key, pd.DataFrame(predictions))
         earlier_wall_s = metrics.pop("earlier_wall_s", 0.0)  # processes that trained this run before this one
+        own = {name: metrics.pop(name) for name in list(metrics) if name not in RECORD_FIELDS}  # a task's own
+        metrics["task_metrics"] = own or None
         record = RunRecord(
             **self.identity(),
             status=OK,

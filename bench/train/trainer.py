@@ -17,18 +17,16 @@ from transformers import Trainer, TrainingArguments, set_seed
 
 from bench.config import COMPILE_BUCKET, EnergyConfig, ProtocolConfig
 from bench.data import SuiteData, texts_of
-from bench.data.multilabel import multi_hot
 from bench.gpu import GpuMemory
 from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner, probe
 from bench.runners.tokenizers import tokenizer_source
-from bench.train import multilabel
+from bench.tasks.single_label_metrics import classification_metrics  # noqa: F401  (the tests' name)
 from bench.train.callbacks import Phase, ShareCpus
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.energy import EnergyMeter
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
-from bench.train.metrics import classification_metrics
 from bench.train.progress import EpochProgress
 from bench.train.tracking import Tracking, attach
 
@@ -201,9 +199,9 @@ def train_and_evaluate(
     inputs = encode(tokenize(data.splits, tokenizer), runner, tokenizer)
     for split in ("validation", "test"):  # longest first: a batch that does not fit fails at once, not at the end
         inputs[split] = inputs[split].sort("length", reverse=True)
-    n_labels = len(data.label_names)
+    n_labels, task = len(data.label_names), data.kind
     collator = RunnerCollator(
-        tokenizer, runner, COMPILE_BUCKET if protocol.compile else None, n_labels if data.multilabel else None
+        tokenizer, runner, COMPILE_BUCKET if protocol.compile else None, task.n_float_labels(n_labels)
     )
     protocol, probed = probe.batch_sizes(
         runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
@@ -214,16 +212,14 @@ def train_and_evaluate(
 
     set_seed(seed)  # the model's initial weights depend on the seed alone, not on what ran before
     model = runner.build_model(data.label_names)
-    if data.multilabel:  # a sigmoid per label, BCE loss (transformers infers it from float labels; said explicitly)
-        runner.model_config(model).problem_type = "multi_label_classification"
+    if task.problem_type:  # the head and its loss (softmax and cross-entropy, a sigmoid per label and BCE, ...)
+        runner.model_config(model).problem_type = task.problem_type
     counter = TokenCounter()
     args = training_arguments(protocol, seed, checkpoints, tracking, world_size)
     positive = data.positive_id
 
-    def compute_metrics(pred) -> dict[str, float]:
-        if data.multilabel:  # micro-F1 and the rest at the threshold best for this epoch's validation scores
-            return multilabel.validation_metrics(pred.label_ids, pred.predictions)
-        return classification_metrics(pred.label_ids, np.argmax(pred.predictions, axis=-1), n_labels, positive)
+    def compute_metrics(pred) -> dict[str, float]:  # with the decision (e.g. a threshold) fitted on this pass
+        return task.validation_metrics(pred.label_ids, pred.predictions, n_labels, positive)
 
     model_columns = ["input_ids", "attention_mask", "length", "label"]
     with GpuMemory() as gpu:
@@ -275,7 +271,7 @@ def train_and_evaluate(
             }
             raise
 
-    labels = multi_hot(test["label"], n_labels) if data.multilabel else np.asarray(test["label"])
+    labels = task.targets(test["label"], n_labels)
     if len(output.predictions) != len(test) or not np.array_equal(np.asarray(output.label_ids), labels):
         # the ranks' shards gathered out of order (or padded): predictions would not line up with the test ids
         raise RuntimeError(f"test predictions do not line up with the {len(test)} test documents")
@@ -284,24 +280,10 @@ def train_and_evaluate(
         [None if energy_before is None or energy_after is None else energy_after - energy_before], "sum"
     )
     peak_mb = reduce([gpu.allocated_mb, gpu.reserved_mb, gpu.nvml_mb], "max")
-    if data.multilabel:  # the best epoch's validation threshold, applied to test
-        threshold = next(e["val_threshold"] for e in epochs if e["epoch"] == best_epoch)
-        scores = multilabel.sigmoid(output.predictions)
-        quality = multilabel.record_fields(labels, scores, threshold, data.label_names)
-        predictions = multilabel.prediction_rows(test["id"], labels, scores, threshold, data.label_names,
-                                                 test["n_tokens"])  # fmt: skip
-    else:
-        probs = torch.softmax(torch.as_tensor(output.predictions, dtype=torch.float32), dim=-1).numpy()
-        preds = probs.argmax(-1)
-        quality = {
-            **classification_metrics(labels, preds, n_labels, positive),
-            "f1_average": "binary" if n_labels == 2 else "macro",
-            "positive_label": data.positive_label,
-        }
-        predictions = [
-            {"id": i, "label": int(y), "pred": int(p), "score": float(s[p]), "n_tokens": int(n)}
-            for i, y, p, s, n in zip(test["id"], labels, preds, probs, test["n_tokens"], strict=True)
-        ]
+    decision = task.decision_of(next((e for e in epochs if e["epoch"] == best_epoch), {}))  # the chosen epoch's
+    scores = task.probabilities(output.predictions)
+    quality = task.record_fields(labels, scores, decision, data)
+    predictions = task.prediction_rows(test["id"], labels, scores, decision, data.label_names, test["n_tokens"])
     metrics = {
         **quality,
         "best_epoch": best_epoch,

@@ -4,9 +4,8 @@ each document's label set as sorted label ids (`multi_hot` turns them into the 0
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bench.config import SuiteConfig
 from bench.errors import BenchError
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def _values(ds: Dataset, split: str, column: str) -> list[list]:
     return values
 
 
-def encode_multilabel(suite: SuiteConfig, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
+def encode_multilabel(suite: Any, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
     """Check both splits' label lists and map them to sorted label ids (`data.labels` order, else the sorted union
     over train: integers in numeric order, strings alphabetically)."""
     from datasets import List, Value
@@ -100,7 +99,7 @@ def encode_multilabel(suite: SuiteConfig, train: Dataset, test: Dataset) -> tupl
     return encoded(train, values["train"]), encoded(test, values["test"]), names
 
 
-def multilabel_splits(suite: SuiteConfig, train: Dataset, test: Dataset) -> DatasetDict:
+def multilabel_splits(suite: Any, train: Dataset, test: Dataset) -> DatasetDict:
     """train/validation/test, validation a random `validation_fraction` of train: label sets cannot be stratified
     on, and a random split keeps each label's share in expectation."""
     from datasets import DatasetDict
