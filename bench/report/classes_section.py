@@ -151,7 +151,7 @@ def _left_out(report: ClassesReport, where: str) -> list[Paragraph]:
 
 def per_class_section(report: ClassesReport) -> list:
     """'Per class': a table of precision, recall, F1 and support per (runner, class), and the confusion matrices."""
-    out: list = [Heading("Per class")]
+    out: list = []
     if report.skipped or report.per_class.empty:
         why = report.skipped or "no successful run with trained weights has predictions"
         return [*out, Paragraph.of(f"Not shown: {why}.")]
@@ -175,24 +175,18 @@ def per_class_section(report: ClassesReport) -> list:
     )
     out.append(Table(["runner", "class", "precision", "recall", "F1", "support", "predicted"], rows,
                      [note, *_left_out(report, "the per-class figures")]))  # fmt: skip
-    out.append(Heading("Confusion matrices", 3))
-    if len(report.names) <= MAX_TEXT_CLASSES:
-        for runner, matrix in report.matrices.items():
-            rows = [[Cell(f"true {name}"), *(Cell(fmt.count(v), best=i == j, numeric=True)
-                     for j, v in enumerate(matrix[i]))] for i, name in enumerate(report.names)]  # fmt: skip
-            out += [Paragraph.of(Strong(runner)), Table([runner, *(f"pred {n}" for n in report.names)], rows)]
-        out.append(Paragraph.of("Rows: true class, columns: predicted; counts summed over seeds. Bold: correct."))
-    else:
-        out.append(Paragraph.of(f"{len(report.names)} classes: see the figure and ", Code("tables/confusion.csv"), "."))
+    out.append(Heading("Confusion matrices", 3))  # once: the figure carries the counts, the CSV every cell
+    if len(report.names) > MAX_TEXT_CLASSES:
+        out.append(Paragraph.of(f"{len(report.names)} classes: the counts are in ", Code("tables/confusion.csv"), "."))
     if "confusion_matrices" in report.plots:
         plot = report.plots["confusion_matrices"]
-        out.append(Image(plot.png, plot.title, plot.caption))
+        out.append(Image(plot.png, plot.title, plot.caption, plot.svg))
     return out
 
 
 def calibration_section(report: ClassesReport) -> list:
     """'Calibration': ECE per runner, and the reliability diagram."""
-    out: list = [Heading("Calibration")]
+    out: list = []
     if report.skipped or report.calibration.empty:
         why = report.skipped or "no successful run with trained weights has predictions"
         return [*out, Paragraph.of(f"Not shown: {why}.")]
@@ -224,10 +218,5 @@ def calibration_section(report: ClassesReport) -> list:
                      [note, *_left_out(report, "the calibration figures")]))  # fmt: skip
     if "reliability_diagram" in report.plots:
         plot = report.plots["reliability_diagram"]
-        out.append(Image(plot.png, plot.title, plot.caption))
+        out.append(Image(plot.png, plot.title, plot.caption, plot.svg))
     return out
-
-
-def section(report: ClassesReport | None) -> list:
-    """Both sections, in the report's order; nothing where the report was built without them."""
-    return [] if report is None else [*per_class_section(report), *calibration_section(report)]

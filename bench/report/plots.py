@@ -48,7 +48,11 @@ STYLE = {
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.15,
     "svg.hashsalt": "bench-report",  # stable element ids: the same results give the same SVG
+    # Text stays text in the SVG (selectable, searchable, and measurable by the browser test); viewers without
+    # DejaVu Sans fall back to Verdana's near-identical metrics, then any sans-serif (`save`).
+    "svg.fonttype": "none",
 }
+SVG_FONTS = "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,8 @@ def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
     png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
     fig.savefig(png, metadata={"Software": None})
     fig.savefig(svg, metadata={"Date": None, "Creator": None})
+    text = svg.read_text(encoding="utf-8")
+    svg.write_text(text.replace("font-family: 'DejaVu Sans'", f"font-family: {SVG_FONTS}"), encoding="utf-8")
     return png, svg
 
 

@@ -189,7 +189,8 @@ def load(results_dir: Path) -> pd.DataFrame:
 
 
 def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
-    """The profile section (heading, exponents, plots, measurements), or [] without profile records.
+    """The profile section under a heading of `level` (its exponents, plots, measurements; the heading is the
+    caller's), or [] without profile records.
 
     Plots are written to `<out_dir>/plots/`.
     """
@@ -200,7 +201,6 @@ def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
     kinds = set(frame.loc[frame["step_mem_mb"].notna(), "step_mem_kind"])
     kind = MEMORY_KINDS[kinds.pop()] if len(kinds) == 1 else "memory"
     out: list[Block] = [
-        Heading("Scaling with sequence length", level),
         Paragraph.of(
             f"{len(frame)} measurements by ",
             Code("bench profile"),
@@ -217,16 +217,12 @@ def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
     return out
 
 
-def with_profile(document: Document, results_dir: Path, out_dir: Path) -> Document:
-    """`document` with the profile section appended when `<results_dir>/profile/` holds records."""
-    extra = blocks(results_dir, out_dir)
-    return Document(document.title, [*document.blocks, *extra]) if extra else document
-
-
 def build_profile_report(results_dir: Path, out_dir: Path) -> Path:
     """reports/profile/report.md and report.html (self-contained) from the profile records alone."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    document = Document("bench profile: memory and time vs sequence length", blocks(results_dir, out_dir, level=2))
+    body = blocks(results_dir, out_dir, level=2)
+    section = [Heading("Scaling with sequence length"), *body] if body else []
+    document = Document("bench profile: memory and time vs sequence length", section)
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")

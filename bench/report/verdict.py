@@ -114,6 +114,42 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
     return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
 
 
+def headline(summary: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None) -> str:
+    """The verdict in one line, for the first screen: the runner to pick, whether reading more of a document pays,
+    by how much and at what price (the longer-reading runner with the largest gain the paired test separates)."""
+    candidates = summary[(summary["seeds_ok"] > 0) & ~summary["cost_only"].astype(bool)]
+    candidates = candidates[candidates["accuracy_mean"].notna()]
+    if candidates.empty:
+        return "No runner finished with a measured accuracy: nothing to judge yet."
+    best, cheapest, near = _cheapest_near_best(candidates)
+    if len(near) > 1:
+        pick = (
+            f"Pick {cheapest['runner']} ({cheapest['accuracy_mean']:.1%} accuracy), the cheapest within the "
+            f"uncertainty of the best ({best['runner']}, {best['accuracy_mean']:.1%})"
+        )
+    else:
+        pick = f"Pick {best['runner']}: the most accurate ({best['accuracy_mean']:.1%}), clear of the others"
+    base_rows = summary[summary["runner"] == baseline]
+    if baseline is None or base_rows.empty or comparison.empty:
+        return f"{pick}. No baseline to compare with: whether reading more pays is not measured."
+    base = base_rows.iloc[0]
+    compared = comparison.set_index("runner")
+    longer = [r for _, r in candidates.iterrows() if r["runner"] in compared.index and _reads_more(r, base)]
+    if not longer:
+        return f"{pick}. No runner reads more of a document than {baseline}: whether reading more pays is not tested."
+    gains = sorted(longer, key=lambda r: compared.loc[r["runner"], "delta_accuracy"], reverse=True)
+    paying = [r for r in gains if compared.loc[r["runner"], "p_holm"] < ALPHA]
+    paying = [r for r in paying if compared.loc[r["runner"], "delta_accuracy"] > 0]
+    top = paying[0] if paying else gains[0]
+    c = compared.loc[top["runner"]]
+    p = fmt.p_value(c["p_holm"])
+    who = "it gains" if top["runner"] == (cheapest if len(near) > 1 else best)["runner"] else f"{top['runner']} gains"
+    by = f"{who} {fmt.points(c['delta_accuracy'])} over {baseline} (Holm-adjusted p {p})"
+    if paying:
+        return f"{pick}. Reading more pays: {by}, at {_price(top, base)}."
+    return f"{pick}. Reading more does not pay here: at best {by}, not separated, at {_price(top, base)}."
+
+
 def _tuning(summary: pd.DataFrame) -> list[str]:
     """A sentence saying the runners were tuned on the suite's grid, where they were."""
     if "tuning_points" not in summary or summary["tuning_points"].isna().all():
