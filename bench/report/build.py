@@ -13,8 +13,8 @@ from bench.report import (
     compose,
     cost,
     costonly,
+    figures,
     multilabel_section,
-    plots,
     published,
     sections,
     tables,
@@ -93,7 +93,7 @@ def report_data(
         _write_csv(frame, csv_dir / f"{name}.csv")
 
     memory_label = cost.memory_label(summary)
-    saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
+    saved, skipped = figures.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
     return compose.ReportData(
         results,
         aligned,
