@@ -80,6 +80,7 @@ def test_nothing_is_fetched(page, report):
 
 
 def test_the_answer_is_on_the_first_screen(page):
+    assert page.locator("#answer").count() == 1
     box = page.locator("#answer").bounding_box()
     assert box is not None and box["height"] > 0
     height = page.viewport_size["height"]
@@ -93,18 +94,23 @@ def test_the_page_never_scrolls_sideways(page):
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-def _column(page, anchor: str, header: str) -> tuple[object, int]:
-    """The table right under the heading `anchor`, and the index of its column whose header starts `header`."""
-    table = page.locator(f"h2#{anchor} ~ .table-wrap table").first
+def _frame(page, heading: str):
+    """The scrolling frame of the first table after the level-2 heading `heading`."""
+    return page.locator(f"xpath=//h2[normalize-space()='{heading}']/following-sibling::div[@class='table-wrap'][1]")
+
+
+def _column(page, heading: str, header: str) -> tuple[object, int]:
+    """The table right under `heading`, and the index of its column whose header starts with `header`."""
+    table = _frame(page, heading).locator("table")
     headers = [h.strip() for h in table.locator("thead th").all_inner_texts()]
     return table, next(i for i, h in enumerate(headers) if h.startswith(header))
 
 
-@pytest.mark.parametrize(("anchor", "header"), [("quality", "accuracy"), ("paired-comparison-with-the-baseline", "Δ")])
-def test_every_main_metric_cell_is_on_screen(page, anchor, header):
+@pytest.mark.parametrize(("heading", "header"), [("Quality", "accuracy"), ("Paired comparison with the baseline", "Δ")])
+def test_every_main_metric_cell_is_on_screen(page, heading, header):
     """With the table scrolled to its start, every cell of the main metric lies inside the viewport: it is read
     without scrolling, whatever the screen."""
-    table, index = _column(page, anchor, header)
+    table, index = _column(page, heading, header)
     table.evaluate("t => { t.parentElement.scrollLeft = 0; t.scrollIntoView(); }")
     width = page.viewport_size["width"]
     cells = table.locator(f"tbody tr > td:nth-child({index + 1})")
@@ -116,10 +122,10 @@ def test_every_main_metric_cell_is_on_screen(page, anchor, header):
 
 def test_the_runner_column_stays_when_a_table_scrolls(page):
     """Scrolled to its far end, a wide table still shows which runner each row is."""
-    table = page.locator("h2#cost ~ .table-wrap table").first
-    frame = table.evaluate("t => { const w = t.parentElement; w.scrollLeft = w.scrollWidth; return w.scrollLeft; }")
-    runner = table.locator("tbody tr:first-child > td:first-child").bounding_box()
-    wrap = page.locator("h2#cost ~ .table-wrap").first.bounding_box()
+    wrap = _frame(page, "Cost")
+    frame = wrap.evaluate("w => { w.scrollLeft = w.scrollWidth; return w.scrollLeft; }")
+    runner = wrap.locator("tbody tr:first-child > td:first-child").bounding_box()
+    wrap = wrap.bounding_box()
     assert runner is not None and wrap is not None
     if page.viewport_size["width"] < 600:
         assert frame > 0  # the cost table is wider than a phone: it did scroll
