@@ -120,10 +120,17 @@ def test_tables_are_written_as_csv(sweep):
 def test_html_is_well_formed_self_contained_and_escaped(sweep):
     page = (sweep.parent / "report.html").read_text(encoding="utf-8")
     root = ET.fromstring(page.removeprefix("<!DOCTYPE html>\n"))  # the page is XHTML-compatible
-    links = [el.get(attr) for el in root.iter() for attr in ("src", "href") if el.get(attr) is not None]
-    assert links and all(link.startswith("data:image/png;base64,") for link in links)
+    # every link is to a place on the page (the contents; an SVG's own definitions) or data in it (a heatmap's
+    # pixels inside its SVG), nothing to fetch
+    links = [v for el in root.iter() for k, v in el.attrib.items() if k.split("}")[-1] in ("src", "href")]
+    ids = [el.get("id") for el in root.iter() if el.get("id")]
+    inside = [link for link in links if not link.startswith("data:image/png;base64,")]
+    assert inside and all(link.startswith("#") and link[1:] in ids for link in inside)
+    assert len(ids) == len(set(ids))  # figures inlined on one page keep their ids apart
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page)
-    assert len([el for el in root.iter("img")]) == len(PLOT_NAMES) + 2  # and the per-class and calibration figures
+    figures = [el for el in root.iter("{http://www.w3.org/2000/svg}svg") if el.get("class") == "plot"]
+    assert len(figures) == len(PLOT_NAMES) + 2  # and the per-class and calibration figures, inline
+    assert not list(root.iter("img"))
     assert "<script" not in page and NASTY not in page
     assert html.escape(NASTY) in page
     assert "<link" not in page and "@import" not in page

@@ -97,9 +97,10 @@ def test_the_report_has_per_class_figures_equal_to_sklearn(three_class):
 
 
 def test_a_multilabel_suite_gets_a_note_not_a_crash():
-    from bench.report.classes_section import ClassesReport, section
+    from bench.report.classes_section import ClassesReport, calibration_section, per_class_section
 
     empty = pd.DataFrame()
     report = ClassesReport([], empty, {}, empty, empty, None, [], "a multi-label suite")
-    paragraphs = [b for b in section(report) if hasattr(b, "spans")]
+    blocks = [*per_class_section(report), *calibration_section(report)]
+    paragraphs = [b for b in blocks if hasattr(b, "spans")]
     assert any("Not shown: a multi-label suite" in "".join(map(str, p.spans)) for p in paragraphs)

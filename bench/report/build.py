@@ -14,16 +14,14 @@ from bench.report import (
     compose,
     cost,
     costonly,
-    leaderboard,
+    figures,
     multilabel_section,
-    plots,
-    profiling,
     published,
+    sections,
     tables,
-    verdict,
 )
 from bench.report.load import align_predictions, load_results
-from bench.report.render import Document, to_html, to_markdown
+from bench.report.render import to_html, to_markdown
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -40,6 +38,27 @@ def build(
     pricing: budget.Pricing | None = None,
 ) -> Path:
     """See `bench.report.build_report`."""
+    out_dir = out_dir if out_dir is not None else Path("reports") / suite
+    data = report_data(results_dir, suite, out_dir, baseline, warn, pricing)
+    document = sections.page(data)
+    verdict = "\n".join(sections.sentences(data)) + "\n"
+    (out_dir / "verdict.md").write_text(verdict, encoding="utf-8")  # `bench run` prints it
+    md_path = out_dir / "report.md"
+    md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
+    (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")
+    return md_path
+
+
+def report_data(
+    results_dir: Path | Sequence[Path],
+    suite: str,
+    out_dir: Path | None = None,
+    baseline: str | None = None,
+    warn: Callable[[str], None] | None = None,
+    pricing: budget.Pricing | None = None,
+) -> compose.ReportData:
+    """Read the records, compute every table (written as CSV under `<out_dir>/tables/`) and draw the plots (under
+    `plots/`): all the report's sections render from what this returns."""
     across = results_dir  # every folder, for the section across suites
     results = load_results(results_dir, suite)
     for line in results.duplicates if warn else ():
@@ -76,8 +95,8 @@ def build(
         _write_csv(frame, csv_dir / f"{name}.csv")
 
     memory_label = cost.memory_label(summary)
-    saved, skipped = plots.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
-    data = compose.ReportData(
+    saved, skipped = figures.draw_all(summary, lengths, curves, memory_label, out_dir / "plots")
+    return compose.ReportData(
         results,
         aligned,
         summary,
@@ -91,12 +110,8 @@ def build(
         literature,
         multilabel,
         per_class,
+        results_dir=results_dir,
+        out_dir=out_dir,
+        across=across,
+        pricing=pricing,
     )
-    document = profiling.with_profile(compose.compose(data), results_dir, out_dir)  # when bench profile ran
-    document = Document(document.title, [*document.blocks, *leaderboard.section(across, pricing)])  # other suites
-    sentences = verdict.verdict(summary, comparison, aligned, chosen, results.kind)
-    (out_dir / "verdict.md").write_text("\n".join(sentences) + "\n", encoding="utf-8")  # `bench run` prints it
-    md_path = out_dir / "report.md"
-    md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
-    (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")
-    return md_path

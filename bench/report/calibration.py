@@ -60,15 +60,17 @@ def calibration_table(predictions: pd.DataFrame, order: list[str], n_bins: int =
         if not n_all:
             continue
         conf, right = scored["score"].to_numpy(dtype=float), scored["correct"].to_numpy(dtype=float)
-        rows.append({
-            "runner": runner,
-            "n": len(scored),
-            "ece": ece(conf, right, n_bins) if len(scored) else float("nan"),
-            "confidence": float(conf.mean()) if len(scored) else float("nan"),
-            "accuracy": float(right.mean()) if len(scored) else float("nan"),
-            "recorded": bool(len(scored)),
-            "seeds": int(scored["seed"].nunique()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "runner": runner,
+                "n": len(scored),
+                "ece": ece(conf, right, n_bins) if len(scored) else float("nan"),
+                "confidence": float(conf.mean()) if len(scored) else float("nan"),
+                "accuracy": float(right.mean()) if len(scored) else float("nan"),
+                "recorded": bool(len(scored)),
+                "seeds": int(scored["seed"].nunique()),
+            }
+        )
     return pd.DataFrame(rows, columns=list(CALIBRATION_COLUMNS))
 
 

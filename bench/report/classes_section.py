@@ -97,8 +97,15 @@ def confusion_grid(report: ClassesReport, colors: dict[str, str]) -> Figure | No
             for i in range(k):
                 for j in range(k):
                     dark = share[i, j] > 0.6
-                    ax.text(j, i, f"{matrix[i, j]:,}", ha="center", va="center", fontsize=7 if k > 6 else 8.5,
-                            color="white" if dark else "#222222")  # fmt: skip
+                    ax.text(
+                        j,
+                        i,
+                        f"{matrix[i, j]:,}",
+                        ha="center",
+                        va="center",
+                        fontsize=7 if k > 6 else 8.5,
+                        color="white" if dark else "#222222",
+                    )
     for ax in axes[len(runners) :]:
         ax.set_visible(False)
     if image is not None:
@@ -116,9 +123,13 @@ def reliability_diagram(report: ClassesReport, colors: dict[str, str]) -> Figure
     ax.plot([0, 1], [0, 1], linestyle="--", color="#888888", linewidth=1.0, label="perfectly calibrated")
     ece = report.calibration.set_index("runner")["ece"]
     for k, (runner, bins) in enumerate(report.bins.groupby("runner", sort=False)):
-        ax.plot(bins["confidence"], bins["accuracy"], marker=plots.MARKERS[k % len(plots.MARKERS)],
-                color=colors.get(runner, plots.PALETTE[k % len(plots.PALETTE)]),
-                label=f"{runner} (ECE {ece[runner]:.3f})")  # fmt: skip
+        ax.plot(
+            bins["confidence"],
+            bins["accuracy"],
+            marker=plots.MARKERS[k % len(plots.MARKERS)],
+            color=colors.get(runner, plots.PALETTE[k % len(plots.PALETTE)]),
+            label=f"{runner} (ECE {ece[runner]:.3f})",
+        )
     ax.set_xlim(0, 1.02)
     ax.set_ylim(0, 1.02)
     ax.set_aspect("equal")
@@ -151,7 +162,7 @@ def _left_out(report: ClassesReport, where: str) -> list[Paragraph]:
 
 def per_class_section(report: ClassesReport) -> list:
     """'Per class': a table of precision, recall, F1 and support per (runner, class), and the confusion matrices."""
-    out: list = [Heading("Per class")]
+    out: list = []
     if report.skipped or report.per_class.empty:
         why = report.skipped or "no successful run with trained weights has predictions"
         return [*out, Paragraph.of(f"Not shown: {why}.")]
@@ -159,11 +170,17 @@ def per_class_section(report: ClassesReport) -> list:
     for runner, group in report.per_class.groupby("runner", sort=False):
         best = fmt.best_mask(list(group["f1"]))
         for i, (_, r) in enumerate(group.iterrows()):
-            rows.append([runner_cell(runner, report.baseline) if i == 0 else Cell(""), Cell(str(r["class"])),
-                         Cell(f"{r['precision']:.3f}", numeric=True), Cell(f"{r['recall']:.3f}", numeric=True),
-                         Cell(f"{r['f1']:.3f}", best=best[i] and len(group) > 1, numeric=True),
-                         Cell(fmt.count(r["support"]), numeric=True),
-                         Cell(fmt.count(r["predicted"]), numeric=True)])  # fmt: skip
+            rows.append(
+                [
+                    runner_cell(runner, report.baseline) if i == 0 else Cell(""),
+                    Cell(str(r["class"])),
+                    Cell(f"{r['precision']:.3f}", numeric=True),
+                    Cell(f"{r['recall']:.3f}", numeric=True),
+                    Cell(f"{r['f1']:.3f}", best=best[i] and len(group) > 1, numeric=True),
+                    Cell(fmt.count(r["support"]), numeric=True),
+                    Cell(fmt.count(r["predicted"]), numeric=True),
+                ]
+            )
     note = Paragraph.of(
         "Each runner's test predictions, ",
         _pooled(report),
@@ -173,26 +190,25 @@ def per_class_section(report: ClassesReport) -> list:
         Strong("Bold"),
         ": the runner's best class by F1.",
     )
-    out.append(Table(["runner", "class", "precision", "recall", "F1", "support", "predicted"], rows,
-                     [note, *_left_out(report, "the per-class figures")]))  # fmt: skip
-    out.append(Heading("Confusion matrices", 3))
-    if len(report.names) <= MAX_TEXT_CLASSES:
-        for runner, matrix in report.matrices.items():
-            rows = [[Cell(f"true {name}"), *(Cell(fmt.count(v), best=i == j, numeric=True)
-                     for j, v in enumerate(matrix[i]))] for i, name in enumerate(report.names)]  # fmt: skip
-            out += [Paragraph.of(Strong(runner)), Table([runner, *(f"pred {n}" for n in report.names)], rows)]
-        out.append(Paragraph.of("Rows: true class, columns: predicted; counts summed over seeds. Bold: correct."))
-    else:
-        out.append(Paragraph.of(f"{len(report.names)} classes: see the figure and ", Code("tables/confusion.csv"), "."))
+    out.append(
+        Table(
+            ["runner", "class", "precision", "recall", "F1", "support", "predicted"],
+            rows,
+            [note, *_left_out(report, "the per-class figures")],
+        )
+    )
+    out.append(Heading("Confusion matrices", 3))  # once: the figure carries the counts, the CSV every cell
+    if len(report.names) > MAX_TEXT_CLASSES:
+        out.append(Paragraph.of(f"{len(report.names)} classes: the counts are in ", Code("tables/confusion.csv"), "."))
     if "confusion_matrices" in report.plots:
         plot = report.plots["confusion_matrices"]
-        out.append(Image(plot.png, plot.title, plot.caption))
+        out.append(Image(plot.png, plot.title, plot.caption, plot.svg))
     return out
 
 
 def calibration_section(report: ClassesReport) -> list:
     """'Calibration': ECE per runner, and the reliability diagram."""
-    out: list = [Heading("Calibration")]
+    out: list = []
     if report.skipped or report.calibration.empty:
         why = report.skipped or "no successful run with trained weights has predictions"
         return [*out, Paragraph.of(f"Not shown: {why}.")]
@@ -201,14 +217,28 @@ def calibration_section(report: ClassesReport) -> list:
     rows = []
     for i, (_, r) in enumerate(c.iterrows()):
         if not r["recorded"]:
-            rows.append([runner_cell(r["runner"], report.baseline), Cell("not recorded", "(predictions without a "
-                         "score: written by an older bench)"), Cell(fmt.MISSING), Cell(fmt.MISSING), Cell(fmt.MISSING)])  # fmt: skip
+            rows.append(
+                [
+                    runner_cell(r["runner"], report.baseline),
+                    Cell("not recorded", "(predictions without a score: written by an older bench)"),
+                    Cell(fmt.MISSING),
+                    Cell(fmt.MISSING),
+                    Cell(fmt.MISSING),
+                ]
+            )
             continue
         gap = r["confidence"] - r["accuracy"]
-        rows.append([runner_cell(r["runner"], report.baseline), Cell(f"{r['ece']:.3f}", best=best[i], numeric=True),
-                     Cell(f"{r['confidence']:.3f}", numeric=True), Cell(f"{r['accuracy']:.3f}", numeric=True),
-                     Cell(f"{gap:+.3f}", "(overconfident)" if gap > 0 else "(underconfident)" if gap < 0 else "",
-                          numeric=True)])  # fmt: skip
+        rows.append(
+            [
+                runner_cell(r["runner"], report.baseline),
+                Cell(f"{r['ece']:.3f}", best=best[i], numeric=True),
+                Cell(f"{r['confidence']:.3f}", numeric=True),
+                Cell(f"{r['accuracy']:.3f}", numeric=True),
+                Cell(
+                    f"{gap:+.3f}", "(overconfident)" if gap > 0 else "(underconfident)" if gap < 0 else "", numeric=True
+                ),
+            ]
+        )
     note = Paragraph.of(
         "Confidence: the score a runner gave its predicted class (softmax probability, or the TF-IDF classifier's "
         "probability). ",
@@ -220,14 +250,14 @@ def calibration_section(report: ClassesReport) -> list:
         Strong("Bold"),
         ": lowest ECE.",
     )
-    out.append(Table(["runner", "ECE", "mean confidence", "accuracy", "gap"], rows,
-                     [note, *_left_out(report, "the calibration figures")]))  # fmt: skip
+    out.append(
+        Table(
+            ["runner", "ECE", "mean confidence", "accuracy", "gap"],
+            rows,
+            [note, *_left_out(report, "the calibration figures")],
+        )
+    )
     if "reliability_diagram" in report.plots:
         plot = report.plots["reliability_diagram"]
-        out.append(Image(plot.png, plot.title, plot.caption))
+        out.append(Image(plot.png, plot.title, plot.caption, plot.svg))
     return out
-
-
-def section(report: ClassesReport | None) -> list:
-    """Both sections, in the report's order; nothing where the report was built without them."""
-    return [] if report is None else [*per_class_section(report), *calibration_section(report)]

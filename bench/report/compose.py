@@ -1,19 +1,21 @@
-"""Lay out the report: turn the tables and plots into headed sections of formatted, marked-up cells."""
+"""The report's data and its tables as formatted, marked-up cells (the sections that show them: `sections`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from bench.report import budget, carbon, classes_section, cost, costonly, fmt, multilabel_section, stats, verdict
+from bench.report import budget, carbon, cost, costonly, fmt, stats
+from bench.report.budget import Pricing
 from bench.report.cells import runner_cell, seeds_cell
 from bench.report.classes_section import ClassesReport
 from bench.report.load import OK, AlignedPredictions, SuiteResults
 from bench.report.multilabel_section import MultiLabelReport
 from bench.report.plots import Plot
-from bench.report.published import published_section
-from bench.report.render import Cell, Code, Document, Heading, Image, Paragraph, Strong, Table
+from bench.report.render import Cell, Code, Paragraph, Strong, Table
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ class ReportData:
     published: pd.DataFrame | None = None  # published results beside the runners (`bench.report.published`)
     multilabel: MultiLabelReport | None = None  # a multi-label suite's tables and plots
     classes: ClassesReport | None = None  # per-class figures, confusion matrices, calibration
+    results_dir: Path | None = None  # the first results folder (its profile records: `bench profile`)
+    out_dir: Path | None = None  # where the report is written (sections with figures of their own draw them there)
+    across: Path | Sequence[Path] | None = None  # every results folder read (the leaderboard across suites)
+    pricing: Pricing | None = None  # the GPU-hour price of the budget columns
 
 
 def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
@@ -48,6 +54,7 @@ def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
             Paragraph.of(
                 Strong("The runners' F1, precision and recall are on different positive classes"),
                 " (below each value): they are not comparable across runners.",
+                alert=True,
             )
         )
     unnamed = s.loc[~s["positive_named"].astype(bool), "runner"]
@@ -61,6 +68,7 @@ def _positive(data: ReportData) -> tuple[str, list[Paragraph]]:
                 " do not name their positive class (written before ",
                 Code("positive_label"),
                 f"); they were computed on label id 1, the second of the sorted label names: {label}.",
+                alert=True,
             )
         )
     return (f" (positive: {labels.pop()})" if len(labels) == 1 else ""), notes
@@ -74,16 +82,17 @@ def quality_table(data: ReportData) -> Table:
     rows = []
     for i, row in s.iterrows():
         failed = row["seeds_ok"] == 0
-        cells = [runner_cell(row["runner"], data.baseline), Cell(str(row["model_family"] or fmt.MISSING))]
-        cells += [Cell(fmt.length(row["max_length"]), numeric=True), Cell(fmt.length(row["attention_window"]))]
-        cells.append(seeds_cell(row))
+        cells = [runner_cell(row["runner"], data.baseline)]  # the metrics next: on a phone, in the first screen
         for m in ("accuracy", "f1", "precision", "recall"):
             text = "failed" if failed else fmt.metric(row[f"{m}_mean"], row[f"{m}_std"])
             ci = fmt.interval(row[f"{m}_ci_low"], row[f"{m}_ci_high"])
             if per_cell and m != "accuracy" and row["positive_label"]:
                 ci = f"{ci} (positive: {row['positive_label']})".strip()
-            cells.append(Cell(text, ci, best=best[m][i] and not (per_cell and m != "accuracy"), bad=failed,
-                              numeric=True))  # fmt: skip
+            marked = best[m][i] and not (per_cell and m != "accuracy")
+            cells.append(Cell(text, ci, best=marked, bad=failed, numeric=True))
+        cells.append(seeds_cell(row))
+        cells += [Cell(str(row["model_family"] or fmt.MISSING)), Cell(fmt.length(row["max_length"]), numeric=True)]
+        cells.append(Cell(fmt.length(row["attention_window"])))
         rows.append(cells)
     if positive or per_cell:
         average = ["binary, of the positive class named ", "in the header" if positive else "below each value"]
@@ -108,8 +117,8 @@ def quality_table(data: ReportData) -> Table:
     cost_only = list(data.summary.loc[data.summary["cost_only"].astype(bool), "runner"])
     if cost_only:
         notes.append(costonly.note(cost_only, "this table, the rankings, the paired tests and the accuracy plots"))
-    columns = ["runner", "model family", "max length", "attention window", "seeds", "accuracy"]
-    return Table([*columns, *(f"{m}{positive}" for m in ("F1", "precision", "recall"))], rows, notes)
+    metrics = ["accuracy", *(f"{m}{positive}" for m in ("F1", "precision", "recall"))]
+    return Table(["runner", *metrics, "seeds", "model family", "max length", "attention window"], rows, notes)
 
 
 def cost_table(data: ReportData) -> Table:
@@ -269,105 +278,9 @@ def provenance_table(data: ReportData) -> Table:
     return Table(["field", "value(s) across records"], rows[:60])
 
 
-def _highlights(data: ReportData) -> list[Paragraph]:
-    s = data.summary[(data.summary["seeds_ok"] > 0) & ~data.summary["cost_only"].astype(bool)]
-    out = []
-    if not s.empty and s["accuracy_mean"].notna().any():
-        top = s.loc[s["accuracy_mean"].idxmax()]
-        seeds = (
-            f", {top['seeds_ok']} of {top['seeds_in_suite']} seeds" if top["seeds_ok"] < top["seeds_in_suite"] else ""
-        )
-        accuracy = fmt.metric(top["accuracy_mean"], top["accuracy_std"])
-        out.append(
-            Paragraph.of("Most accurate: ", Strong(top["runner"]), f" (accuracy {accuracy}{seeds}).", bullet=True)
-        )
-    if data.baseline is not None:
-        out.append(Paragraph.of("Baseline for the paired comparison: ", Strong(data.baseline), ".", bullet=True))
-    front = s[stats.pareto_front(s["train_s_per_epoch"].to_numpy(), s["accuracy_mean"].to_numpy())]
-    if len(front):
-        names = ", ".join(front.sort_values("train_s_per_epoch")["runner"])
-        unmeasured = s.loc[s["train_s_per_epoch"].isna(), "runner"]
-        left_out = f" (not ranked, training time not measured: {', '.join(unmeasured)})" if len(unmeasured) else ""
-        out.append(
-            Paragraph.of("Pareto front of accuracy vs training time per epoch: ", names, left_out, ".", bullet=True)
-        )
-    bad = data.summary[data.summary["seeds_ok"] < data.summary["seeds_in_suite"]]
-    if len(bad):
-        out.append(Paragraph.of("Incomplete: ", ", ".join(bad["runner"]), " (see Runs).", bullet=True))
-    return out
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _suite_test_size(data: ReportData) -> int:
     """The test documents the suite has: every id any run predicted, or the most any finished run evaluated."""
     aligned, runs = data.aligned, data.results.runs
     seen = aligned.n + aligned.n_dropped if aligned is not None else 0
     evaluated = runs.loc[runs["status"] == OK, "n_test"].max() if len(runs) else float("nan")
     return max(seen, int(evaluated) if evaluated == evaluated else 0)
-
-
-def compose(data: ReportData) -> Document:
-    """The whole report as a document: overview, tables, plots, runs, provenance."""
-    r, aligned = data.results, data.aligned
-    n_test = f"{aligned.n:,} test examples" if aligned else "no predictions"
-    sentences = verdict.verdict(data.summary, data.comparison, aligned, data.baseline, r.kind)
-    blocks: list = [Heading("Verdict"), *(Paragraph.of(line, bullet=i > 0) for i, line in enumerate(sentences))]
-    blocks += [
-        Paragraph.of(
-            "Suite ",
-            Code(r.suite),
-            f": {_count(len(r.runners), 'runner')}, {'seed' if len(r.seeds) == 1 else 'seeds'} "
-            f"{', '.join(map(str, r.seeds))}; {_count(len(r.runs), 'run')} ({int((r.runs['status'] == OK).sum())} ok), "
-            f"{n_test}. Built from ",
-            Code(str(r.source)),
-            " alone.",
-        ),
-        *_highlights(data),
-    ]
-    notes = list(r.problems)
-    if aligned is not None and aligned.n_dropped:
-        notes.append(
-            f"{aligned.n_dropped} test examples lack a prediction from some run; CIs and comparisons omit them"
-        )
-    blocks += [Paragraph.of("Note: ", note, bullet=True) for note in notes]
-    blocks += [Heading("Quality"), quality_table(data)]
-    blocks += multilabel_section.section(data.multilabel)
-    if data.published is not None and not data.published.empty:
-        blocks += [Heading("Published results", 3), published_section(data.published)]
-    blocks += classes_section.section(data.classes)
-    blocks += [Heading("Cost"), cost_table(data)]
-    blocks.append(Heading("Paired comparison with the baseline"))
-    if data.baseline is None:
-        blocks.append(
-            Paragraph.of(
-                "No baseline: no runner is head-truncated without an attention window. Pick one with ",
-                Code("--baseline RUNNER"),
-                ".",
-            )
-        )
-    elif data.comparison.empty:
-        has_predictions = aligned is not None and data.baseline in aligned.preds
-        why = " is the only runner with predictions." if has_predictions else " has no successful run with predictions."
-        blocks.append(Paragraph.of("Nothing to compare: baseline ", Strong(data.baseline), why))
-    else:
-        blocks += [Paragraph.of("Baseline: ", Strong(data.baseline), "."), comparison_table(data)]
-    blocks.append(Heading("Accuracy by document length"))
-    blocks.append(
-        length_table(data) if not data.lengths.empty else Paragraph.of("No document lengths in the predictions.")
-    )
-    blocks.append(Heading("Plots"))
-    for plot in data.plots:
-        blocks += [Heading(plot.title, 3), Image(plot.png, plot.title, plot.caption)]
-    blocks += [Paragraph.of("Not plotted: ", why, bullet=True) for why in data.skipped_plots]
-    blocks += [
-        Heading("Runs"),
-        Paragraph.of("Status of every (runner, seed) of the suite; missing means no record."),
-        status_table(data),
-    ]
-    if not data.failures.empty:
-        blocks += [Heading("Failed runs", 3), failure_table(data)]
-    blocks += [Heading("Provenance"), provenance_table(data)]
-    return Document(f"bench report: {r.suite}", blocks)

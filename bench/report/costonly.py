@@ -33,4 +33,5 @@ def note(cost_only: list[str], where: str) -> Paragraph:
         ". They ran the real architecture with random weights (",
         Code("--random-init"),
         "), so their cost is the model's, and their accuracy says nothing about it.",
+        alert=True,
     )

@@ -327,4 +327,4 @@ def section(results: Path | Sequence[Path], pricing: budget.Pricing | None = Non
     blocks = document(board, ", ".join(str(d) for d in dirs)).blocks[1:]  # without its own heading
     intro = Paragraph.of("The other suites in this results folder, beside this one (", Code("bench leaderboard"),
                          " writes the same table as Markdown, sortable HTML and CSV):")  # fmt: skip
-    return [Heading("Across suites"), intro, *blocks]
+    return [intro, *blocks]  # under the page's "Across suites" heading (`sections.SECTIONS`)

@@ -96,7 +96,7 @@ def section(report: MultiLabelReport | None) -> list:
     """The report's multi-label section (nothing for a single-label suite)."""
     if report is None:
         return []
-    out: list = [Heading("Multi-label quality")]
+    out: list = []  # under the page's "Multi-label quality" heading (`sections.SECTIONS`)
     q = report.quality
     rows = []
     for _, r in q.iterrows():
@@ -129,6 +129,7 @@ def section(report: MultiLabelReport | None) -> list:
         rows = [[Cell(str(label)), Cell(fmt.count(support[label]), numeric=True),
                  *(Cell(f"{pivot.loc[label, r]:.3f}", numeric=True) for r in runners)] for label in pivot.index]  # fmt: skip
         out += [Heading("Per-label F1", 3), Table(["label", "test support", *runners], rows)]
+        out += [Image(p.png, p.title, p.caption, p.svg) for p in report.plots if p.name == "multilabel_per_label_f1"]
     out.append(Heading("Paired comparison on per-document F1", 3))
     c = report.comparison
     if c.empty:
@@ -146,6 +147,6 @@ def section(report: MultiLabelReport | None) -> list:
             "its paired bootstrap CI. Better / worse: documents with a higher / lower F1 than the baseline's."
         )
         out.append(Table(["runner", "Δ samples-F1", "p", "p (Holm)", "Δ micro-F1", "better / worse"], rows, [note]))
-    for plot in report.plots:
-        out += [Heading(plot.title, 3), Image(plot.png, plot.title, plot.caption)]
+    for plot in (p for p in report.plots if p.name != "multilabel_per_label_f1"):  # that one is under its table
+        out += [Heading(plot.title, 3), Image(plot.png, plot.title, plot.caption, plot.svg)]
     return out

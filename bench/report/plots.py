@@ -1,9 +1,8 @@
-"""The report's plots, drawn with matplotlib's Agg canvas in one house style and saved as PNG and SVG."""
+"""The report's plots, drawn in one house style (saved, and listed in the report's order: `figures`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
@@ -48,7 +46,11 @@ STYLE = {
     "savefig.bbox": "tight",
     "savefig.pad_inches": 0.15,
     "svg.hashsalt": "bench-report",  # stable element ids: the same results give the same SVG
+    # Text stays text in the SVG (selectable, searchable, and measurable by the browser test); viewers without
+    # DejaVu Sans fall back to Verdana's near-identical metrics, then any sans-serif (`save`).
+    "svg.fonttype": "none",
 }
+SVG_FONTS = "'DejaVu Sans', 'Bitstream Vera Sans', Verdana, sans-serif"
 
 
 @dataclass(frozen=True)
@@ -225,18 +227,42 @@ def _accuracy_vs(
     on_front = data[front].assign(cost=cost[front]).sort_values("cost")
     fig = Figure(figsize=(7, 4.6))
     ax = fig.subplots()
-    ax.step(on_front["cost"], on_front["accuracy_mean"], where="post", color="#888888", lw=1.2,
-            ls="--", label="Pareto front", zorder=1)  # fmt: skip
+    ax.step(
+        on_front["cost"],
+        on_front["accuracy_mean"],
+        where="post",
+        color="#888888",
+        lw=1.2,
+        ls="--",
+        label="Pareto front",
+        zorder=1,
+    )
     for is_front, is_free, c, c_std, row in zip(front, free, cost, cost_std, data.itertuples(), strict=True):
         xerr = c_std if pd.notna(c_std) else None
         yerr = row.accuracy_std if pd.notna(row.accuracy_std) else None
         color = colors[row.runner]
-        ax.errorbar([c], [row.accuracy_mean], xerr=xerr, yerr=yerr, color=color, marker="o",
-                    ms=9 if is_front else 7, mec="black" if is_front else ("white" if is_free else color),
-                    mfc=color if is_free else "white", mew=1.2, zorder=3)  # fmt: skip
-        ax.annotate(row.runner if is_free else f"{row.runner} ({why_unranked})", (c, row.accuracy_mean), xytext=(7, 5),
-                    textcoords="offset points", fontsize=8, fontweight="bold" if is_front else "normal",
-                    color="#333333")  # fmt: skip
+        ax.errorbar(
+            [c],
+            [row.accuracy_mean],
+            xerr=xerr,
+            yerr=yerr,
+            color=color,
+            marker="o",
+            ms=9 if is_front else 7,
+            mec="black" if is_front else ("white" if is_free else color),
+            mfc=color if is_free else "white",
+            mew=1.2,
+            zorder=3,
+        )
+        ax.annotate(
+            row.runner if is_free else f"{row.runner} ({why_unranked})",
+            (c, row.accuracy_mean),
+            xytext=(7, 5),
+            textcoords="offset points",
+            fontsize=8,
+            fontweight="bold" if is_front else "normal",
+            color="#333333",
+        )
     low, high = cost.min(), cost.max()
     if high / low > 4:  # a log axis only where costs spread enough for one to squeeze the others together
         ax.set_xscale("log")
@@ -282,8 +308,18 @@ def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: objec
         rows = lengths[lengths["runner"] == runner].sort_values("bucket_index")
         x = np.array([position[b] for b in rows["bucket_index"]]) + (k - (len(runners) - 1) / 2) * width
         yerr = rows["accuracy_std"] if rows["accuracy_std"].notna().any() else None
-        ax.errorbar(x, rows["accuracy_mean"], yerr=None if yerr is None else yerr.fillna(0), color=colors[runner],
-                    marker="o", ms=6.5, lw=1.4, elinewidth=1, alpha=0.95, label=runner)  # fmt: skip
+        ax.errorbar(
+            x,
+            rows["accuracy_mean"],
+            yerr=None if yerr is None else yerr.fillna(0),
+            color=colors[runner],
+            marker="o",
+            ms=6.5,
+            lw=1.4,
+            elinewidth=1,
+            alpha=0.95,
+            label=runner,
+        )
     ax.xaxis.set_major_locator(FixedLocator(list(range(len(buckets)))))
     ax.set_xticklabels([f"{b}\n(n={n:,})" for b, n in zip(buckets["bucket"], buckets["n_examples"], strict=True)])
     ax.xaxis.grid(False)
@@ -322,70 +358,3 @@ def learning_curves(curves: pd.DataFrame, colors: dict[str, str], **_: object) -
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside, shared by both panels
     fig.subplots_adjust(wspace=0.3)
     return fig
-
-
-def save(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
-    """Write `fig` as `<name>.png` and `<name>.svg` under `out_dir`."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    FigureCanvasAgg(fig)
-    png, svg = out_dir / f"{name}.png", out_dir / f"{name}.svg"
-    fig.savefig(png, metadata={"Software": None})
-    fig.savefig(svg, metadata={"Date": None, "Creator": None})
-    return png, svg
-
-
-PlotFunction = Callable[..., Figure | None]
-NO_DATA = {"accuracy_vs_energy": "no GPU energy in the records (CPU runs, or no NVML energy counter)"}
-# name, title, caption, function. The order is the report's order.
-PLOTS: tuple[tuple[str, str, str, PlotFunction], ...] = (
-    ("accuracy_vs_length", "Accuracy vs max sequence length",
-     "A line per model family (and attention window); error bars are ±1 std over seeds where there are 2+ seeds; "
-     "a red x marks a runner with no successful run.", accuracy_vs_length),
-    ("memory_vs_length", "Peak memory vs max sequence length",
-     "Peak memory while training (on a GPU; the whole run's peak for records without a training peak; CPU RSS "
-     "without a GPU), mean over successful seeds.", memory_vs_length),
-    ("throughput_vs_length", "Throughput vs max sequence length",
-     "Training throughput counts non-padding tokens; evaluation throughput counts documents.", throughput_vs_length),
-    ("accuracy_vs_cost", "Accuracy vs cost",
-     "Cost is the money to train on the full data (GPU-hours × the price in the cost table's notes) where every "
-     "runner drawn has a price, else training time per epoch; the x-axis says which. A runner is on the Pareto front when no other runner is both at most as "
-     "slow and at least as accurate (and better in one). Runners whose training time was not measured are left "
-     "out.", accuracy_vs_cost),
-    ("accuracy_vs_energy", "Accuracy vs energy",
-     "Cost is the GPU energy of training (NVML board counter, Wh), mean over the runs that measured it. A hollow "
-     "point ran on a GPU that other processes shared in some run: its counter includes their energy, so it is not "
-     "ranked.",
-     accuracy_vs_energy),
-    ("accuracy_by_length", "Accuracy by document length",
-     "Accuracy on the test documents in each length bucket (n = documents in the bucket); truncation hurts where "
-     "a runner's curve drops for documents longer than its max length.", accuracy_by_length),
-    ("learning_curves", "Learning curves",
-     "Validation metrics after each epoch, mean over seeds (band: ±1 std where there are 2+ seeds).",
-     learning_curves),
-)  # fmt: skip
-
-
-def draw_all(
-    summary: pd.DataFrame, lengths: pd.DataFrame, curves: pd.DataFrame, memory_label: str, out_dir: Path
-) -> tuple[list[Plot], list[str]]:
-    """Draw and save every plot there is data for.
-
-    Returns:
-        The saved plots, and one line per plot left out saying why.
-    """
-    colors = runner_colors(summary)
-    quality = summary[~summary["cost_only"].astype(bool)]  # accuracy plots leave out cost-only (random-init) runs
-    saved, skipped = [], []
-    with mpl.rc_context(STYLE):
-        for name, title, caption, function in PLOTS:
-            shown = quality if name.startswith("accuracy_vs_") else summary
-            if (shown["seeds_ok"] == 0).all():
-                skipped.append(f"{title}: no successful runs{'' if shown is summary else ' with trained weights'}")
-                continue
-            fig = function(summary=shown, lengths=lengths, curves=curves, colors=colors, memory_label=memory_label)
-            if fig is None:
-                skipped.append(f"{title}: {NO_DATA.get(name, 'no data for it in the records')}")
-                continue
-            png, svg = save(fig, out_dir, name)
-            saved.append(Plot(name, title, caption, png, svg))
-    return saved, skipped

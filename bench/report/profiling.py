@@ -63,8 +63,14 @@ def _mark_oom(ax, lines: list[Line]) -> None:
         if len(oom):
             ax.scatter(oom["seq_len"], [top] * len(oom), marker="x", color="#b3261e", s=60, zorder=4, clip_on=False)
             for length in oom["seq_len"]:
-                ax.annotate(f"OOM: {line.label}", (length, top), xytext=(4, -12), textcoords="offset points",
-                            fontsize=7.5, color="#b3261e")  # fmt: skip
+                ax.annotate(
+                    f"OOM: {line.label}",
+                    (length, top),
+                    xytext=(4, -12),
+                    textcoords="offset points",
+                    fontsize=7.5,
+                    color="#b3261e",
+                )
 
 
 def _by_length(lines: list[Line], column: str, ylabel: str, title: str) -> Figure | None:
@@ -148,8 +154,12 @@ def exponent_table(lines: list[Line]) -> Table:
         statuses = ln.rows["status"].value_counts()
         cells.append(Cell(", ".join(f"{n} {s}" for s, n in statuses.items()), bad=bool(set(statuses.index) - {OK})))
         rows.append(cells)
-    notes = [Paragraph.of("Fitted over the lengths that finished (ok); a quadratic cost can look flatter at short "
-                          "lengths, where the parts that grow linearly still dominate.")]  # fmt: skip
+    notes = [
+        Paragraph.of(
+            "Fitted over the lengths that finished (ok); a quadratic cost can look flatter at short "
+            "lengths, where the parts that grow linearly still dominate."
+        )
+    ]
     return Table(["series", "lengths", "memory exponent", "time exponent", "measurements"], rows, notes)
 
 
@@ -157,18 +167,22 @@ def measurement_table(frame: pd.DataFrame) -> Table:
     rows = []
     for r in frame.itertuples():
         bad = r.status != OK
+        step_memory = MEMORY_KINDS.get(r.step_mem_kind, "") if not bad else ""
         rows.append(
             [
-                Cell(r.runner), Cell(r.mode), Cell(str(r.batch_size), numeric=True),
-                Cell(fmt.length(r.seq_len), numeric=True), Cell(r.status, str(r.error or "") if bad else "", bad=bad),
+                Cell(r.runner),
+                Cell(r.mode),
+                Cell(str(r.batch_size), numeric=True),
+                Cell(fmt.length(r.seq_len), numeric=True),
+                Cell(r.status, str(r.error or "") if bad else "", bad=bad),
                 Cell("" if pd.isna(r.s_per_step) else f"{r.s_per_step:.4g}", numeric=True),
                 Cell(fmt.rate(r.tokens_per_s), numeric=True),
-                Cell(fmt.megabytes(r.step_mem_mb), MEMORY_KINDS.get(r.step_mem_kind, "") if not bad else "", numeric=True),
+                Cell(fmt.megabytes(r.step_mem_mb), step_memory, numeric=True),
                 Cell(fmt.megabytes(r.peak_gpu_mem_mb), numeric=True),
                 Cell(fmt.megabytes(r.peak_cpu_rss_mb), numeric=True),
                 Cell(fmt.MISSING if pd.isna(r.mfu) else f"{100 * r.mfu:.2f}%", numeric=True),
             ]
-        )  # fmt: skip
+        )
     columns = ["runner", "mode", "batch", "length", "status", "s/step", "tokens/s", "step memory (MB)"]
     notes = [
         Paragraph.of(
@@ -189,7 +203,8 @@ def load(results_dir: Path) -> pd.DataFrame:
 
 
 def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
-    """The profile section (heading, exponents, plots, measurements), or [] without profile records.
+    """The profile section under a heading of `level` (its exponents, plots, measurements; the heading is the
+    caller's), or [] without profile records.
 
     Plots are written to `<out_dir>/plots/`.
     """
@@ -200,7 +215,6 @@ def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
     kinds = set(frame.loc[frame["step_mem_mb"].notna(), "step_mem_kind"])
     kind = MEMORY_KINDS[kinds.pop()] if len(kinds) == 1 else "memory"
     out: list[Block] = [
-        Heading("Scaling with sequence length", level),
         Paragraph.of(
             f"{len(frame)} measurements by ",
             Code("bench profile"),
@@ -217,16 +231,12 @@ def blocks(results_dir: Path, out_dir: Path, level: int = 2) -> list[Block]:
     return out
 
 
-def with_profile(document: Document, results_dir: Path, out_dir: Path) -> Document:
-    """`document` with the profile section appended when `<results_dir>/profile/` holds records."""
-    extra = blocks(results_dir, out_dir)
-    return Document(document.title, [*document.blocks, *extra]) if extra else document
-
-
 def build_profile_report(results_dir: Path, out_dir: Path) -> Path:
     """reports/profile/report.md and report.html (self-contained) from the profile records alone."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    document = Document("bench profile: memory and time vs sequence length", blocks(results_dir, out_dir, level=2))
+    body = blocks(results_dir, out_dir, level=2)
+    section = [Heading("Scaling with sequence length"), *body] if body else []
+    document = Document("bench profile: memory and time vs sequence length", section)
     md_path = out_dir / "report.md"
     md_path.write_text(to_markdown(document, out_dir), encoding="utf-8")
     (out_dir / "report.html").write_text(to_html(document), encoding="utf-8")

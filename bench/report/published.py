@@ -86,8 +86,17 @@ def published_table(results: SuiteResults, summary: pd.DataFrame) -> pd.DataFram
                 **{k: m[k] for k in ("accuracy_mean", "accuracy_std", "accuracy_ci_low", "accuracy_ci_high")},
             }
             for _, m in matches.iterrows()
-        ] or [{"runner": None, "seeds_ok": 0, "n_test": math.nan, "accuracy_mean": math.nan, "accuracy_std": math.nan,
-               "accuracy_ci_low": math.nan, "accuracy_ci_high": math.nan}]  # fmt: skip
+        ] or [
+            {
+                "runner": None,
+                "seeds_ok": 0,
+                "n_test": math.nan,
+                "accuracy_mean": math.nan,
+                "accuracy_std": math.nan,
+                "accuracy_ci_low": math.nan,
+                "accuracy_ci_high": math.nan,
+            }
+        ]
         for m in measured:
             row = {**base, **m}
             row["delta"] = row["accuracy_mean"] - row["published"]

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.report import svg
+
 
 @dataclass(frozen=True)
 class Code:
@@ -32,16 +34,34 @@ class Paragraph:
 
     spans: tuple[Span, ...]
     bullet: bool = False
+    alert: bool = False  # under a table: a warning shown open, not a methods note folded away in HTML
 
     @classmethod
-    def of(cls, *spans: Span, bullet: bool = False) -> Paragraph:
-        return cls(tuple(spans), bullet)
+    def of(cls, *spans: Span, bullet: bool = False, alert: bool = False) -> Paragraph:
+        return cls(tuple(spans), bullet, alert)
 
 
 @dataclass(frozen=True)
 class Heading:
+    """A heading; `anchor`, where set, is its id in HTML and the target of the table of contents."""
+
     text: str
     level: int = 2
+    anchor: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The report's one-line answer, the first thing on its first screen."""
+
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class Contents:
+    """A table of contents: (title, anchor) of each section, linked."""
+
+    entries: tuple[tuple[str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -64,14 +84,16 @@ class Table:
 
 @dataclass(frozen=True)
 class Image:
-    """A figure: the PNG is linked from Markdown (relative path) and embedded in HTML (base64 data URI)."""
+    """A figure: Markdown shows the PNG linked to its SVG (relative paths); HTML inlines the SVG (the PNG as a data
+    URI where there is no SVG)."""
 
     png: Path
     title: str
     caption: str
+    svg: Path | None = None
 
 
-Block = Heading | Paragraph | Table | Image
+Block = Heading | Paragraph | Table | Image | Answer | Contents
 
 
 @dataclass(frozen=True)
@@ -125,12 +147,21 @@ def _md_table(table: Table) -> str:
     return "\n".join(lines) + (f"\n\n{notes}" if notes else "")
 
 
+def _md_contents(contents: Contents) -> str:
+    """A linked list of sections; GitHub derives a heading's anchor from its text as `sections.slug` does."""
+    return "**Contents**\n\n" + "\n".join(f"- [{md_escape(t)}](#{a})" for t, a in contents.entries)
+
+
 def to_markdown(doc: Document, base: Path) -> str:
     """Markdown for GitHub; image paths are relative to `base`, the folder report.md is written to."""
     parts = [f"# {md_escape(doc.title)}"]
     previous: Block | None = None
     for block in doc.blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Answer):
+            parts.append("> " + "".join(_md_span(s) for s in block.spans))
+        elif isinstance(block, Contents):
+            parts.append(_md_contents(block))
+        elif isinstance(block, Heading):
             parts.append(f"{'#' * block.level} {md_escape(block.text)}")
         elif isinstance(block, Paragraph):
             if block.bullet and isinstance(previous, Paragraph) and previous.bullet:
@@ -141,42 +172,74 @@ def to_markdown(doc: Document, base: Path) -> str:
             parts.append(_md_table(block))
         elif isinstance(block, Image):
             rel = block.png.relative_to(base).as_posix()
-            parts.append(f"![{md_escape(block.title)}]({rel})\n\n*{md_escape(block.caption)}*")
+            image = f"![{md_escape(block.title)}]({rel})"
+            if block.svg is not None:  # the PNG shows inline; a click opens the SVG, sharp at any size
+                image = f"[{image}]({block.svg.relative_to(base).as_posix()})"
+            parts.append(f"{image}\n\n*{md_escape(block.caption)}*")
         previous = block
     return "\n\n".join(parts) + "\n"
 
 
 # ---- HTML -----------------------------------------------------------------------------------------------------------
 
+# System fonts only (no web font: the page must render offline). Tables scroll inside their own frame with the first
+# column (the runner) kept in view; figures shrink with the page until their text would drop under 9 px, then scroll.
 CSS = """
-:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --stripe: #f6f8fa; --best: #dafbe1; --bad: #b3261e; }
+:root { --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --stripe: #f6f8fa; --best: #dafbe1; --bad: #b3261e;
+  --accent: #0969da; }
 * { box-sizing: border-box; }
-body { margin: 0; color: var(--fg); background: #fff; line-height: 1.5;
+body { margin: 0; color: var(--fg); background: #fff;
   font: 15px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif; }
 main { max-width: 1180px; margin: 0 auto; padding: 28px 32px 64px; }
-h1 { font-size: 1.9em; margin: 0 0 12px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
+h1 { font-size: 1.9em; line-height: 1.25; margin: 0 0 12px; padding-bottom: 8px; border-bottom: 1px solid var(--line); }
 h2 { font-size: 1.35em; margin: 36px 0 10px; padding-bottom: 6px; border-bottom: 1px solid var(--line); }
 h3 { font-size: 1.1em; margin: 26px 0 8px; }
 p { margin: 8px 0; }
-ul { margin: 8px 0; padding-left: 24px; }
+ul, ol { margin: 8px 0; padding-left: 24px; }
 code { font: 0.88em ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--stripe);
-  padding: 1px 5px; border-radius: 4px; }
+  padding: 1px 5px; border-radius: 4px; overflow-wrap: anywhere; }
+.answer { font-size: 1.1em; margin: 14px 0; padding: 10px 14px; border-left: 4px solid var(--accent);
+  background: #f1f7ff; border-radius: 0 6px 6px 0; }
+nav.toc { margin: 10px 0 18px; font-size: 0.92em; color: var(--muted); }
+nav.toc ol { display: inline; margin: 0; padding: 0; list-style: none; }
+nav.toc li { display: inline; }
+nav.toc li + li::before { content: " · "; }
+nav.toc a { color: var(--accent); text-decoration: none; white-space: nowrap; }
 .table-wrap { overflow-x: auto; margin: 12px 0; }
-table { border-collapse: collapse; font-size: 0.88em; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid var(--line); padding: 5px 10px; vertical-align: top; }
+table { border-collapse: separate; border-spacing: 0; font-size: 0.88em; font-variant-numeric: tabular-nums;
+  border-top: 1px solid var(--line); }
+th, td { border: 0 solid var(--line); border-width: 0 1px 1px 0; padding: 5px 10px; vertical-align: top;
+  background: #fff; }
 th { background: var(--stripe); text-align: left; white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
-td:first-child { white-space: nowrap; }
+th:first-child, td:first-child { position: sticky; left: 0; z-index: 1; white-space: nowrap; border-left-width: 1px;
+  box-shadow: 2px 0 0 rgba(31, 35, 40, 0.06); }
 td.num { text-align: right; white-space: nowrap; }
+td.short { white-space: nowrap; }
 td.best { background: var(--best) !important; font-weight: 700; }
 td.bad { color: var(--bad); }
 td .sub { display: block; font-size: 0.86em; color: var(--muted); font-weight: 400; }
 .note { color: var(--muted); font-size: 0.9em; }
+details.notes { margin: 4px 0 16px; }
+details.notes > summary { cursor: pointer; color: var(--muted); font-size: 0.9em; }
 figure { margin: 20px 0 28px; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); border-radius: 6px; }
+.figure-frame { overflow-x: auto; }
+svg.plot, figure img { display: block; box-sizing: content-box; width: calc(100% - 2px); height: auto;
+  border: 1px solid var(--line); border-radius: 6px; }
 figcaption { color: var(--muted); font-size: 0.9em; margin-top: 6px; max-width: 900px; }
 figcaption strong { color: var(--fg); }
+figcaption a { color: var(--accent); }
+@media (max-width: 640px) {
+  body { font-size: 14px; }
+  main { padding: 14px 12px 48px; }
+  h1 { font-size: 1.45em; }
+  h2 { font-size: 1.2em; margin-top: 28px; }
+  th, td { padding: 4px 7px; }
+}
 """
+
+
+SHORT_CELL = 32  # characters: a text cell this short never wraps (a GPU's name), a longer one does (an error)
 
 
 def _html_span(span: Span) -> str:
@@ -194,30 +257,45 @@ def _html_paragraph(p: Paragraph, css: str = "") -> str:
 
 
 def _html_cell(cell: Cell) -> str:
-    classes = [c for c, on in (("num", cell.numeric), ("best", cell.best and cell.text), ("bad", cell.bad)) if on]
+    short = len(cell.text) <= SHORT_CELL and not cell.numeric  # a name or a status: kept on one line
+    marks = (("num", cell.numeric), ("short", short), ("best", cell.best and cell.text), ("bad", cell.bad))
+    classes = [c for c, on in marks if on]
     attr = f' class="{" ".join(classes)}"' if classes else ""
     sub = f'<span class="sub">{html.escape(cell.sub)}</span>' if cell.sub else ""
     return f"<td{attr}>{html.escape(cell.text)}{sub}</td>"
 
 
 def _html_table(table: Table) -> str:
+    """The table in its scrolling frame; warnings under it stay open, the notes on method fold away."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     body = "\n".join("<tr>" + "".join(_html_cell(c) for c in row) + "</tr>" for row in table.rows)
-    notes = _html_blocks([*table.notes], note=True)
+    alerts = _html_blocks([n for n in table.notes if n.alert], note=True)
+    methods = _html_blocks([n for n in table.notes if not n.alert], note=True)
+    folded = f'<details class="notes"><summary>How to read this table</summary>{methods}</details>' if methods else ""
     return (
-        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>{notes}'
+        f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table></div>'
+        f"{alerts}{folded}"
     )
 
 
 def _html_image(image: Image) -> str:
-    raw = image.png.read_bytes()
-    # PNG width is bytes 16-20 of the IHDR chunk; plots are saved at 150 dpi, so show them at 2/3 size (100 dpi).
-    width = int.from_bytes(raw[16:20], "big") * 2 // 3
-    data = base64.b64encode(raw).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" width="{width}" alt="{html.escape(image.title)}" />'
-        f"<figcaption><strong>{html.escape(image.title)}.</strong> {html.escape(image.caption)}</figcaption></figure>"
-    )
+    caption = f"<strong>{html.escape(image.title)}.</strong> {html.escape(image.caption)}"
+    if image.svg is not None and image.svg.exists():
+        picture = svg.inline(image.svg, image.svg.stem, image.title)
+    else:
+        raw = image.png.read_bytes()
+        # PNG width is bytes 16-20 of the IHDR chunk; plots are saved at 150 dpi, so show them at 2/3 size (100 dpi).
+        width = int.from_bytes(raw[16:20], "big") * 2 // 3
+        data = base64.b64encode(raw).decode("ascii")
+        picture = (
+            f'<img src="data:image/png;base64,{data}" style="max-width: {width}px" alt="{html.escape(image.title)}" />'
+        )
+    return f'<figure><div class="figure-frame">{picture}</div><figcaption>{caption}</figcaption></figure>'
+
+
+def _html_contents(contents: Contents) -> str:
+    items = "".join(f'<li><a href="#{html.escape(a)}">{html.escape(t)}</a></li>' for t, a in contents.entries)
+    return f'<nav class="toc" aria-label="Contents"><strong>Contents:</strong> <ol>{items}</ol></nav>'
 
 
 def _html_blocks(blocks: list[Block], note: bool = False) -> str:
@@ -231,7 +309,12 @@ def _html_blocks(blocks: list[Block], note: bool = False) -> str:
             out.append("</ul>")
         in_list = bullet
         if isinstance(block, Heading):
-            out.append(f"<h{block.level}>{html.escape(block.text)}</h{block.level}>")
+            anchor = f' id="{html.escape(block.anchor)}"' if block.anchor else ""
+            out.append(f"<h{block.level}{anchor}>{html.escape(block.text)}</h{block.level}>")
+        elif isinstance(block, Answer):
+            out.append(f'<p class="answer" id="answer">{"".join(_html_span(s) for s in block.spans)}</p>')
+        elif isinstance(block, Contents):
+            out.append(_html_contents(block))
         elif isinstance(block, Paragraph):
             out.append(_html_paragraph(block, "note" if note else ""))
         elif isinstance(block, Table):
@@ -244,7 +327,7 @@ def _html_blocks(blocks: list[Block], note: bool = False) -> str:
 
 
 def to_html(doc: Document) -> str:
-    """One self-contained XHTML-compatible page: inline CSS, images as data URIs, nothing fetched."""
+    """One self-contained XHTML-compatible page: inline CSS and SVG, nothing fetched (no script, no web font)."""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8" />'

@@ -133,6 +133,47 @@ def verdict(
     return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
 
 
+def headline(summary: pd.DataFrame, comparison: pd.DataFrame, baseline: str | None, task: Task | None = None) -> str:
+    """The verdict in one line, for the first screen: the runner to pick, whether reading more of a document pays,
+    by how much and at what price (the longer-reading runner with the largest gain the paired test separates), on
+    the task's main metric."""
+    task = task or task_for(None)
+    metric, name = task.main_metric, task.label(task.main_metric)
+    candidates = summary[(summary["seeds_ok"] > 0) & ~summary["cost_only"].astype(bool)]
+    candidates = candidates[candidates[f"{metric}_mean"].notna()] if f"{metric}_mean" in candidates else candidates[:0]
+    if candidates.empty:
+        return f"No runner finished with a measured {name}: nothing to judge yet."
+    best, cheapest, near = _cheapest_near_best(candidates, metric)
+    if len(candidates) == 1:
+        return f"Only {best['runner']} has a result ({name} {best[f'{metric}_mean']:.1%}): nothing to compare it with."
+    if len(near) > 1:
+        pick = (
+            f"Pick {cheapest['runner']} ({cheapest[f'{metric}_mean']:.1%} {name}), the cheapest within the "
+            f"uncertainty of the best ({best['runner']}, {best[f'{metric}_mean']:.1%})"
+        )
+    else:
+        pick = f"Pick {best['runner']}: the best {name} ({best[f'{metric}_mean']:.1%}), clear of the others"
+    base_rows = summary[summary["runner"] == baseline]
+    if baseline is None or base_rows.empty or comparison.empty:
+        return f"{pick}. No baseline to compare with: whether reading more pays is not measured."
+    base = base_rows.iloc[0]
+    compared = comparison.set_index("runner")
+    longer = [r for _, r in candidates.iterrows() if r["runner"] in compared.index and _reads_more(r, base)]
+    if not longer:
+        return f"{pick}. No runner reads more of a document than {baseline}: whether reading more pays is not tested."
+    gains = sorted(longer, key=lambda r: compared.loc[r["runner"], "delta"], reverse=True)
+    paying = [
+        r for r in gains if compared.loc[r["runner"], "p_holm"] < ALPHA and compared.loc[r["runner"], "delta"] > 0
+    ]
+    top = paying[0] if paying else gains[0]
+    c = compared.loc[top["runner"]]
+    who = "it gains" if top["runner"] == (cheapest if len(near) > 1 else best)["runner"] else f"{top['runner']} gains"
+    by = f"{who} {fmt.points(c['delta'])} over {baseline} in {name} (Holm-adjusted p {fmt.p_value(c['p_holm'])})"
+    if paying:
+        return f"{pick}. Reading more pays: {by}, at {_price(top, base)}."
+    return f"{pick}. Reading more does not pay here: at best {by}, not separated, at {_price(top, base)}."
+
+
 def _tuning(summary: pd.DataFrame) -> list[str]:
     """A sentence saying the runners were tuned on the suite's grid, where they were."""
     if "tuning_points" not in summary or summary["tuning_points"].isna().all():
