@@ -15,10 +15,9 @@ from typing import Any
 
 # 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: the
 # configuration key (config_key, config_digest), oom_phase, gradient_checkpointing, eval_batch_size, probe and
-# attn_implementation (older
-# records are migrated on read:
-# bench/results/migrations.py)
-SCHEMA_VERSION = 3
+# attn_implementation; 4: the key's data origin and resolved precision (key version 2) (older records are migrated
+# on read: bench/results/migrations.py)
+SCHEMA_VERSION = 4
 
 # A record's status, spelled once: a run or measurement that finished, failed, or ran out of memory.
 OK, FAILED, OOM = "ok", "failed", "oom"
