@@ -15,10 +15,10 @@ from bench.launch.options import RunOptions
 from bench.results.schema import OK, RunRecord, display_names
 from bench.runners import Runner
 
-# the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU
-# peak where any run had a GPU, else the CPU peak
+# the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU's
+# training peak where any run had a GPU (the report's and verdict's GPU memory too), else the CPU peak
 PRINTED = ("runner", "seed", "status", "accuracy", "f1", "max_length", "attention_window", "train_tokens_per_s",
-           "eval_samples_per_s", "peak_gpu_mem_mb", "wall_s")  # fmt: skip
+           "eval_samples_per_s", "peak_gpu_mem_train_mb", "wall_s")  # fmt: skip
 
 
 def options(args: argparse.Namespace) -> RunOptions:
@@ -73,8 +73,8 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
     expectation."""
     if table.empty:
         return "(no results)"
-    gpu = table["peak_gpu_mem_mb"].notna().any()
-    columns = [c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
+    gpu = table["peak_gpu_mem_train_mb"].notna().any()
+    columns = [c if gpu or c != "peak_gpu_mem_train_mb" else "peak_cpu_rss_mb" for c in PRINTED]
     cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
     table.loc[cost_only, ["accuracy", "f1"]] = float("nan")  # random weights: the accuracy means nothing
     shown = table[columns].rename(columns=display_names(RunRecord, columns))

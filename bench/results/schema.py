@@ -112,7 +112,12 @@ class RunRecord(Record):
     )
     eval_samples_per_s: float | None = _f("test documents per second", "1/s", table=True, short="eval samples/s")
     peak_gpu_mem_mb: float | None = _f(
-        "peak CUDA allocator memory (torch.cuda.max_memory_allocated)", "MB", table=True, short="peak GPU MB", gpu=True
+        "whole-run peak CUDA allocator memory (torch.cuda.max_memory_allocated over training, validation and the test "
+        "pass); not the GPU memory bench shows, which is the training peak (peak_gpu_mem_train_mb)",
+        "MB",
+        table=True,
+        short="run peak GPU MB",
+        gpu=True,
     )
     peak_cpu_rss_mb: float | None = _f("peak resident memory of the run's process", "MB", True, "peak CPU RSS MB")
     wall_s: float | None = _f("wall time of the run's process", "s", table=True, short="wall s")
@@ -132,7 +137,12 @@ class RunRecord(Record):
     peak_gpu_mem_reserved_mb: float | None = _f("peak CUDA caching-allocator reservation", "MB", table=True, gpu=True)
     peak_gpu_mem_nvml_mb: float | None = _f("peak GPU memory of the process seen by NVML", "MB", table=True, gpu=True)
     peak_gpu_mem_train_mb: float | None = _f(
-        "peak CUDA allocator memory while training (validation passes excluded)", "MB", True, "train GPU MB", gpu=True
+        "training peak GPU memory allocated: peak CUDA allocator memory while training (validation passes excluded); "
+        "the GPU memory the console, the report and the verdict show",
+        "MB",
+        True,
+        "training peak GPU MB",
+        gpu=True,
     )
     peak_gpu_mem_eval_mb: float | None = _f(
         "peak CUDA allocator memory of the test pass", "MB", table=True, short="eval GPU MB", gpu=True
