@@ -65,14 +65,22 @@ def test_a_boolean_in_a_grid_is_refused_when_the_suite_loads(tmp_path: Path):
 
 @pytest.mark.parametrize("command", [["inspect", "--suite", "demo"], ["leaderboard"], ["report", "--suite", "demo"]])
 def test_an_out_that_is_a_file_is_one_line_and_exit_2_before_any_work(tmp_path: Path, command: list[str]):
-    """It was a traceback, after the work (inspect read and tokenized the data first)."""
+    """It was a traceback, after the work (inspect read and tokenized the data first; report and leaderboard read
+    the results and rendered)."""
+    from tests.report_fixtures import write_sweep
+
+    write_sweep(tmp_path / "results", "demo")  # results to report on: only the --out is wrong
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     (tmp_path / "taken").write_text("a file\n")
     for out in ("taken", "taken/inside"):
         done = bench(*command, "--out", out, cwd=tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-2000:]
         assert len(done.stderr.strip().splitlines()) == 1 and f"--out {out} is" in done.stderr
         assert done.stdout == ""
-    assert (tmp_path / "taken").read_text() == "a file\n" and sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    assert (tmp_path / "taken").read_text() == "a file\n"
+    assert (
+        sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.name != "taken") == before
+    )  # nothing written
 
 
 def test_the_console_shows_the_training_peak_the_report_shows():
