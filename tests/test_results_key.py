@@ -8,6 +8,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bench.config import to_dict
 from bench.data.identity import file_hashes
 from bench.data.suite import load_suite
@@ -113,8 +115,10 @@ def test_an_old_data_dir_record_keeps_its_origin(tmp_path: Path):
 def test_auto_precision_is_resolved_before_keying(tmp_path: Path, monkeypatch):
     """mixed_precision: auto is fp32 on a CPU and bf16 (or fp16) on a GPU: two runs, never resumed from each other."""
     suite = load_suite("demo")
-    cpu = Job(suite, "tiny-roberta-512", build_runner("tiny-roberta-512"), 0, tmp_path).key
+    job = Job(suite, "tiny-roberta-512", build_runner("tiny-roberta-512"), 0, tmp_path)
+    cpu = job.key
     assert suite.protocol.mixed_precision == "auto" and cpu["protocol"]["mixed_precision"] == "fp32"
+    assert job.precision_here() == "fp32"  # what the worker checks on its device, asking torch: the same here
     monkeypatch.setattr("bench.gpu.gpu_capabilities", lambda: [(9, 0)])  # an H100, as NVML would report it
     gpu = Job(suite, "tiny-roberta-512", build_runner("tiny-roberta-512"), 0, tmp_path).key
     assert differences(cpu, gpu) == ["mixed_precision fp32 -> bf16"] and digest(cpu) != digest(gpu)
@@ -170,3 +174,15 @@ def test_the_key_is_plain_json_and_stable():
     key = configuration_key(to_dict(suite), {"class": "X", "max_length": 8}, None)
     assert key == configuration_key(to_dict(suite), {"max_length": 8, "class": "X"}, None)
     assert digest(key) == digest(dict(reversed(list(key.items())))) and len(digest(key)) == 16
+
+
+@pytest.mark.gpu
+def test_the_precision_planned_from_nvml_is_the_one_the_trainer_uses():
+    """The launcher keys a run with the precision NVML's compute capability gives (it must not initialise CUDA);
+    the trainer asks torch. On a real GPU the two agree, so the worker has nothing to re-key."""
+    from bench.gpu import gpu_capabilities
+    from bench.host import mixed_precision, resolved_precision
+
+    for setting in ("auto", "no", "fp16"):
+        used = mixed_precision(setting)
+        assert resolved_precision(setting, gpu_capabilities()) == ("fp32" if used == "no" else used)
