@@ -20,9 +20,43 @@ AUTO = "auto"  # a batch size sized to the device before training
 COMPILE_BUCKET = 64  # with protocol.compile, batches are padded to a multiple of this many tokens
 
 
+# learning-rate schedules every transformers bench supports has (transformers.SchedulerType), accepted without
+# importing transformers (which imports torch: seconds `bench list` should not spend); any other name is looked up
+# in the installed transformers' SchedulerType (`lr_schedulers`), so a schedule a newer release adds works too
+COMMON_LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup")
+
+
 def _positive_int(owner: str, name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise BenchError(f"{owner}: {name} must be a positive integer, got {value!r}")
+
+
+def _number(owner: str, name: str, value: Any, what: str, ok: bool) -> None:
+    """Refuse a value that is not a number (YAML's `true` is one to Python: refused too) or not `ok`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not ok:
+        raise BenchError(f"{owner}: {name} must be {what}, got {value!r}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def lr_schedulers() -> list[str]:
+    """The learning-rate schedules the installed transformers knows (`transformers.SchedulerType`; imports torch)."""
+    from transformers.trainer_utils import SchedulerType
+
+    return [s.value for s in SchedulerType]
+
+
+def _check_lr_scheduler(owner: str, value: Any) -> None:
+    if isinstance(value, str) and value in COMMON_LR_SCHEDULERS:
+        return
+    known = lr_schedulers()
+    if isinstance(value, str) and value in known:
+        return
+    close = difflib.get_close_matches(str(value), known, n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    raise BenchError(f"{owner}: lr_scheduler {value!r} is not a transformers schedule.{hint} Known: {', '.join(known)}")
 
 
 @dataclass(frozen=True)
@@ -75,16 +109,24 @@ class ProtocolConfig:
                 f"protocol: batch_size ({self.batch_size}) must be a multiple of per_device_batch_size "
                 f"({self.per_device_batch_size}); the difference is made up by gradient accumulation"
             )
-        if not 0 < self.validation_fraction < 1:
-            raise BenchError(f"protocol: validation_fraction must be between 0 and 1, got {self.validation_fraction!r}")
-        if not (isinstance(self.learning_rate, int | float) and self.learning_rate > 0):
-            raise BenchError(f"protocol: learning_rate must be a positive number, got {self.learning_rate!r}")
+        # a bool is an int to Python, and `true` a number to YAML: each check refuses it (`_number`)
+        fraction = self.validation_fraction
+        _number(owner, "validation_fraction", fraction, "between 0 and 1", _is_number(fraction) and 0 < fraction < 1)
+        rate = self.learning_rate
+        _number(owner, "learning_rate", rate, "a positive number", _is_number(rate) and rate > 0)
+        for name in ("weight_decay", "max_grad_norm"):  # max_grad_norm 0: no clipping
+            value = getattr(self, name)
+            _number(owner, name, value, "a number, 0 or more", _is_number(value) and value >= 0)
+        for name in ("split_seed", "throughput_warmup_steps"):
+            value = getattr(self, name)
+            _number(owner, name, value, "an integer, 0 or more", isinstance(value, int) and value >= 0)
+        _check_lr_scheduler(owner, self.lr_scheduler)
         if self.mixed_precision not in PRECISIONS:
             raise BenchError(
                 f"protocol: mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}"
             )
-        if not 0 <= self.warmup_ratio < 1:
-            raise BenchError(f"protocol: warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        warmup = self.warmup_ratio
+        _number(owner, "warmup_ratio", warmup, "in [0, 1)", _is_number(warmup) and 0 <= warmup < 1)
         known = sorted({m for name in tasks.names() for m in tasks.task_for(name).selection_metrics})
         if self.metric_for_best_model not in known:
             raise BenchError(f"protocol: metric_for_best_model must be one of {', '.join(known)}")

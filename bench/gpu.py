@@ -217,3 +217,31 @@ def visible_gpus() -> list[str]:
     if given is None:
         return [str(i) for i in range(count)]
     return [v.strip() for v in given.split(",") if v.strip() and not v.strip().startswith("-")]
+
+
+def gpu_capabilities() -> list[tuple[int, int]]:
+    """The CUDA compute capability (major, minor) of each GPU this process may use (CUDA_VISIBLE_DEVICES); [] without
+    one. Asks NVML, not CUDA, so that a launcher never initialises CUDA (`bench.host.resolved_precision`)."""
+    visible = visible_gpus()
+    if not visible:
+        return []
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+    except Exception:
+        return []
+    try:
+        found = []
+        for entry in visible:
+            try:
+                if entry.isdigit():
+                    handle = pynvml.nvmlDeviceGetHandleByIndex(int(entry))
+                else:
+                    handle = pynvml.nvmlDeviceGetHandleByUUID(entry)
+                found.append(tuple(pynvml.nvmlDeviceGetCudaComputeCapability(handle)))
+            except Exception:  # an entry NVML does not know (a MIG slice by another name): the others decide
+                continue
+        return found
+    finally:
+        pynvml.nvmlShutdown()

@@ -133,6 +133,23 @@ def mixed_precision(setting: str = "auto") -> str:
     return setting
 
 
+def resolved_precision(setting: str, capabilities: list[tuple[int, int]]) -> str:
+    """What a run with `mixed_precision: setting` computes in, for its configuration key: 'fp32', 'bf16' or 'fp16',
+    given the compute capabilities (major, minor) of the GPUs it may use ([]: a CPU). The rule `mixed_precision`
+    applies at training time: a CPU and `no` are fp32; `auto` is bf16 where every GPU has it natively (compute
+    capability 8.0 and up, what torch.cuda.is_bf16_supported(including_emulation=False) checks), else fp16."""
+    if not capabilities or setting == "no":
+        return "fp32"
+    if setting == "auto":
+        return "bf16" if all(major >= 8 for major, _ in capabilities) else "fp16"
+    return setting
+
+
+def trainer_precision(resolved: str) -> str:
+    """A key's precision (fp32, bf16, fp16) as the protocol's `mixed_precision` setting the trainer reads."""
+    return "no" if resolved == "fp32" else resolved
+
+
 class HostMemory:
     """Peak resident set size of this process over a block, in MB, via Linux's resettable high-water mark
     (writing 5 to /proc/self/clear_refs resets VmHWM). ru_maxrss cannot be reset: in a fresh process it is mostly

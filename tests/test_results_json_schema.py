@@ -86,7 +86,7 @@ def v1_record(tmp_path: Path, **changes) -> Path:
 def test_a_version_1_record_is_migrated_on_read(tmp_path: Path):
     path = v1_record(tmp_path, metrics={"accuracy": 0.9, "f1": 0.9, "precision": 0.9, "recall": 0.9})
     record = read_record(path).to_dict()
-    assert record["schema_version"] == SCHEMA_VERSION == 3
+    assert record["schema_version"] == SCHEMA_VERSION == 4
     assert record["positive_label"] == "pos"  # binary F1 was on label 1 in version 1
     assert all(record[name] is None for name in ADDED_IN_V2 if name != "positive_label")  # never measured
     assert record["accuracy"] == 0.9 and record["peak_gpu_mem_mb"] == 4000.0  # what it had is kept

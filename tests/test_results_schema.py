@@ -60,6 +60,7 @@ CODECARBON = {
     *("energy_method", "energy_sources"),
 }
 EMPTY_UNLESS = {
+    "task_metrics": "the task has metrics of its own beyond the record's fields",
     "energy_country": "the suite's energy: names a country",
     "error": "the run failed",
     "resumed_from_epoch": "the run was resumed",

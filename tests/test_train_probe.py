@@ -119,3 +119,45 @@ def test_measuring_a_step_keeps_none_of_its_activations_alive():
     measured = saved_mb(lambda: layer(x).sum())
     assert measured > 10  # the activations of 8 x 256 x 64 through attention and the feed-forward
     assert live_mb() - before < 0.1 * measured
+
+
+def test_a_cpu_micro_batch_depends_on_the_machine_not_on_the_memory_free_at_the_time(monkeypatch):
+    """Two runs of one configuration on one machine, one while it is idle and one while it is nearly full, choose
+    the same micro-batch: sized on the memory available, the same key got 8 on one run and 1 on the next, and a
+    different training curve (issue 27)."""
+    from collections import namedtuple
+
+    import psutil
+    import torch
+    from datasets import Dataset
+
+    from bench.runners import build_runner
+    from bench.runners.probe import CPU_BUDGET_ENV, batch_sizes, cpu_budget_mb
+
+    monkeypatch.delenv(CPU_BUDGET_ENV, raising=False)
+    memory = namedtuple("svmem", "total available")
+    runner = build_runner("tiny-roberta-128")
+    rows = {"input_ids": [[0] + [5 + i % 50] * (20 + i) + [2] for i in range(16)], "label": [i % 2 for i in range(16)]}
+    split = Dataset.from_dict({**rows, "length": [len(ids) for ids in rows["input_ids"]]})
+
+    def collate(features):
+        width = max(len(f["input_ids"]) for f in features)
+        ids = torch.tensor([f["input_ids"] + [1] * (width - len(f["input_ids"])) for f in features])
+        return {
+            "input_ids": ids,
+            "attention_mask": (ids != 1).long(),
+            "labels": torch.tensor([f["label"] for f in features]),
+        }
+
+    protocol = ProtocolConfig(batch_size=8, per_device_batch_size="auto", eval_batch_size="auto")
+    chosen = []
+    for available_mb in (100_000, 1):  # idle, then nearly full; the machine has 16 GB either way
+        fake = memory(total=16_384 * 2**20, available=available_mb * 2**20)
+        monkeypatch.setattr(psutil, "virtual_memory", lambda fake=fake: fake)
+        # no cgroup limit below it (raising=False: the function is new)
+        monkeypatch.setattr("bench.runners.probe.total_memory_mb", lambda: 16_384.0, raising=False)
+        assert cpu_budget_mb() == 4096.0
+        resolved, probed = batch_sizes(runner, ["neg", "pos"], split, split, collate, protocol)
+        chosen.append((resolved.per_device_batch_size, resolved.gradient_checkpointing, resolved.eval_batch_size))
+        assert "within 4,096 MB (half the total memory, at most 4,096 MB)" in probed["probe"]
+    assert chosen[0] == chosen[1] == (8, False, 256)

@@ -46,9 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.cli.paths import check_out_folder
     from bench.preflight import table_lines, to_json
     from bench.preflight.output import describe
 
+    check_out_folder(args.out)
     found = api.inspect(
         args.suite, runners=args.runners, data_dir=args.data_dir, limit=args.limit, random_init=args.random_init,
         overrides=dict(args.set), results=args.results,

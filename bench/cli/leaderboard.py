@@ -36,12 +36,14 @@ def run(args: argparse.Namespace) -> int:
     """Write the leaderboard and say where it is; a `BenchError` becomes `bench`'s one-line error."""
     import sys
 
+    from bench.cli.paths import check_out_folder
     from bench.report.budget import Pricing
     from bench.report.leaderboard import write
 
     def warn(line: str) -> None:
         print(f"bench: warning: {line}", file=sys.stderr)
 
+    check_out_folder(args.out)
     pricing = Pricing(args.gpu_price, args.currency)
     md = write(args.results or [Path("results")], args.out, args.suites, pricing, warn)
     print(f"leaderboard: {md}")

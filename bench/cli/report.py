@@ -40,11 +40,13 @@ def run(args: argparse.Namespace) -> int:
     """Build the report and say where it is. A `ReportError` propagates to `bench`'s one-line error handler."""
     import sys
 
+    from bench.cli.paths import check_out_folder
     from bench.report import build_report
 
     def warn(line: str) -> None:
         print(f"bench: warning: {line}", file=sys.stderr)
 
+    check_out_folder(args.out)
     folders = args.results or [Path("results")]
     _check_suite_exists(args.suite, folders)
     md_path = build_report(folders, args.suite, args.out, args.baseline, warn, args.gpu_price, args.currency)

@@ -16,11 +16,11 @@ from bench.results.schema import OK, RunRecord, display_names
 from bench.runners import Runner
 from bench.tasks import task_for
 
-# the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU
-# peak where any run had a GPU, else the CPU peak
+# the printed table's columns, in order (their headers come from the record schema); the memory column is the GPU's
+# training peak where any run had a GPU (the report's and verdict's GPU memory too), else the CPU peak
 QUALITY = "main metric"  # the task's (`Task.main_metric`)
 PRINTED = ("runner", "seed", "status", QUALITY, "max_length", "attention_window", "train_tokens_per_s",
-           "eval_samples_per_s", "peak_gpu_mem_mb", "wall_s")  # fmt: skip
+           "eval_samples_per_s", "peak_gpu_mem_train_mb", "wall_s")  # fmt: skip
 
 
 def options(args: argparse.Namespace) -> RunOptions:
@@ -76,11 +76,13 @@ def format_table(suite: SuiteConfig, table: pd.DataFrame, runners: Sequence[Runn
     expectation."""
     if table.empty:
         return "(no results)"
-    gpu = table["peak_gpu_mem_mb"].notna().any()
+    gpu = table["peak_gpu_mem_train_mb"].notna().any()
     task = task_for(suite.data.task)  # one quality column: the task's main metric, named (accuracy, micro-F1, ...)
     main = task.main_metric
     table = table.assign(**{main: table[main] if main in table else float("nan")})
-    columns = [main if c == QUALITY else c if gpu or c != "peak_gpu_mem_mb" else "peak_cpu_rss_mb" for c in PRINTED]
+    columns = [
+        main if c == QUALITY else c if gpu or c != "peak_gpu_mem_train_mb" else "peak_cpu_rss_mb" for c in PRINTED
+    ]
     cost_only = table["init"].astype(str).eq("random") if "init" in table else pd.Series(False, index=table.index)
     table.loc[cost_only, main] = float("nan")  # random weights: the score means nothing
     names = {**display_names(RunRecord, [c for c in columns if c != main]), main: task.label(main)}

@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from bench.config import AUTO
 from bench.data.tune import points, select, validation_score
 from bench.results.key import differences
 from bench.results.store import point_name
@@ -67,7 +68,18 @@ def resolve(item: Pending, key_of) -> Job | str:
     if best is None:
         return f"no grid point recorded a validation {metric}"
     chosen = item.values[best]
-    suite = item.base.suite.replace(protocol=dataclasses.replace(item.base.suite.protocol, **chosen))
+    protocol = dataclasses.replace(item.base.suite.protocol, **chosen)
+    # `auto` batches: the rerun trains at the micro-batch (and evaluates at the batch) its point was probed to, not
+    # at a fresh probe's, which could split the effective batch otherwise and so train another model (issue 27);
+    # these settings are not in the key, so the rerun is still the same configuration
+    point = records[best]
+    pinned = {}
+    if protocol.per_device_batch_size == AUTO and point.micro_batch_size:
+        pinned.update(per_device_batch_size=point.micro_batch_size)
+        pinned.update(gradient_checkpointing=bool(point.gradient_checkpointing))
+    if protocol.eval_batch_size == AUTO and point.eval_batch_size:
+        pinned.update(eval_batch_size=point.eval_batch_size)
+    suite = item.base.suite.replace(protocol=dataclasses.replace(protocol, **pinned))
     shown = ", ".join(f"{job.point} {s:.4f}" if s is not None else f"{job.point} —" for job, s in
                       zip(item.points, scores, strict=True))  # fmt: skip
     tuning = {
@@ -76,7 +88,8 @@ def resolve(item: Pending, key_of) -> Job | str:
         "tuning_train_s": sum(r.train_s or 0.0 for r in records),
         "tuning_wall_s": sum(r.wall_s or 0.0 for r in records),
         "tuning_note": f"chosen on validation {metric} at each point's kept epoch ({shown}); "
-        f"{'lowest' if metric == 'loss' else 'highest'} wins, a tie goes to the first in grid order",
+        f"{'lowest' if metric == 'loss' else 'highest'} wins, a tie goes to the first in grid order"
+        + (f"; trained at the batches its point was probed to ({point.probe})" if pinned else ""),
     }
     key = grid_key(key_of(suite), suite.tune)
     return dataclasses.replace(item.base, suite=suite, key=key, tuning=tuning)

@@ -69,9 +69,9 @@ def stage_dataset(
 
 
 def model_repo_id(dataset_repo: str, record: RunRecord) -> str:
-    """The model repo of a kept run: `<namespace>/<name>-<runner>-seed<k>` (characters the Hub refuses as '-')."""
+    """The model repo of a kept run: `<namespace>/<name>-<runner>-seed<k>` (the store's run label; characters the Hub refuses as '-')."""
     namespace, _, name = dataset_repo.rpartition("/")
-    tail = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{name}-{record.runner}-seed{record.seed}").strip("-.")[:96]
+    tail = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{name}-{record_key(record).label}").strip("-.")[:96]
     return f"{namespace}/{tail}" if namespace else tail
 
 

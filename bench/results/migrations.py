@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.errors import BenchError
-from bench.results.key import configuration_key, digest
+from bench.results.key import PRECISIONS, config_origin, digest, from_config, upgrade
 from bench.results.schema import SCHEMA_VERSION, ProfileRecord, RunRecord, fields_of
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -51,10 +51,32 @@ def _configuration_key(record: dict[str, Any]) -> dict[str, Any]:
     config = record.get("config")
     if record.get("kind") == "profile" or not isinstance(config, dict):
         return record
-    suite, runner = config.get("suite"), config.get("runner")
-    if isinstance(suite, dict) and isinstance(suite.get("data"), dict) and isinstance(runner, dict):
-        key = configuration_key(suite, {**runner, "class": runner.get("class")}, config.get("limit"))
+    key = from_config(config)  # the key bench wrote then (version 1); the next step brings it up to date
+    if key is not None:
         record["config_key"], record["config_digest"] = key, digest(key)
+    return record
+
+
+@migration(3)
+def _key_origin_and_precision(record: dict[str, Any]) -> dict[str, Any]:
+    """Version 4 keys what version 3 left out (key version 2): the data's origin, and the precision the run
+    computed in instead of the protocol's `auto`. Both are derived, and this is what is assumed:
+
+    - origin: "files" where the record's config names a `--data-dir` or its key holds file hashes, else the
+      suite's source (hub or synthetic);
+    - precision: the record's own `mixed_precision` (what the trainer used: `no` is fp32); a record without it
+      (a failed try) is fp32 where it says it ran on a CPU, and keeps the protocol's setting otherwise, so that it
+      matches no current key: it is run again rather than reused, its checkpoints kept aside.
+    """
+    key = record.get("config_key")
+    if record.get("kind") == "profile" or not isinstance(key, dict):
+        return record
+    used = record.get("mixed_precision")
+    precision = "fp32" if used == "no" else used if used in PRECISIONS else None
+    if precision is None and record.get("device") == "cpu":
+        precision = "fp32"
+    key = upgrade(key, config_origin(record.get("config")), precision)
+    record["config_key"], record["config_digest"] = key, digest(key)
     return record
 
 

@@ -8,17 +8,29 @@ field is one line in this file. Pure Python: the report imports it on a laptop w
 # No `from __future__ import annotations`: field types stay real types, so kinds (number or text) derive from them.
 
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+# the views derived from these declarations live in fields.py; callers keep asking the schema for them
+from bench.results.fields import (
+    _base_type,  # noqa: F401
+    describe_fields,  # noqa: F401
+    display_names,  # noqa: F401
+    field_names,  # noqa: F401
+    fields_of,  # noqa: F401
+    gpu_fields,  # noqa: F401
+    integer_fields,  # noqa: F401
+    numeric_fields,  # noqa: F401
+    scalar_fields,  # noqa: F401
+    table_columns,  # noqa: F401
+    text_fields,  # noqa: F401
+)
+
 # 2: positive_label, training/test GPU memory, energy, the GPU's UUID, NVML scope, gpu_shared, segments; 3: the
 # configuration key (config_key, config_digest), oom_phase, gradient_checkpointing, eval_batch_size, probe and
-# attn_implementation (older
-# records are migrated on read:
-# bench/results/migrations.py)
-SCHEMA_VERSION = 3
+# attn_implementation; 4: the key's data origin and resolved precision (key version 2) (older records are migrated
+# on read: bench/results/migrations.py)
+SCHEMA_VERSION = 4
 
 # A record's status, spelled once: a run or measurement that finished, failed, or ran out of memory.
 OK, FAILED, OOM = "ok", "failed", "oom"
@@ -117,7 +129,12 @@ class RunRecord(Record):
     )
     eval_samples_per_s: float | None = _f("test documents per second", "1/s", table=True, short="eval samples/s")
     peak_gpu_mem_mb: float | None = _f(
-        "peak CUDA allocator memory (torch.cuda.max_memory_allocated)", "MB", table=True, short="peak GPU MB", gpu=True
+        "whole-run peak CUDA allocator memory (torch.cuda.max_memory_allocated over training, validation and the test "
+        "pass); not the GPU memory bench shows, which is the training peak (peak_gpu_mem_train_mb)",
+        "MB",
+        table=True,
+        short="run peak GPU MB",
+        gpu=True,
     )
     peak_cpu_rss_mb: float | None = _f("peak resident memory of the run's process", "MB", True, "peak CPU RSS MB")
     wall_s: float | None = _f("wall time of the run's process", "s", table=True, short="wall s")
@@ -137,7 +154,12 @@ class RunRecord(Record):
     peak_gpu_mem_reserved_mb: float | None = _f("peak CUDA caching-allocator reservation", "MB", table=True, gpu=True)
     peak_gpu_mem_nvml_mb: float | None = _f("peak GPU memory of the process seen by NVML", "MB", table=True, gpu=True)
     peak_gpu_mem_train_mb: float | None = _f(
-        "peak CUDA allocator memory while training (validation passes excluded)", "MB", True, "train GPU MB", gpu=True
+        "training peak GPU memory allocated: peak CUDA allocator memory while training (validation passes excluded); "
+        "the GPU memory the console, the report and the verdict show",
+        "MB",
+        True,
+        "training peak GPU MB",
+        gpu=True,
     )
     peak_gpu_mem_eval_mb: float | None = _f(
         "peak CUDA allocator memory of the test pass", "MB", table=True, short="eval GPU MB", gpu=True
@@ -328,73 +350,3 @@ class ProfileRecord(Record):
     environment: dict | None = _f("library versions, device, git revision")
     config: dict | None = _f("the runner's parameters")
     schema_version: int = _f("version of this record layout", default=SCHEMA_VERSION)
-
-
-# ---- what the rest of bench derives from the declarations above ----
-
-
-def _base_type(tp: Any) -> Any:
-    """`float | None` -> float; a plain type stays itself."""
-    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0] if len(args) == 1 else object
-    return tp
-
-
-def fields_of(cls: type) -> list[dataclasses.Field]:
-    return [f for f in dataclasses.fields(cls) if f.name != "facts"]
-
-
-def field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields_of(cls))
-
-
-def table_columns(cls: type) -> list[str]:
-    """The columns of the derived table (results.csv, profile.csv), in declaration order."""
-    return [f.name for f in fields_of(cls) if f.metadata["table"]]
-
-
-def scalar_fields(cls: type) -> tuple[str, ...]:
-    """Fields holding one number, string or flag (not a list or mapping): what becomes a table column."""
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float, str, bool))
-
-
-def integer_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) is int)
-
-
-def numeric_fields(cls: type) -> tuple[str, ...]:
-    """Measurements that may be averaged: numbers that do not identify the record."""
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (int, float) and not f.metadata["key"])
-
-
-def text_fields(cls: type) -> tuple[str, ...]:
-    """Fields read as they are (strings and flags), never converted to numbers."""
-    return tuple(f.name for f in fields_of(cls) if _base_type(f.type) in (str, bool))
-
-
-def gpu_fields(cls: type) -> tuple[str, ...]:
-    """Fields only a GPU can measure: None on a CPU, never 0."""
-    return tuple(f.name for f in fields_of(cls) if f.metadata["gpu"])
-
-
-def display_names(cls: type, names: typing.Iterable[str]) -> dict[str, str]:
-    """Field -> header for a printed table (its `short` name, else the field name)."""
-    by_name = {f.name: f for f in fields_of(cls)}
-    unknown = [n for n in names if n not in by_name]
-    if unknown:
-        raise KeyError(f"not record fields of {cls.__name__}: {', '.join(unknown)}")
-    return {n: by_name[n].metadata["short"] or n for n in names}
-
-
-def describe_fields(cls: type) -> list[dict[str, Any]]:
-    """Name, unit, help and kind of every field: the record documented from its declaration."""
-    return [
-        {
-            "name": f.name,
-            "unit": f.metadata["unit"],
-            "help": f.metadata["help"],
-            "type": getattr(_base_type(f.type), "__name__", "any"),
-        }
-        for f in fields_of(cls)
-    ]

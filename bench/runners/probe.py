@@ -6,7 +6,9 @@ The effective batch is the protocol's whatever is chosen (the micro-batch divide
 the rest), so every optimizer step is the same step: auto only changes how the work is split. On a GPU, a size fits
 when its step does not run out of memory and its peak stays under `GPU_MARGIN` of the device; on a CPU, a real
 out-of-memory is the kernel killing the process, so sizes are estimated from the two smallest (memory grows about
-linearly in the batch) and kept under `cpu_budget_mb()`. The out-of-memory retry stays as the safety net.
+linearly in the batch) and kept under `cpu_budget_mb()`, a fixed share of the machine's total memory (or a stated
+budget): the same configuration on the same machine gets the same micro-batch whatever else is running. The
+out-of-memory retry stays as the safety net.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import gc
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 GPU_MARGIN = 0.9  # of the device's memory: the step's peak must leave the rest for fragmentation and the cache
@@ -23,14 +26,36 @@ EVAL_CANDIDATES = (256, 128, 64, 32, 16, 8, 4, 2, 1)
 CPU_BUDGET_ENV = "BENCH_CPU_MEMORY_MB"
 
 
+CPU_BUDGET_CAP_MB = 4096.0  # the budget the CPU suites are written for
+
+
 def cpu_budget_mb() -> float:
-    """What a CPU run's batches may add to its memory: $BENCH_CPU_MEMORY_MB, else half the memory available now,
-    at most 4 GB (the budget the CPU suites are written for)."""
+    """What a CPU run's batches may add to its memory: $BENCH_CPU_MEMORY_MB, else half the machine's total memory
+    (its cgroup's limit where lower), at most `CPU_BUDGET_CAP_MB`.
+
+    Total, not available: the micro-batch decides how the effective batch is split, and so (through the order
+    dropout and accumulation consume numbers in) the training curve; sized on the memory free at that moment, one
+    key gave micro-batch 8 on one run and 1 on the next (issue 27). A fact of the machine makes `auto` the same on
+    every run of it; the out-of-memory retry stays the safety net on a machine that is full at the time."""
     if os.environ.get(CPU_BUDGET_ENV):
         return float(os.environ[CPU_BUDGET_ENV])
+    return min(CPU_BUDGET_CAP_MB, total_memory_mb() / 2)
+
+
+def total_memory_mb() -> float:
+    """This machine's memory in MB, or the memory limit of the cgroup this process runs in where lower (a
+    container, a Slurm job): both fixed for the life of the process, unlike the memory free."""
     import psutil
 
-    return min(4096.0, psutil.virtual_memory().available / 2**20 / 2)
+    total = psutil.virtual_memory().total / 2**20
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):  # cgroup v2, v1
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max" (v2) or a huge number (v1): no limit below the machine's
+            total = min(total, int(text) / 2**20)
+    return total
 
 
 def divisors(n: int) -> list[int]:
@@ -243,7 +268,15 @@ def batch_sizes(
         notes.append(choice.note)
     model = None  # the probe's copy is gone before the run's own is built
     free()
-    where = f"probed on the longest documents on {'the GPU' if cuda else 'the CPU'}"
+    if cuda:
+        where = "probed on the longest documents on the GPU"
+    else:
+        stated = (
+            f"${CPU_BUDGET_ENV}"
+            if os.environ.get(CPU_BUDGET_ENV)
+            else f"half the total memory, at most {CPU_BUDGET_CAP_MB:,.0f} MB"
+        )
+        where = f"probed on the longest documents on the CPU, within {limit:,.0f} MB ({stated})"
     return dataclasses.replace(protocol, **changes), {"probe": f"{'; '.join(notes)} ({where})"}
 
 

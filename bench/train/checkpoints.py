@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results.files import atomic_write_text
-from bench.results.key import configuration_key, differences
+from bench.results.key import config_origin, differences, from_config, upgrade
 from bench.results.store import read_json
 
 FINGERPRINT = "bench-run.json"
@@ -81,17 +81,18 @@ def prepare(folder: Path, key: dict[str, Any], stale: Callable[[], Path]) -> tup
 
 
 def stored_key(folder: Path) -> dict[str, Any] | None:
-    """The configuration key `folder`'s checkpoints belong to; for checkpoints of bench before keys (their file
-    held the run's whole config), the key rebuilt from that config, as for their records."""
+    """The configuration key `folder`'s checkpoints belong to, in the current layout (`bench.results.key.upgrade`:
+    an older key's `auto` precision stays unresolved, so such checkpoints are kept aside, never resumed on a device
+    that may compute in another precision); for checkpoints of bench before keys (their file held the run's whole
+    config), the key rebuilt from that config, as for their records."""
     found = read_json(folder / FINGERPRINT)
     if not isinstance(found, dict):
         return None
     if isinstance(found.get("key"), dict):
-        return found["key"]
+        return upgrade(found["key"])
     config = found.get("config")
-    if isinstance(config, dict) and isinstance(config.get("suite"), dict) and isinstance(config.get("runner"), dict):
-        return configuration_key(config["suite"], config["runner"], config.get("limit"))
-    return None
+    key = from_config(config) if isinstance(config, dict) else None
+    return upgrade(key, config_origin(config)) if key is not None else None
 
 
 def move_aside(folder: Path, stale: Callable[[], Path]) -> Path | None:

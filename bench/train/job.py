@@ -22,9 +22,12 @@ from bench.host import (
     device_label,
     environment,
     exit_with_parent,
+    mixed_precision,
     now,
     pin_one_gpu,
     release_cpus,
+    resolved_precision,
+    trainer_precision,
 )
 from bench.results.key import configuration_key, digest
 from bench.results.schema import OK, RunRecord
@@ -204,6 +207,30 @@ class Job:
             device = f"{self.world_size} processes"
         name = console.title() or f"{self.runner_name} · seed {self.seed}"
         console.say(f"{name} · {device} — {self.runner.describe()}")
+        here = self.precision_here()
+        if here != self.key["protocol"].get("mixed_precision"):
+            # planned on another machine (a Slurm login node without GPUs) or for other GPUs than this worker got:
+            # the key, and so the record and the checkpoints resumed, say what this run really computes in
+            planned = self.key["protocol"].get("mixed_precision")
+            console.say(f"  note: this device computes in {here}, not the {planned} planned; the run is keyed with it")
+            key = {**self.key, "protocol": {**self.key["protocol"], "mixed_precision": here}}
+            return dataclasses.replace(self, key=key)._run(started, device)
+        return self._run(started, device)
+
+    def precision_here(self) -> str:
+        """What this run computes in on this worker's device (the key's `mixed_precision`): a one-process run asks
+        torch, what the trainer asks; a distributed run's launching process must not initialise CUDA, so asks NVML."""
+        if isinstance(self.runner, EstimatorRunner):
+            return "fp32"
+        setting = self.suite.protocol.mixed_precision
+        if self.world_size == 1:
+            used = mixed_precision(setting)
+            return "fp32" if used == "no" else used
+        from bench.gpu import gpu_capabilities
+
+        return resolved_precision(setting, gpu_capabilities())
+
+    def _run(self, started: float, device: str) -> None:
         stale = functools.partial(self.store.stale_checkpoint_dir, self.run_key)
         resume_from, note = checkpoints.prepare(self.checkpoints, self.key, stale)
         if note:
@@ -268,10 +295,15 @@ class Job:
         from bench.train import train_and_evaluate
 
         data = load_suite_data(self.suite, self.data_dir, self.limit)
+        # the precision the key says, whatever this process would pick itself: the record and its key agree
+        precision = self.key["protocol"].get("mixed_precision")
+        protocol = self.suite.protocol
+        if precision in ("fp32", "bf16", "fp16"):
+            protocol = dataclasses.replace(protocol, mixed_precision=trainer_precision(precision))
         metrics, predictions = train_and_evaluate(
             self.runner,
             data,
-            self.suite.protocol,
+            protocol,
             self.seed,
             self.checkpoints,
             resume_from,
@@ -296,7 +328,20 @@ def run_configuration_key(
         from bench.data.identity import file_hashes as hashes
 
         file_hashes = hashes(suite, data_dir)
-    return configuration_key(to_dict(suite), _runner_config(runner), limit, file_hashes)
+    return configuration_key(
+        to_dict(suite), _runner_config(runner), limit, file_hashes, planned_precision(suite, runner)
+    )
+
+
+def planned_precision(suite: SuiteConfig, runner: Runner) -> str:
+    """What a run of `runner` computes in on this machine's GPUs (asked of NVML: the launching process never
+    initialises CUDA), or fp32 on its CPU; a scikit-learn runner is fp32 anywhere. The worker checks it on the
+    device it gets (`Job.precision_here`)."""
+    if isinstance(runner, EstimatorRunner):
+        return "fp32"
+    from bench.gpu import gpu_capabilities
+
+    return resolved_precision(suite.protocol.mixed_precision, gpu_capabilities())
 
 
 def _rank_main(job: Job, resume_from: Path | None) -> Any:
