@@ -87,7 +87,7 @@ class Plan:
             [*common, "--runners", "roberta-512", "--lengths", "512"],
             [*common, "--runners", "longformer-512-4096,modernbert-8192", "--lengths", "512,4096"],
         ]
-        budgets = dict(zip(STEP_NAMES, (90, 180, 150, 30, 120), strict=True))
+        budgets = dict(zip(STEP_NAMES, (60, 150, 120, 30, 90), strict=True))  # 7.5 minutes at most
         return cls(False, results, imdb, GPU_SUITE, runs, "roberta-512@random-init", 512, 3000, budgets)
 
 
@@ -125,15 +125,26 @@ class StepFailed(Exception):
 
 
 def sh(args: list[str], budget: int, env: dict[str, str] | None = None, cwd: Path = ROOT) -> str:
-    """Run a command under the step's budget (killed at the end); its output's tail. `bench run` runs in the
+    """Run a command under the step's budget; its output's tail. At the budget it gets Ctrl-C (SIGINT), as
+    `timeout --signal=INT` gave it: bench keeps what finished, and the same check resumes it. `bench run` runs in the
     results folder, so that its reports/ go there too, not into the checkout."""
+    import signal
+
     print("$", " ".join(args), flush=True)
+    proc = subprocess.Popen(
+        args, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
-        done = subprocess.run(
-            args, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=budget
-        )
+        stdout, _ = proc.communicate(timeout=budget)
     except subprocess.TimeoutExpired as err:
-        raise StepFailed(f"over its {budget} s budget: {' '.join(args[:3])}") from err
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        raise StepFailed(f"over its {budget} s budget: {' '.join(args[:4])}") from err
+    done = subprocess.CompletedProcess(args, proc.returncode, stdout, "")
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
     print(tail, flush=True)
     if done.returncode:
@@ -166,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("imdb", nargs="?", default="../shared/data/imdb")
     parser.add_argument("results", nargs="?", default=None)
     parser.add_argument("--rehearse", action="store_true", help="on a CPU: tiny models, fakes where a GPU is needed")
+    parser.add_argument("--steps", default=None, help="comma-separated step numbers to run, e.g. 2,3 (default: all)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     os.environ.update(HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
@@ -186,7 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     check = Check(Plan.make(args.rehearse, results, Path(args.imdb).resolve()))
     started = time.perf_counter()
     functions = (gpu_steps.host_sync, gpu_steps.train, gpu_steps.profile, gpu_steps.kernels, gpu_steps.minilm)
-    for name, run in zip(STEP_NAMES, functions, strict=True):
+    chosen = {int(n) for n in args.steps.split(",")} if args.steps else set(range(1, len(STEP_NAMES) + 1))
+    for number, (name, run) in enumerate(zip(STEP_NAMES, functions, strict=True), start=1):
+        if number not in chosen:
+            continue
         budget = check.plan.budgets[name]
         print(f"\n== {name} (budget {budget}s, {time.perf_counter() - started:.0f}s so far)", flush=True)
         began = time.perf_counter()

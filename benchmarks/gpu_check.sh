@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU check: what a borrowed GPU must answer first, in at most 8 minutes on one GPU (machine start and model
-# builds included; the steps' own budgets add up to 9.5 minutes at most, 5 expected). Whenever a GPU is at hand, run
+# The GPU check: what a borrowed GPU must answer first, in at most 8 minutes on one GPU, model builds included (the
+# steps' budgets, 60 + 150 + 120 + 30 + 90 s, add up to 7.5 minutes). Whenever a GPU is at hand, run
 # it first and paste its page into the measurements log.
 #   1. the steady-state host-sync test (no host-device sync in training steps, transformers' mask check included);
 #   2. the auto micro-batch chosen for roberta-512, longformer-512-4096 and modernbert-8192 (bundled configs, random
