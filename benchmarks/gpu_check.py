@@ -121,7 +121,11 @@ class Check:
 
 
 class StepFailed(Exception):
-    pass
+    """A step is broken (or found what it checks against); `output`: the command's whole output, where one ran."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 def sh(args: list[str], budget: int, env: dict[str, str] | None = None, cwd: Path = ROOT) -> str:
@@ -148,7 +152,8 @@ def sh(args: list[str], budget: int, env: dict[str, str] | None = None, cwd: Pat
     tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-8:])
     print(tail, flush=True)
     if done.returncode:
-        raise StepFailed(f"`{' '.join(args[:4])}` exited {done.returncode}: {tail.splitlines()[-1] if tail else ''}")
+        last = tail.splitlines()[-1] if tail else ""
+        raise StepFailed(f"`{' '.join(args[:4])}` exited {done.returncode}: {last}", stdout)
     return tail
 
 
