@@ -76,22 +76,25 @@ def train(check: Check, name: str, budget: int) -> str:
         raise StepFailed(f"runs not ok: {', '.join(f'{r.runner} ({r.status}: {r.error})' for r in bad.itertuples())}")
     where = "on the CPU" if plan.rehearse else "on the GPU"
     for run in runs.itertuples():
-        if run.micro_batch_size is None or "auto micro-batch" not in str(run.probe) or where not in str(run.probe):
+        micro_batch = _number(run.micro_batch_size)
+        if micro_batch is None or "auto micro-batch" not in str(run.probe) or where not in str(run.probe):
             raise StepFailed(f"{run.runner}: the probe chose no micro-batch {where}: {run.probe}")
         source = check.run_source
-        check.figure(f"{run.runner}: auto micro-batch", int(run.micro_batch_size), source, probe=run.probe)
-        check.figure(f"{run.runner}: training tokens/s", run.train_tokens_per_s, source)
-        check.figure(f"{run.runner}: bound", run.bound, source)
+        check.figure(f"{run.runner}: auto micro-batch", int(micro_batch), source, probe=run.probe)
+        check.figure(f"{run.runner}: training tokens/s", _number(run.train_tokens_per_s), source)
+        verdict = run.bound if isinstance(run.bound, str) else None  # NaN in the table where a record has none
+        check.figure(f"{run.runner}: bound", verdict, source)
         if not plan.rehearse:
-            if run.bound not in ("host", "device"):
-                raise StepFailed(f"{run.runner}: no host/device verdict on a GPU (bound {run.bound})")
+            if verdict not in ("host", "device"):
+                raise StepFailed(f"{run.runner}: no host/device verdict on a GPU (bound {verdict})")
             _eval_below_train(check, run.runner, run.peak_gpu_mem_train_mb, run.peak_gpu_mem_eval_mb, source)
     if plan.rehearse:
         _probe_and_timer_on_the_fake(check, suite_file)
     return ""
 
 
-def _eval_below_train(check: Check, what: str, train_mb: float | None, eval_mb: float | None, source: str) -> None:
+def _eval_below_train(check: Check, what: str, train_mb: Any, eval_mb: Any, source: str) -> None:
+    train_mb, eval_mb = _number(train_mb), _number(eval_mb)  # a record's missing figure is NaN in its table
     check.figure(
         f"{what}: eval / training memory peak (MB)",
         None if None in (train_mb, eval_mb) else [round(eval_mb, 1), round(train_mb, 1)],

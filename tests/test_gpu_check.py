@@ -141,3 +141,19 @@ def test_a_figure_that_was_not_measured_is_missing_never_zero_and_never_met():
     figures["b: eval / training memory peak (MB)"]["value"] = [3.0, 2.0]
     value, _ = goal_figure(memory, figures)
     assert judge(memory, value, h100) == "MISSED"
+
+
+def test_a_record_figure_missing_from_its_table_is_not_measured():
+    """A record without GPU memory peaks reads as NaN in bench.load_results' table: the goal is not measured, not
+    MISSED (NaN < NaN is false)."""
+    from pathlib import Path as P
+
+    from gpu_check import Check, Plan
+    from gpu_page import GOALS, NOT_MEASURED, goal_figure, judge
+    from gpu_steps import _eval_below_train
+
+    check = Check(Plan.make(False, P("r"), P("imdb")))
+    _eval_below_train(check, "roberta-512@random-init", float("nan"), float("nan"), "GPU")
+    memory = GOALS[3]
+    value, source = goal_figure(memory, check.figures)
+    assert (value, source) == (None, "GPU") and judge(memory, value, "NVIDIA H100 80GB HBM3") == NOT_MEASURED
