@@ -58,6 +58,25 @@ def test_energy_is_measured_where_the_board_counts_it(gpu_record):
 ALLOWED_SYNC_SITES: tuple[str, ...] = ()
 
 
+def sync_debug(monkeypatch: pytest.MonkeyPatch):
+    """torch.cuda's sync debug mode; in the GPU check's rehearsal on a CPU ($BENCH_GPU_REHEARSAL), the fake of it in
+    benchmarks/gpu_fakes.py (which warns at `.item()`, `bool(tensor)`, `torch.cuda.synchronize` and the like), and
+    the folder its warnings come from."""
+    import os
+
+    if not os.environ.get("BENCH_GPU_REHEARSAL"):
+        return torch.cuda, ()
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_fakes.py"
+    spec = importlib.util.spec_from_file_location("gpu_fakes", path)
+    fakes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fakes)
+    fake = fakes.FakeSyncDebug()
+    monkeypatch.setattr(torch.cuda, "synchronize", fake.synchronize)
+    return fake, (str(path.parent),)
+
+
 def test_no_host_sync_in_steady_state_training_steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     import os
     import traceback
@@ -67,6 +86,8 @@ def test_no_host_sync_in_steady_state_training_steps(tmp_path: Path, monkeypatch
 
     import bench.train.trainer as trainer_module
 
+    sync, fake_dirs = sync_debug(monkeypatch)
+
     class SyncGuard(TrainerCallback):
         """Steps 3 to 6 run with torch's sync debug mode on: every host-device synchronisation warns."""
 
@@ -74,11 +95,11 @@ def test_no_host_sync_in_steady_state_training_steps(tmp_path: Path, monkeypatch
 
         def on_step_begin(self, args, state, control, **kwargs):
             if 3 <= state.global_step < 7:
-                torch.cuda.set_sync_debug_mode("warn")
+                sync.set_sync_debug_mode("warn")
 
         def on_step_end(self, args, state, control, **kwargs):
-            if torch.cuda.get_sync_debug_mode():
-                torch.cuda.set_sync_debug_mode(0)
+            if sync.get_sync_debug_mode():
+                sync.set_sync_debug_mode(0)
                 SyncGuard.checked += 1
 
     original = trainer_module.CountingTrainer.__init__
@@ -97,7 +118,7 @@ def test_no_host_sync_in_steady_state_training_steps(tmp_path: Path, monkeypatch
         # torch raises a sync warning from inside the op, so the warning's own filename is torch's (a call to
         # torch.cuda.synchronize shows torch/cuda/__init__.py): the site is the first frame on the stack outside torch
         if "called a synchronizing" in str(message):  # not the "prototype feature" notice set_sync_debug_mode gives
-            inside = (os.path.dirname(torch.__file__), os.path.dirname(warnings.__file__))
+            inside = (os.path.dirname(torch.__file__), os.path.dirname(warnings.__file__), *fake_dirs)
             outside = [f for f in traceback.extract_stack()[:-1] if not f.filename.startswith(inside)]
             where = outside[-1] if outside else None
             sites.append(f"{where.filename}:{where.lineno} ({where.name})" if where else f"{filename}:{lineno}")
@@ -110,7 +131,7 @@ def test_no_host_sync_in_steady_state_training_steps(tmp_path: Path, monkeypatch
                 build_runner(ref.runner, ref.params), load_suite_data(suite), suite.protocol, 0, tmp_path / "run"
             )
     finally:
-        torch.cuda.set_sync_debug_mode(0)
+        sync.set_sync_debug_mode(0)
     assert SyncGuard.checked == 4
     unexpected = [site for site in sites if not any(allowed in site for allowed in ALLOWED_SYNC_SITES)]
     assert not unexpected, f"host syncs in steady-state training steps at {sorted(set(unexpected))}"
