@@ -26,8 +26,9 @@ LAYERS = {
     "registry": 1,
     "host": 1,
     "gpu": 1,
+    "output": 0,  # verbosity and progress bars: the standard library and tqdm only
 }
-REPORT_MAY_IMPORT = {"report", "results", "errors"}
+REPORT_MAY_IMPORT = {"report", "results", "errors", "output"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}
 
 

@@ -61,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
         sweep.suite.name, results=args.results, out=out, gpu_price=args.gpu_price, currency=args.currency
     )
     essential(f"report: {report} and {report.with_name('report.html')}")
-    verdict = report.with_name("verdict.md")
-    if verdict.exists():
-        print("\nverdict:\n  " + "\n  ".join(verdict.read_text(encoding="utf-8").splitlines()))
+    if report.verdict:
+        print("\nverdict:\n  " + "\n  ".join(report.verdict.splitlines()))
     failed = int((table["status"] != OK).sum())
     if failed:
         print(f"bench: {failed} run(s) did not finish; see the status column and their logs", file=sys.stderr)
