@@ -378,10 +378,12 @@ def _check_data(suite: SuiteConfig, data_dir: Path | None, limit: int | None) ->
     import datasets
 
     from bench.data import load_suite_data
+    from bench.output import activity
 
-    datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # one bar of bench's own, gone before the error or the sizes are printed
     try:
-        data = load_suite_data(suite, data_dir, limit)
+        with activity(f"suite {suite.name}: loading and checking the data"):
+            data = load_suite_data(suite, data_dir, limit)
     finally:
         datasets.enable_progress_bars()
     sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())
