@@ -3,7 +3,7 @@
     import bench
     table = bench.run("demo", runners=["tiny-roberta-512"], seeds=[0, 1])   # the results table, a DataFrame
     records = bench.load_results("results")                                # every record of every suite
-    bench.report("demo")                                                   # reports/demo/report.md
+    bench.report("demo")                                                   # a Report: report.md, its tables, verdict
     bench.leaderboard("results")                                           # reports/leaderboard.md: runner × suite
     bench.run("imdb", executor="slurm")                                    # the same runs as a Slurm array job
 
