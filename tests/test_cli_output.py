@@ -211,3 +211,17 @@ def test_inspect_draws_progress_bars_on_a_terminal_only(monkeypatch: pytest.Monk
             assert "tokenizing" in drawn and "tiny-roberta-512" in drawn
         else:
             assert drawn == ""
+
+
+def test_shell_completion_with_the_completion_extra(tmp_path: Path):
+    pytest.importorskip("argcomplete", reason="the completion extra is not installed (pip install -e '.[completion]')")
+    import subprocess
+    import sys
+
+    answer = tmp_path / "completions"
+    line = "bench leaderboard --for"
+    asked = {"_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line))}
+    env = {**os.environ, **asked, "_ARGCOMPLETE_STDOUT_FILENAME": str(answer)}
+    done = subprocess.run([sys.executable, "-m", "bench"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert answer.read_text().split() == ["--format"]

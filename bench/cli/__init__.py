@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's global completion looks for this line: shell completion, optional)
 """Command line: `bench run`, `bench list`, `bench report`, `bench leaderboard`, `bench profile`, `bench inspect`
 and `bench status`; the only argparse in bench.
 
@@ -312,6 +313,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    with contextlib.suppress(ImportError):  # shell completion where the `completion` extra is installed
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # exits here when the shell asks for completions, does nothing otherwise
     argv = list(sys.argv[1:] if argv is None else argv)
     leading = []  # `bench -q list` is `bench list -q`: the flags every command has may come before it
     while argv and argv[0] in GLOBAL_FLAGS:
