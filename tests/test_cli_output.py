@@ -225,3 +225,19 @@ def test_shell_completion_with_the_completion_extra(tmp_path: Path):
     done = subprocess.run([sys.executable, "-m", "bench"], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert answer.read_text().split() == ["--format"]
+
+
+@pytest.mark.slow
+def test_quiet_run_prints_the_report_line_only(tmp_path: Path):
+    """Not the plan, the epochs (which the worker processes write to the console themselves) or the table: the
+    report's line; each run's log still has everything."""
+    import subprocess
+    import sys
+
+    suite = write_suite(tmp_path / "tiny.yaml", TINY_SUITE.format(n_train=60, n_test=20, epochs=1))
+    argv = [sys.executable, "-m", "bench", "-q", "run", "--suite", str(suite), "--results", "r"]
+    done = subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout == "report: reports/tiny/report.md and reports/tiny/report.html\n" and done.stderr == ""
+    log = (tmp_path / "r" / "tiny" / "runs" / "tiny-roberta-128" / "seed0.log").read_text()
+    assert "epoch 1/1 · train loss" in log
