@@ -8,12 +8,42 @@ so that `import bench` and `bench --help` stay light: no torch, transformers or 
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bench.errors import BenchError
 
-__version__ = "0.1.0"
-__all__ = ["BenchError", "__version__", "inspect", "leaderboard", "load_results", "publish", "report", "run"]
+# the name pip knows bench by (pyproject.toml's [project].name): "bench" on PyPI is an unrelated project
+DISTRIBUTION = "longdoc-bench"
+
+
+def _version() -> str:
+    """The installed distribution's version; from a clone that is not installed, pyproject.toml's."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        try:
+            project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text("utf-8"))["project"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+        return str(project["version"]) if project.get("name") == DISTRIBUTION else "unknown"
+
+
+__version__ = _version()
+__all__ = [
+    "DISTRIBUTION",
+    "BenchError",
+    "__version__",
+    "inspect",
+    "leaderboard",
+    "load_results",
+    "publish",
+    "report",
+    "run",
+]
 
 if TYPE_CHECKING:
     from bench import publish, report

@@ -3,7 +3,7 @@
     import bench
     table = bench.run("demo", runners=["tiny-roberta-512"], seeds=[0, 1])   # the results table, a DataFrame
     records = bench.load_results("results")                                # every record of every suite
-    bench.report("demo")                                                   # reports/demo/report.md
+    bench.report("demo")                                                   # a Report: report.md, its tables, verdict
     bench.leaderboard("results")                                           # reports/leaderboard.md: runner × suite
     bench.run("imdb", executor="slurm")                                    # the same runs as a Slurm array job
 
@@ -14,29 +14,33 @@ raises `bench.errors.BenchError` (a `ValueError`) with the one-line message the 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench.config import SuiteConfig, to_dict
+from bench.config import SuiteConfig
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
+from bench.launch.execute import Sweep
 from bench.launch.options import RunOptions
-from bench.launch.sweep import Plan, plan, run_jobs, selected_plan
-from bench.profile.plan import ProfileOptions
+from bench.launch.sweep import plan
+from bench.profile.plan import DEFAULT_LENGTHS, ProfileOptions
 from bench.report import report
-from bench.results.schema import RunRecord
-from bench.results.store import ResultStore, record_key
-from bench.results.tables import records_frame, run_table
-from bench.runners import EstimatorRunner, Runner
+from bench.results.store import ResultStore
+from bench.results.tables import records_frame
+from bench.runners import EstimatorRunner
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from bench.launch.local import Placement
+    from bench.launch.options import ClusterOptions
     from bench.preflight import Inspection
-    from bench.train.job import Job
+    from bench.train.distributed import Distributed
+
+# the options `run` and `prepare` spell out: RunOptions' fields (but the suite) and `executor`
+RUN_OPTIONS = (*(f.name for f in fields(RunOptions) if f.name != "suite"), "executor")
 
 __all__ = [
     "ProfileOptions", "RunOptions", "Sweep", "inspect", "leaderboard", "load_results", "prepare", "profile", "report",
@@ -44,81 +48,39 @@ __all__ = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Sweep:
-    """A suite's runs, planned and checked (runners, trackers, data, finished runs), ready to execute."""
-
-    suite: SuiteConfig
-    plan: Plan
-    options: RunOptions
-
-    @property
-    def store(self) -> ResultStore:
-        return ResultStore(self.options.results)
-
-    @property
-    def runners(self) -> list[Runner]:
-        """The runners of the planned and skipped runs (a tuned suite's too, selected or not yet)."""
-        return [job.runner for job in (*self.plan.finals, *(item.base for item, _ in self.plan.deferred))]
-
-    def start(self) -> None:
-        """Check that the results folder can be written, and write the suite's published references there."""
-        self.store.check_writable()
-        self.store.write_references(self.suite.name, [to_dict(r) for r in self.suite.references])
-
-    def execute(self) -> pd.DataFrame:
-        """Run every planned job: here (each in a fresh process; as many at once as `options.slots`), or through
-        submitit (`options.cluster`), waiting for them unless told not to. The results table of the planned and
-        skipped runs that have a record. Each run's full output goes to its log."""
-        self.start()
-        finals = self.plan.finals
-        cluster = self.options.cluster
-        if cluster is not None:
-            from bench.launch.slurm import submit, wait
-
-            pending = submit(self.plan, cluster)
-            if not cluster.wait:
-                print(f"check on them with `bench status --suite {self.suite.name} --results {self.store.root}`")
-                return self.table()
-            tried = wait(self.plan, pending)
-        else:
-            slots = self.options.slots
-            verbose = self.options.verbose
-            run = (
-                functools.partial(run_jobs, slots=slots, verbose=verbose)
-                if slots
-                else functools.partial(run_jobs, verbose=verbose)
-            )
-            tried = run(self.plan)
-            if self.plan.deferred:  # a tuned suite: the grid's points ran; now each selected point's run, with test
-                selected = selected_plan(self.plan)
-                selected.check()
-                tried += run(selected, word="selected run")
-                finals = (*finals, *selected.finals)
-        self.store.rebuild_table(self.suite.name)
-        return self.table(tried, finals)
-
-    def table(self, tried: Sequence[RunRecord] = (), finals: Sequence[Job] | None = None) -> pd.DataFrame:
-        """The results table (the columns of results.csv) of the runs this sweep covers that have a record. A run
-        tried in this sweep shows that try's record: an `--overwrite` that failed shows as failed here (and exits
-        `bench run` with 1), while the store keeps the run's earlier finished record."""
-        latest = {record_key(r): r for r in tried}
-        keys = [job.run_key for job in (self.plan.finals if finals is None else finals)]
-        records = [latest.get(key) or self.store.read(key) for key in keys]
-        return run_table([r for r in records if r is not None])
-
-
-def prepare(suite: str | Path | Mapping[str, Any] = "demo", *, options: RunOptions | None = None, **keywords) -> Sweep:
+def prepare(
+    suite: str | Path | Mapping[str, Any] = "demo",
+    *,
+    options: RunOptions | None = None,
+    runners: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    data_dir: str | Path | None = None,
+    results: str | Path = "results",
+    reports: str | Path | None = "reports",
+    overwrite: bool = False,
+    report_to: str | Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    random_init: bool = False,
+    distributed: Distributed | None = None,
+    slots: Sequence[Placement] | None = None,
+    cluster: ClusterOptions | None = None,
+    executor: str | None = None,
+    verbose: bool = False,
+) -> Sweep:
     """Plan a suite's runs and check everything that can be checked before one starts: the suite, the runners and
     their parameters, the trackers' packages, the data (columns, labels, classes, split sizes), and that no finished
-    run of another configuration would be taken for this one. Keywords as for `run` (or `options`, built once).
-    Nothing is written.
+    run of another configuration would be taken for this one. Options as for `run`, or `options` built once (then
+    the others are not read). Nothing is written.
 
     Raises:
         BenchError: Anything a user can fix, in one line (a line per run for finished runs of another
             configuration).
     """
-    options = options or _options(suite, keywords)
+    if options is None:
+        keywords = {name: value for name, value in locals().items() if name in RUN_OPTIONS}
+        options = _options(suite, keywords)
     config = _suite(options.suite, options.overrides)
     if options.epochs is not None:
         config = config.replace(protocol=replace(config.protocol, epochs=options.epochs))
@@ -141,14 +103,49 @@ def prepare(suite: str | Path | Mapping[str, Any] = "demo", *, options: RunOptio
     return Sweep(config, the_plan, options)
 
 
-def run(suite: str | Path | Mapping[str, Any] = "demo", **keywords: Any) -> pd.DataFrame:
+def run(
+    suite: str | Path | Mapping[str, Any] = "demo",
+    *,
+    runners: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    data_dir: str | Path | None = None,
+    results: str | Path = "results",
+    reports: str | Path | None = "reports",
+    overwrite: bool = False,
+    report_to: str | Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    random_init: bool = False,
+    distributed: Distributed | None = None,
+    slots: Sequence[Placement] | None = None,
+    cluster: ClusterOptions | None = None,
+    executor: str | None = None,
+    verbose: bool = False,
+) -> pd.DataFrame:
     """Fine-tune and evaluate a suite's runners, as `bench run` does; finished runs are skipped.
 
     Args:
         suite: A built-in suite's name, a .yaml/.toml suite file, or a suite as a mapping (the file's content).
-        **keywords: The `RunOptions` (runners, seeds, epochs, limit, data_dir, results, reports, overwrite,
-            report_to, overrides, random_init, distributed, slots, cluster, verbose), and `executor` ("slurm" or
-            "local"): submit the runs through submitit with default `ClusterOptions` (`cluster` gives them all).
+        runners: Runners to run (default: the suite's).
+        seeds: Seeds (default: the suite's).
+        epochs: Overrides the suite's number of epochs.
+        limit: At most this many documents for training and validation together (test scaled alike).
+        data_dir: Read train/test files (or aclImdb folders) from this folder instead of the suite's source.
+        results: The results folder.
+        reports: Where the report goes (`<reports>/<suite>/report.md`); None for no report.
+        overwrite: Re-run runs that already have a finished record (kept until the new one is written).
+        report_to: Experiment trackers instead of the suite's (tensorboard, wandb, mlflow, trackio; "none").
+        overrides: Suite keys to set before the suite is validated, dotted: `{"protocol.learning_rate": 2e-5}`.
+        random_init: Build every pretrained runner from its bundled architecture with random weights (cost only).
+        distributed: Train each transformer run on several processes (`bench.train.distributed.Distributed`).
+        slots: Where runs go on this machine, one `bench.launch.local.Placement` per run at once.
+        cluster: Submit the runs through submitit (`bench.launch.options.ClusterOptions`).
+        executor: "slurm" or "local": submit through submitit with default `ClusterOptions` (`cluster` gives
+            them all).
+        verbose: Echo each run's log to the console.
+
+    These are `bench.launch.options.RunOptions`' fields (and `executor`), with its defaults.
 
     Returns:
         The results table of the runs asked for (the columns of results.csv, one row per run with a record):
@@ -158,6 +155,7 @@ def run(suite: str | Path | Mapping[str, Any] = "demo", **keywords: Any) -> pd.D
         BenchError: Anything a user can fix (unknown suite, runner or key, bad value, unreadable data, finished runs
             of another configuration), before any run starts.
     """
+    keywords = {name: value for name, value in locals().items() if name in RUN_OPTIONS}
     sweep = prepare(options=_options(suite, keywords))
     table = sweep.execute()
     reports = sweep.options.reports
@@ -166,13 +164,33 @@ def run(suite: str | Path | Mapping[str, Any] = "demo", **keywords: Any) -> pd.D
     return table
 
 
-def profile(**keywords: Any) -> pd.DataFrame:
+def profile(
+    *,
+    runners: Sequence[str] | None = None,
+    lengths: Sequence[int] = DEFAULT_LENGTHS,
+    batch_size: int | str = 1,
+    mode: str = "train",
+    steps: int = 5,
+    warmup: int = 2,
+    threads: int | None = None,
+    results: str | Path = "results",
+    random_init: bool = False,
+) -> pd.DataFrame:
     """Measure time and memory per step against sequence length, as `bench profile` does: each (runner, length) in
     a fresh process on synthetic documents; the records go to `<results>/profile/`.
 
     Args:
-        **keywords: The `ProfileOptions` (runners, lengths, batch_size, mode, steps, warmup, threads, results,
-            random_init).
+        runners: Runners to measure (default: the demo suite's).
+        lengths: Sequence lengths in tokens.
+        batch_size: Documents per step, or "auto" (the largest that fits).
+        mode: "train" (forward, backward, optimizer step) or "infer" (no-grad forward).
+        steps: Timed steps per length.
+        warmup: Untimed steps before them.
+        threads: torch CPU threads (None: torch's default).
+        results: The results folder.
+        random_init: Measure pretrained runners' architectures with random weights (no checkpoint needed).
+
+    These are `bench.profile.plan.ProfileOptions`' fields, with its defaults.
 
     Returns:
         The profile table of this call's measurements (one row per (runner, length); running out of memory at a
@@ -185,7 +203,17 @@ def profile(**keywords: Any) -> pd.DataFrame:
     from bench.profile.plan import plan_profile
     from bench.results.tables import profile_table
 
-    options = ProfileOptions(**keywords)
+    options = ProfileOptions(
+        runners=runners,
+        lengths=lengths,
+        batch_size=batch_size,
+        mode=mode,
+        steps=steps,
+        warmup=warmup,
+        threads=threads,
+        results=Path(results),
+        random_init=random_init,
+    )
     jobs = plan_profile(options)
     store = ResultStore(options.results)
     store.check_writable()
@@ -350,10 +378,12 @@ def _check_data(suite: SuiteConfig, data_dir: Path | None, limit: int | None) ->
     import datasets
 
     from bench.data import load_suite_data
+    from bench.output import activity
 
-    datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # one bar of bench's own, gone before the error or the sizes are printed
     try:
-        data = load_suite_data(suite, data_dir, limit)
+        with activity(f"suite {suite.name}: loading and checking the data"):
+            data = load_suite_data(suite, data_dir, limit)
     finally:
         datasets.enable_progress_bars()
     sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())

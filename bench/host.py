@@ -25,8 +25,10 @@ def environment() -> dict[str, Any]:
     """Library versions, device and the project's git revision."""
     torch = sys.modules.get("torch")  # a scikit-learn run never loads torch; it is not imported just to ask
 
-    versions = {}
-    for dist in ("bench", "torch", "transformers", "datasets", "tokenizers", "accelerate", "scikit-learn", "pandas"):
+    import bench
+
+    versions: dict[str, str | None] = {"bench": bench.__version__}  # its own distribution name: bench.DISTRIBUTION
+    for dist in ("torch", "transformers", "datasets", "tokenizers", "accelerate", "scikit-learn", "pandas"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:

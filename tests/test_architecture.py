@@ -31,8 +31,9 @@ LAYERS = {
     "registry": 1,
     "host": 1,
     "gpu": 1,
+    "output": 0,  # verbosity and progress bars: the standard library and tqdm only
 }
-REPORT_MAY_IMPORT = {"report", "results", "errors", "tasks", "stats"}
+REPORT_MAY_IMPORT = {"report", "results", "errors", "tasks", "stats", "output"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}
 PUBLISH_MAY_IMPORT = REPORT_MAY_IMPORT | {"publish"}  # the store and the report, nothing that trains
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-pytest.importorskip("submitit", reason="the slurm extra is not installed (pip install 'bench[slurm]')")
+pytest.importorskip("submitit", reason="the slurm extra is not installed (pip install 'longdoc-bench[slurm]')")
 
 from bench.data.suite import load_suite
 from bench.launch.options import CPUS_PER_PROCESS, RunOptions

@@ -1,18 +1,104 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete's global completion looks for this line: shell completion, optional)
 """Command line: `bench run`, `bench list`, `bench report`, `bench leaderboard`, `bench profile`, `bench inspect`
 and `bench status`; the only argparse in bench.
 
-Each command is a module with `run(args) -> exit code`; this one builds the parser and turns a `BenchError` into
-one line and exit code 2."""
+Each command is a module with `run(args) -> exit code`; this one builds the parser, the flags every command has
+(`-q`/`-v`; `bench --version`), and turns a `BenchError` into one line and exit code 2.
+
+Under `-q` a command prints only its essential line (`essential()`: the file it wrote, the counts, or its JSON) and
+errors; everything else it prints goes nowhere. `--format json` (or `--json`) prints one JSON document on stdout,
+with the keys docs/api.md lists (`print_json`)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
+import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from bench import output
 from bench.errors import BenchError
+
+COMMANDS = ("run", "list", "report", "leaderboard", "profile", "inspect", "status", "publish")
+GLOBAL_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+class _Console:
+    stdout: Any = None  # where essential lines go: the stdout the command started with (set by `main`)
+
+
+def essential(line: str) -> None:
+    """A command's line that `-q` keeps (a path, the counts, its JSON): printed to the stdout `main` started with."""
+    print(line, file=_Console.stdout or sys.stdout, flush=True)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with what JSON cannot hold made plain: NaN and infinities -> null, numpy scalars -> numbers, paths
+    and other objects -> strings, tuples -> lists."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, int | float):  # numpy scalars, pandas' NA-free scalars
+        with contextlib.suppress(ValueError, TypeError):
+            value = value.item()
+    if isinstance(value, int | float):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    with contextlib.suppress(TypeError, ValueError):
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    return str(value)
+
+
+def print_json(document: dict[str, Any]) -> None:
+    """`--format json`: one JSON document on stdout (kept under `-q`), strict JSON (no NaN)."""
+    essential(json.dumps(jsonable(document), indent=2, allow_nan=False))
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    """`--format text|json` and its short form `--json`."""
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default), or json: one JSON document on stdout with stable keys (docs/api.md)",
+    )
+    parser.add_argument("--json", dest="format", action="store_const", const="json", help="the same as --format json")
+
+
+def _verbosity_flags() -> argparse.ArgumentParser:
+    """`-q` and `-v`, given to every command."""
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_mutually_exclusive_group()
+    group.add_argument(
+        "-q",
+        "--quiet",
+        dest="verbosity",
+        action="store_const",
+        const=output.QUIET,
+        help="print only errors and the command's essential line (no progress bars)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        dest="verbosity",
+        action="store_const",
+        const=output.VERBOSE,
+        help="say more: `bench run` shows each run's full log on the console (it is always written to "
+        "results/<suite>/runs/<runner>/seed<k>.log); on an error, its traceback",
+    )
+    flags.set_defaults(verbosity=output.NORMAL)
+    return flags
+
 
 RUN_EXAMPLES = """examples:
   bench run                                    # the offline demo suite (tiny models, 2 to 4 minutes on 2 CPU cores)
@@ -109,6 +195,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"bench: error: {message} (see `{self.prog} --help`)\n")
 
 
+class _Command(_Parser):
+    """A command's parser: every command has -q and -v."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(parents=[_verbosity_flags(), *kwargs.pop("parents", [])], **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bench",
@@ -117,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=RUN_EXAMPLES,
     )
-    sub = parser.add_subparsers(dest="command")
+    from bench import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Command)
     run = sub.add_parser(
         "run",
         help="fine-tune and evaluate a suite's runners",
@@ -136,12 +232,6 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-dir", type=Path, help="read train/test files (or aclImdb folders) from DIR")
     run.add_argument("--results", type=Path, default=Path("results"), help="results folder (default: results/)")
     run.add_argument("--overwrite", action="store_true", help="re-run runs that already have a record")
-    run.add_argument(
-        "--verbose",
-        action="store_true",
-        help="show each run's full log (the Trainer's log lines, warnings) on the console too; it is always "
-        "written to results/<suite>/runs/<runner>/seed<k>.log",
-    )
     _add_set(run)
     run.add_argument(
         "--report-to",
@@ -166,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lst.add_argument("--suite", help="show one suite in detail")
     _add_set(lst)
+    add_format(lst)
     from bench.cli import profile as profile_cli
 
     rep = sub.add_parser(
@@ -226,21 +317,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    with contextlib.suppress(ImportError):  # shell completion where the `completion` extra is installed
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # exits here when the shell asks for completions, does nothing otherwise
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in (
-        "run",
-        "list",
-        "report",
-        "leaderboard",
-        "profile",
-        "inspect",
-        "status",
-        "publish",
-        "-h",
-        "--help",
-    ):
+    leading = []  # `bench -q list` is `bench list -q`: the flags every command has may come before it
+    while argv and argv[0] in GLOBAL_FLAGS:
+        leading.append(argv.pop(0))
+    if not argv or argv[0] not in (*COMMANDS, "-h", "--help", "--version"):
         argv.insert(0, "run")  # `bench` alone (or `bench --suite x`) means `bench run`
+    argv[1:1] = leading if argv[0] in COMMANDS else []
     args = parser.parse_args(argv)
+    with _verbosity(args.verbosity):
+        return _dispatch(args)
+
+
+@contextlib.contextmanager
+def _verbosity(level: str) -> Iterator[None]:
+    """The command's verbosity for its duration (and its worker processes'); under -q, stdout goes nowhere but the
+    essential lines still reach it. Restored after, for a caller that runs several commands in one process."""
+    saved = {name: os.environ.get(name) for name in (output.ENV, "TQDM_DISABLE")}
+    _Console.stdout = sys.stdout
+    output.set_level(level)
+    try:
+        if level == output.QUIET:
+            with open(os.devnull, "w") as nowhere, contextlib.redirect_stdout(nowhere):
+                yield
+        else:
+            yield
+    finally:
+        _Console.stdout = None
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if getattr(args, "models_dir", None) is not None:  # read by the runners, here and in every worker process
         from bench.runners.locate import MODELS_DIR_ENV
 
@@ -264,6 +379,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cli.run import run
         return run(args)
     except BenchError as err:
+        if output.verbose():
+            import traceback
+
+            traceback.print_exc()
         print(f"bench: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

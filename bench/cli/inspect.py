@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 EXAMPLES = """examples:
@@ -12,7 +11,7 @@ EXAMPLES = """examples:
   bench inspect --suite imdb --data-dir ../shared/data/imdb --random-init   # stand-in tokenizers of each family
   bench inspect --suite imdb-minilm --data-dir ../shared/data/imdb          # MiniLM's real WordPiece tokenizer
   bench inspect --suite imdb --models-dir /models --runners roberta-512,longformer-512-4096
-  bench inspect --suite demo --json                                          # machine-readable, on stdout
+  bench inspect --suite demo --format json                                   # machine-readable, on stdout
 
 No training, no GPU, no network. Per runner: document lengths in its own tokens (p50/p90/p95/p99/max), the share
 of documents it truncates and of tokens it drops, the padding of its training micro-batches, and, where
@@ -41,11 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="where `bench profile` wrote its records, for the estimates (default: results/)",
     )
     parser.add_argument("--out", type=Path, help="folder for the files (default: reports/<suite>/inspect/)")
-    parser.add_argument("--json", action="store_true", help="print the inspection as JSON instead of the table")
+    from bench.cli import add_format
+
+    add_format(parser)  # --json: inspect.json's content on stdout instead of the table
 
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.cli import essential, print_json
     from bench.cli.paths import check_out_folder
     from bench.preflight import table_lines, to_json
     from bench.preflight.output import describe
@@ -59,11 +61,12 @@ def run(args: argparse.Namespace) -> int:
     from bench.preflight import write_files
 
     written = write_files(found, out)
-    if args.json:
-        print(json.dumps(to_json(found), indent=2))
+    if args.format == "json":
+        print_json(to_json(found))
         return 0
     print(describe(found))
     print()
     print("\n".join(table_lines(found)))
-    print(f"\nfiles: {', '.join(str(p) for p in written)}")
+    print()
+    essential(f"files: {', '.join(str(p) for p in written)}")
     return 0

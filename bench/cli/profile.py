@@ -108,7 +108,8 @@ def run(args: argparse.Namespace, out=None) -> int:
     """Measure every (runner, length) in its own spawned process (`bench.api.profile`), then print the table and
     the fitted exponents, and render the report."""
     out = out or sys.stdout
-    from bench import api
+    from bench import api, output
+    from bench.cli import essential
     from bench.report.profiling import build_profile_report
     from bench.results.schema import FAILED
     from bench.results.store import ResultStore
@@ -120,7 +121,10 @@ def run(args: argparse.Namespace, out=None) -> int:
     report = build_profile_report(args.results, args.report)
     count = len(list(store.profile_records()))
     print(f"\ntable: {store.profile_dir() / 'profile.csv'}  ({count} records)", file=out)
-    print(f"report: {report} and {report.with_name('report.html')}", file=out)
+    if out is sys.stdout or output.quiet():
+        essential(f"report: {report} and {report.with_name('report.html')}")
+    else:
+        print(f"report: {report} and {report.with_name('report.html')}", file=out)
     failed = int((table["status"] == FAILED).sum())
     if failed:
         print(f"bench: {failed} measurement(s) failed; see the status column", file=sys.stderr)

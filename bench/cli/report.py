@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     """Build the report and say where it is. A `ReportError` propagates to `bench`'s one-line error handler."""
     import sys
 
+    from bench.cli import essential
     from bench.cli.paths import check_out_folder
     from bench.report import build_report
 
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     folders = args.results or [Path("results")]
     _check_suite_exists(args.suite, folders)
     md_path = build_report(folders, args.suite, args.out, args.baseline, warn, args.gpu_price, args.currency)
-    print(f"report: {md_path}")
+    essential(f"report: {md_path}")
     print(f"        {md_path.with_name('report.html')} (self-contained)")
     print(f"tables: {md_path.parent / 'tables'}/*.csv   plots: {md_path.parent / 'plots'}/*.png, *.svg")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench import output
 from bench.config import SuiteConfig
 from bench.launch.options import RunOptions
 from bench.results.schema import OK, RunRecord, display_names
@@ -32,12 +33,13 @@ def options(args: argparse.Namespace) -> RunOptions:
         suite=args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
         data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
         overrides=dict(args.set) | keep, random_init=args.random_init, distributed=scale.distributed(args),
-        slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbose,
+        slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbosity == output.VERBOSE,
     )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     from bench import api
+    from bench.cli import essential
     from bench.report.budget import Pricing
 
     Pricing(args.gpu_price, args.currency)  # a bad price is refused before anything trains
@@ -46,12 +48,13 @@ def run(args: argparse.Namespace) -> int:
     if line:
         print(line)
     cluster = sweep.options.cluster
-    if cluster is None and sweep.plan.jobs and not args.verbose:
+    if cluster is None and sweep.plan.jobs and not sweep.options.verbose:
         print(
             f"each run's full output goes to {sweep.store.log_pattern(sweep.suite.name)} (--verbose shows it here too)"
         )
     table = sweep.execute()
     if cluster is not None and not cluster.wait:
+        essential(f"submitted; `bench status --suite {sweep.suite.name} --results {sweep.store.root}` shows them")
         return 0
     print()
     print(format_table(sweep.suite, table, sweep.runners))
@@ -60,10 +63,9 @@ def run(args: argparse.Namespace) -> int:
     report = api.report(
         sweep.suite.name, results=args.results, out=out, gpu_price=args.gpu_price, currency=args.currency
     )
-    print(f"report: {report} and {report.with_name('report.html')}")
-    verdict = report.with_name("verdict.md")
-    if verdict.exists():
-        print("\nverdict:\n  " + "\n  ".join(verdict.read_text(encoding="utf-8").splitlines()))
+    essential(f"report: {report} and {report.with_name('report.html')}")
+    if report.verdict:
+        print("\nverdict:\n  " + "\n  ".join(report.verdict.splitlines()))
     failed = int((table["status"] != OK).sum())
     if failed:
         print(f"bench: {failed} run(s) did not finish; see the status column and their logs", file=sys.stderr)

@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     spread.add_argument("--rdzv-backend", default="c10d", help="rendezvous backend (default: c10d)")
     spread.add_argument("--rdzv-endpoint", help="HOST:PORT of the rendezvous, the same on every machine")
     spread.add_argument("--rdzv-id", default="bench", help="names this sweep's rendezvous across machines")
-    cluster = parser.add_argument_group("a cluster, through submitit (pip install 'bench[slurm]')")
+    cluster = parser.add_argument_group("a cluster, through submitit (pip install 'longdoc-bench[slurm]')")
     cluster.add_argument(
         "--executor",
         choices=("slurm", "local"),

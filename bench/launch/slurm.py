@@ -51,7 +51,7 @@ def _submitit():
         import submitit
     except ImportError:
         raise BenchError(
-            "--executor slurm/local needs submitit: pip install 'bench[slurm]' (or pip install submitit)"
+            "--executor slurm/local needs submitit: pip install 'longdoc-bench[slurm]' (or pip install submitit)"
         ) from None
     return submitit
 

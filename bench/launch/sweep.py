@@ -168,7 +168,7 @@ def run_jobs(
     out = out or sys.stdout
     STOP.clear()
     total = len(the_plan.jobs)
-    progress = SweepProgress([job.runner_name for job in the_plan.jobs])
+    progress = SweepProgress.of(the_plan.jobs, slots=max(1, len(slots)))  # each runner timed from its own runs
     if len(slots) <= 1:
         slot = dataclasses.replace(slots[0] if slots else AS_IS, verbose=verbose)
         done = (

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from bench.config import AUTO, COMPILE_BUCKET, ProtocolConfig
+from bench.output import bar
 from bench.runners import EstimatorRunner, Runner, TransformerRunner
 
 PERCENTILES = (50, 90, 95, 99)
@@ -87,6 +88,7 @@ def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]], built: dict
     def count(texts: list[str]) -> np.ndarray:
         # in slices, keeping only the counts: the ids of a whole corpus as Python lists take gigabytes
         counts = np.zeros(len(texts), dtype=np.int64)
+        shown = bar(desc="tokenizing", total=len(texts), unit="doc")
         for start in range(0, len(texts), COUNT_SLICE):
             part = texts[start : start + COUNT_SLICE]
             if backend is not None:  # the Rust tokenizer's own batch call, on every core, without Python lists
@@ -94,6 +96,8 @@ def counter_for(runner: Runner, corpus: Callable[[], Iterable[str]], built: dict
             else:
                 lengths = [len(x) for x in tokenizer(part, add_special_tokens=False, verbose=False)["input_ids"]]
             counts[start : start + len(part)] = lengths
+            shown.update(len(part))
+        shown.close()
         return counts
 
     return Counter(tokenizer_key(tokenizer), tokenizer_source(tokenizer), count, tokenizer)

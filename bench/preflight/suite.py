@@ -12,6 +12,7 @@ import numpy as np
 
 from bench.config import SuiteConfig
 from bench.errors import BenchError
+from bench.output import activity, bar
 from bench.preflight.estimate import Estimate, estimate
 from bench.preflight.lengths import Counter, Lengths, TokenizerUnavailable, count_splits, counter_for, summarize
 from bench.results.store import ResultStore
@@ -84,9 +85,10 @@ def inspect_suite(
     from bench.data import load_suite_data, texts_of
 
     started = time.perf_counter()
-    datasets.disable_progress_bars()
+    datasets.disable_progress_bars()  # one bar of bench's own instead of one per datasets step
     try:
-        data = load_suite_data(suite, data_dir, limit)
+        with activity(f"suite {suite.name}: loading and checking the data"):
+            data = load_suite_data(suite, data_dir, limit)
     finally:
         datasets.enable_progress_bars()
     texts = {name: texts_of(ds) for name, ds in data.splits.items()}
@@ -98,7 +100,9 @@ def inspect_suite(
     counted: dict[str, list[np.ndarray]] = {}
     built: dict = {}
     rows = []
-    for name, runner in runners:
+    shown = bar(runners, desc="inspect: runners' tokenizers", unit="runner")
+    for name, runner in shown:
+        shown.set_postfix_str(name, refresh=True)  # a stand-in tokenizer can take a minute to train
         try:
             counter: Counter = counter_for(runner, corpus, built)
         except TokenizerUnavailable as err:

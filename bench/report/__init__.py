@@ -1,6 +1,7 @@
 """Reports: tables, plots, report.md and a self-contained report.html, rebuilt from the run records alone.
 
-The package is callable: `bench.report("demo")` is `report("demo")` below (see `_CallablePackage`)."""
+The package is callable: `bench.report("demo")` is `report("demo")` below (see `_CallablePackage`), and returns a
+`Report` (bench/report/handle.py): the report's path, its tables as DataFrames, the verdict, shown in a notebook."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.report.errors import ReportError
+from bench.report.handle import Report
 
-__all__ = ["ReportError", "build_report", "report"]
+__all__ = ["Report", "ReportError", "build_report", "report"]
 
 
 def build_report(
@@ -44,12 +46,14 @@ def build_report(
             a positive number.
     """
     # Imported here so that `bench --help` does not pay for pandas and matplotlib.
+    from bench.output import activity
     from bench.report.budget import Pricing
     from bench.report.build import build
 
     pricing = Pricing(gpu_price, currency)  # refused before anything is read or written
     dirs = Path(results_dir) if isinstance(results_dir, str | Path) else [Path(d) for d in results_dir]
-    return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn, pricing)
+    with activity(f"report {suite}: tables, statistics, plots"):
+        return build(dirs, suite, None if out_dir is None else Path(out_dir), baseline, warn, pricing)
 
 
 def report(
@@ -60,7 +64,7 @@ def report(
     baseline: str | None = None,
     gpu_price: float | None = None,
     currency: str = "USD",
-) -> Path:
+) -> Report:
     """`bench.report`: render a suite's report from its records, as `bench report` does.
 
     Args:
@@ -72,12 +76,14 @@ def report(
         currency: The currency of `gpu_price`.
 
     Returns:
-        Path of report.md; report.html, tables/*.csv and plots/ lie beside it.
+        A `Report`: it is the path of report.md wherever a path will do (`str()`, `open()`, `Path()`, and Path's
+        attributes: `.parent`, `.with_name(...)`), with `.html`, `.tables` (name -> DataFrame, from tables/*.csv),
+        `.summary`, `.verdict` (text) and, in a notebook, the verdict and summary table shown.
 
     Raises:
         ReportError: (a `bench.errors.BenchError`) no results for the suite, an unknown baseline, an unreadable record.
     """
-    return build_report(results, suite, out, baseline, gpu_price=gpu_price, currency=currency)
+    return Report(build_report(results, suite, out, baseline, gpu_price=gpu_price, currency=currency))
 
 
 class _CallablePackage(types.ModuleType):
@@ -87,7 +93,7 @@ class _CallablePackage(types.ModuleType):
     def __call__(
         self, suite: str = "demo", *, results: str | Path = "results", out: str | Path | None = None,
         baseline: str | None = None, gpu_price: float | None = None, currency: str = "USD",
-    ) -> Path:  # fmt: skip
+    ) -> Report:  # fmt: skip
         return report(suite, results=results, out=out, baseline=baseline, gpu_price=gpu_price, currency=currency)
 
 

