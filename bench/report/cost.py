@@ -82,17 +82,20 @@ def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
 
 def tuning_costs(ok: pd.DataFrame) -> dict[str, Any]:
     """A runner's tuning on its suite's grid (`tune:`): the grid's wall and training time per seed (means), the
-    points per seed, the settings chosen (each distinct choice once, with its seeds), and the runs not tuned."""
+    points per seed, the settings chosen (each distinct choice once, with the seeds that chose it: each seed selects
+    on its own grid, docs/tuning.md), and the runs not tuned."""
     column = lambda name: ok[name] if name in ok else pd.Series(None, index=ok.index, dtype=object)  # noqa: E731
-    chosen: dict[str, int] = {}
-    for name in column("tuned_values").dropna():
-        chosen[str(name)] = chosen.get(str(name), 0) + 1
+    chosen: dict[str, list[int]] = {}
+    for name, seed in zip(column("tuned_values"), column("seed"), strict=True):
+        if isinstance(name, str):
+            chosen.setdefault(name, []).append(int(seed))
     notes = column("tuning_note").dropna().astype(str)
+    seeds = lambda s: f"{'seed' if len(s) == 1 else 'seeds'} {', '.join(map(str, sorted(s)))}"  # noqa: E731
     return {
         "tuning_wall_s": stats.seed_stats(measured(column("tuning_wall_s"))).mean,
         "tuning_train_s": stats.seed_stats(measured(column("tuning_train_s"))).mean,
         "tuning_points": measured(column("tuning_points")).max(),
-        "tuned": " / ".join(f"{k} ({plural(n, 'seed')})" for k, n in chosen.items()),
+        "tuned": " / ".join(f"{k} ({seeds(s)})" for k, s in chosen.items()),
         "untuned_runs": int(notes.str.startswith("not tuned").sum()),
     }
 
@@ -233,8 +236,10 @@ TUNING_NOTE = Paragraph.of(
     "Tuning: the runners were tuned on the suite's grid (tune:), each grid point a run of its own evaluated on "
     "validation only; the point best on validation was then trained again and tested once, and that run is the one "
     "every other column shows. Tuning wall time: the grid's runs, summed per seed (mean over seeds), on top of the "
-    "wall time column; below it the points per seed and the settings chosen. Not tuned: a runner the grid's "
-    "settings do not apply to (scikit-learn), trained once."
+    "wall time column; below it the points per seed and the settings chosen, with the seeds that chose them (each "
+    "seed selects on its own grid: the selection is part of the runner's method, and the spread over seeds includes "
+    "it). The budget's training device-hours include the grid's training time, scaled like the run's own. Not "
+    "tuned: a runner the grid's settings do not apply to (scikit-learn), trained once."
 )
 
 

@@ -156,13 +156,24 @@ def _record_keys(stores: Sequence[ResultStore], suite: str) -> list[tuple[Result
     return found
 
 
+def _method_key(key: Any) -> Any:
+    """A configuration key as the method it describes: for a run tuned on a grid (`config_key.tune`), the values
+    its seed chose on validation are left out (the grid stays): selecting on the grid is part of the runner's
+    method, so its seeds pool whatever each chose (docs/tuning.md)."""
+    if not isinstance(key, dict) or not isinstance(key.get("tune"), dict):
+        return key
+    protocol = {k: v for k, v in (key.get("protocol") or {}).items() if k not in key["tune"]}
+    return {**key, "protocol": protocol}
+
+
 def _check_one_configuration(rows: list[dict[str, Any]], keys: dict[tuple[str, int], Any]) -> None:
     """Refuse to pool runs of one runner made with different configuration keys: their mean and spread would
-    describe no configuration. Runs of different runners may differ (that is the comparison)."""
+    describe no configuration. Runs of different runners may differ (that is the comparison). Seeds of a tuned
+    runner may differ in the values each chose on its grid (`_method_key`), never in the grid."""
     first: dict[str, tuple[int, Any]] = {}
     for row in rows:
         runner, seed = row["runner"], row["seed"]
-        key = keys.get((runner, seed))
+        key = _method_key(keys.get((runner, seed)))
         if key is None:
             continue
         if runner not in first:

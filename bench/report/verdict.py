@@ -122,8 +122,9 @@ def _tuning(summary: pd.DataFrame) -> list[str]:
     untuned = [r for _, r in summary.iterrows() if pd.isna(r["tuning_points"]) and r.get("untuned_runs")]
     but = f" ({', '.join(r['runner'] for r in untuned)} not: the grid does not apply to it)" if untuned else ""
     return [
-        f"Every runner{but} was tuned on the same grid of {points} points, chosen on validation and tested once; its "
-        "cost includes the tuning (the cost table's tuning wall time)."
+        f"Every runner{but} was tuned on the same grid of {points} points, each seed choosing on validation and tested "
+        "once; the budget's training figures include the grid's training, scaled like the run's own (the cost "
+        "table's tuning wall time), while the training-time ratios compare one run of each chosen point."
     ]
 
 
