@@ -25,6 +25,7 @@ LAYERS = {
     "errors": 0,
     "registry": 1,
     "host": 1,
+    "cpus": 1,
     "gpu": 1,
 }
 REPORT_MAY_IMPORT = {"report", "results", "errors"}

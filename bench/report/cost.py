@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import fmt, stats
+from bench.report import conditions, fmt, stats
 from bench.report.cells import plural, runner_cell, seeds_cell
 from bench.report.render import Cell, Paragraph, Strong, Table
 
@@ -77,7 +77,7 @@ def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
     for name in (*COST_FIELDS, *ENERGY_FIELDS):
         s = stats.seed_stats(runs[name])
         row |= {name: s.mean, f"{name}_std": s.std, f"{name}_n": s.n}
-    return row | tuning_costs(ok)
+    return row | tuning_costs(ok) | conditions.runner_conditions(ok)
 
 
 def tuning_costs(ok: pd.DataFrame) -> dict[str, Any]:
@@ -199,10 +199,16 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
     # A shared GPU's counter includes the other processes' energy: such a runner is shown, never ranked.
     marks["energy"] = fmt.best_mask(list(s["train_energy_j"].where(s["gpu_shared_runs"] == 0)), higher=False)
     rows = []
+    base_rows = s[s["runner"] == baseline]
+    base = base_rows.iloc[0] if not base_rows.empty else (s.iloc[0] if len(s) else None)
+    flagged = False
     for i, row in s.iterrows():
         time_notes = _coverage(row, "train_s_per_epoch")
         if row["resumed_runs"]:
             time_notes.append(f"{row['resumed_runs']} resumed")
+        measured_under = conditions.differences(row, base)  # threads, device, machine, busy host
+        time_notes += measured_under
+        flagged = flagged or bool(measured_under)
         cells = [
             runner_cell(row["runner"], baseline, bool(row.get("cost_only", False))),
             seeds_cell(row),
@@ -210,7 +216,7 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s") + _host_bound(row)),
                  best=marks["train_tokens_per_s"][i], bad=bool(row["host_bound_runs"]), numeric=True),
             Cell(fmt.duration(row["train_s_per_epoch"]), _sub(time_notes), best=marks["train_s_per_epoch"][i],
-                 numeric=True),
+                 bad=bool(measured_under), numeric=True),
             Cell(fmt.rate(row["eval_samples_per_s"]), _sub(_coverage(row, "eval_samples_per_s")),
                  best=marks["eval_samples_per_s"][i], numeric=True),
             Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
@@ -229,6 +235,8 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
     notes = _notes(kind, energy, s)
     if tuning:
         notes.append(TUNING_NOTE)
+    if flagged:
+        notes.append(Paragraph.of(conditions.NOTE))
     return Table(columns, rows, notes)
 
 

@@ -233,6 +233,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             tasks.add(record.get("task") or "single_label")
             per_label[key] = record.get("per_label") or {}
         environments.append(record.get("environment") or {})
+        if row["cpu_threads"] is None:  # a record older than `cpu_threads`: the threads torch had at its end
+            row["cpu_threads"] = (record.get("environment") or {}).get("torch_threads")
         tuned = record.get("tuned")  # a mapping, so not a scalar column: its point's name instead
         row["tuned_values"] = point_name(tuned) if isinstance(tuned, dict) else None
         for epoch in record.get("epochs") or []:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import budget, fmt, stats
+from bench.report import budget, conditions, fmt, stats
 
 ALPHA = 0.05
 COSTS = (("train_s_per_epoch", "training time"), ("memory_mb", "memory"), ("train_energy_j", "energy"))
@@ -100,7 +100,7 @@ def verdict(summary: pd.DataFrame, comparison: pd.DataFrame, aligned: Any, basel
         judged = "a difference" if separated else "not separated from it"
         line = (
             f"{row['runner']}: {fmt.points(c['delta_accuracy'])} over {baseline} ({ci} pp; Holm-adjusted p "
-            f"{fmt.p_value(c['p_holm'])}, {judged}), at {_price(row, base)}"
+            f"{fmt.p_value(c['p_holm'])}, {judged}), at {_price(row, base)}{conditions.flag(row, base)}"
         )
         content = base["max_length"] - 2 if pd.notna(base["max_length"]) else math.nan
         on_long = _longer_documents(aligned, row["runner"], baseline, content) if content == content else None

@@ -23,7 +23,7 @@ from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner, probe
 from bench.runners.tokenizers import tokenizer_source
 from bench.train import multilabel
-from bench.train.callbacks import Phase, ShareCpus
+from bench.train.callbacks import Phase
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.measure import ThroughputCallback, TokenCounter, Totals
@@ -236,7 +236,7 @@ def train_and_evaluate(
             data_collator=collator,
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
-            callbacks=[throughput, ShareCpus(), phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
+            callbacks=[throughput, phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
             counter=counter,
             measures=throughput,
         )
