@@ -164,7 +164,7 @@ def test_kill_9_mid_epoch_then_resume(tmp_path: Path):
         time.sleep(0.05)
     time.sleep(1.0)  # into the second epoch
     during = bench("status", "--suite", str(suite), "--results", str(results), cwd=tmp_path)
-    assert during.returncode == 0 and "running" in during.stdout, during.stdout
+    assert during.returncode == 1 and "running" in during.stdout, during.stdout  # 1: not all finished
     os.killpg(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=120)
     assert not (runs / "seed0.json").exists()
@@ -192,7 +192,7 @@ def test_two_bench_runs_of_one_suite_at_once(tmp_path: Path):
     seen_running = False
     while first.poll() is None or second.poll() is None:
         status = bench("status", "--suite", str(suite), "--results", str(results), cwd=tmp_path)
-        assert status.returncode == 0, status.stderr
+        assert status.returncode in (0, 1), status.stderr  # 0 once every run is ok
         seen_running = seen_running or "running" in status.stdout
         time.sleep(0.5)
     outputs = [p.communicate(timeout=60) for p in (first, second)]
