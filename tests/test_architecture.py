@@ -30,6 +30,7 @@ LAYERS = {
     "errors": 0,
     "registry": 1,
     "host": 1,
+    "cpus": 1,
     "gpu": 1,
     "output": 0,  # verbosity and progress bars: the standard library and tqdm only
 }

@@ -73,7 +73,7 @@ def test_a_tuned_suite_selects_on_validation_and_tests_the_chosen_point_once(tmp
 
     # the report: a tuning column in the cost table, and the verdict says the runners were tuned
     report = (tmp_path / "reports" / "tinytune" / "report.md").read_text().replace("\\_", "_")  # Markdown escapes
-    assert "| tuning wall time |" in report and f"chose {POINTS[chosen]} (1 seed)" in report
+    assert "| tuning wall time |" in report and f"chose {POINTS[chosen]} (seed 0)" in report
     verdict = (tmp_path / "reports" / "tinytune" / "verdict.md").read_text()
     assert "tuned on the same grid of 2 points" in verdict and "tfidf-logreg not" in verdict
 

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bench.host import EXIT_ELSEWHERE, claim_cpus, exit_with_parent, is_out_of_memory, last_line
+from bench.cpus import claim_cpus
+from bench.host import EXIT_ELSEWHERE, exit_with_parent, is_out_of_memory, last_line
 from bench.results.schema import FAILED, OOM, Record
 from bench.results.store import read_record, write_record
 from bench.train.console import RunOutput, capture
@@ -105,7 +106,7 @@ def _worker(job: Job, placement: Placement = AS_IS) -> None:
         output = RunOutput(placement.log, placement.title, placement.verbose, bars=placement.share == 1)
     if placement.gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(placement.gpus)
-    claim_cpus(placement.share)  # before the job imports torch
+    claim_cpus(placement.share)  # before the job imports torch; waits while other bench runs hold the CPUs
     started = time.perf_counter()
     with capture(output):
         try:

@@ -1,5 +1,7 @@
 """Tuning on a suite's grid: each point a run of its own (validation only), then per runner and seed the point best
-on validation, trained once more as the suite's run, the only one that touches test.
+on validation, trained once more as the suite's run, the only one that touches test. Each seed selects on its own
+grid: the selection is part of the runner's method, and the report pools a tuned runner's seeds whatever each chose
+(docs/tuning.md says why).
 
 Why train the selected point again rather than test its kept checkpoint: a finished run drops its checkpoints, and
 keeping every point's best one would cost a checkpoint per point on disk until selection; the selected run is then an
@@ -85,14 +87,20 @@ def resolve(item: Pending, key_of) -> Job | str:
     tuning = {
         "tuned": dict(chosen),
         "tuning_points": len(item.points),
-        "tuning_train_s": sum(r.train_s or 0.0 for r in records),
-        "tuning_wall_s": sum(r.wall_s or 0.0 for r in records),
+        "tuning_train_s": _total(r.train_s for r in records),  # the budget adds it to the run's own training
+        "tuning_wall_s": _total(r.wall_s for r in records),
         "tuning_note": f"chosen on validation {metric} at each point's kept epoch ({shown}); "
         f"{'lowest' if metric == 'loss' else 'highest'} wins, a tie goes to the first in grid order"
         + (f"; trained at the batches its point was probed to ({point.probe})" if pinned else ""),
     }
     key = grid_key(key_of(suite), suite.tune)
     return dataclasses.replace(item.base, suite=suite, key=key, tuning=tuning)
+
+
+def _total(seconds) -> float | None:
+    """The points' times summed; None where a point did not measure its own (a grid's cost is never understated)."""
+    values = list(seconds)
+    return None if any(v is None or v <= 0 for v in values) else float(sum(values))
 
 
 def classify(job: Job, overwrite: bool) -> tuple[str, ...] | bool:

@@ -1,9 +1,9 @@
 """A budget a person can plan with: device-hours to train each runner on the suite's full data and to classify 1 M
 documents, from the measured rates, and the same in money where a GPU price is known.
 
-Training device-hours = the measured training time (warm-up steps and evaluation excluded), scaled by the suite's
-train split over the documents the run carved train and validation from (a `--limit` run), times the devices that
-trained it. Inference device-hours per 1 M documents = 1e6 / the test pass's documents per second, times the devices
+Training device-hours = the measured training time (warm-up steps and evaluation excluded), plus a tuned run's
+grid (`tuning_train_s`: its points trained on the same documents), scaled by the suite's train split over the
+documents the run carved train and validation from (a `--limit` run), times the devices that trained it. Inference device-hours per 1 M documents = 1e6 / the test pass's documents per second, times the devices
 (the test split's length distribution stands for the suite's). Money = GPU-hours × a price per GPU-hour: the user's
 `--gpu-price`, else the dated list price of the record's GPU in the shipped `prices.yaml`. CPU runs get CPU-hours
 and no money; a GPU with no price gets an empty money cell and a note, never 0.
@@ -31,7 +31,7 @@ DOCUMENTS = 1_000_000  # the inference budget's unit: 1 M documents
 BUDGET_COLUMNS = (
     "device_kind", "train_gpu_h", "train_cpu_h", "infer_gpu_h_per_1M", "infer_cpu_h_per_1M", "train_scale",
     "train_docs_measured", "train_full_size_known", "price_per_gpu_h", "currency", "price_source", "train_cost",
-    "infer_cost_per_1M", "budget_note",
+    "infer_cost_per_1M", "budget_note", "train_includes_tuning",
 )  # fmt: skip
 
 
@@ -96,16 +96,25 @@ def run_hours(ok: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=ok.index)
     out["gpu"] = ok["gpu_name"].notna() | (ok["device"].astype(str) == "cuda")
     out["scale"] = (split / carved).clip(lower=1)  # a run of the full data carves all of it: 1
-    out["train_h"] = measured(ok["train_s"]) * out["scale"].fillna(1) * devices / 3600
+    # a tuned run's cost is its grid's training too (the points trained on the same documents, so scaled alike);
+    # a tuned run whose grid's time was not measured has no full cost: NaN, never its own time alone
+    tuned = measured(_column(ok, "tuning_points")).notna()
+    tuning = measured(_column(ok, "tuning_train_s")).where(tuned, 0.0)
+    out["tuned"] = tuned
+    out["train_h"] = (measured(ok["train_s"]) + tuning) * out["scale"].fillna(1) * devices / 3600
     out["infer_h_per_1M"] = DOCUMENTS / measured(ok["eval_samples_per_s"]) * devices / 3600
     out["docs"] = measured(ok["n_train"])
     return out
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series(math.nan, index=frame.index)
+
+
 def runner_budget(ok: pd.DataFrame, pricing: Pricing) -> dict[str, Any]:
     """One runner's budget columns of the summary (`BUDGET_COLUMNS`): means over its successful runs."""
     row: dict[str, Any] = dict.fromkeys(BUDGET_COLUMNS, math.nan) | {"device_kind": "", "currency": ""}
-    row |= {"price_source": "", "budget_note": "", "train_full_size_known": True}
+    row |= {"price_source": "", "budget_note": "", "train_full_size_known": True, "train_includes_tuning": False}
     if ok.empty:
         return row
     hours = run_hours(ok)
@@ -116,6 +125,7 @@ def runner_budget(ok: pd.DataFrame, pricing: Pricing) -> dict[str, Any]:
     row["train_scale"] = stats.seed_stats(hours["scale"]).mean
     row["train_docs_measured"] = stats.seed_stats(hours["docs"]).mean
     row["train_full_size_known"] = bool(hours["scale"].notna().all())
+    row["train_includes_tuning"] = bool(hours["tuned"].any())
     if not gpu:
         row["budget_note"] = "CPU run: CPU-hours, no GPU price applies"
         return row
@@ -163,13 +173,15 @@ def _infer_hours(row: pd.Series) -> float:
 
 
 def scaled_note(row: pd.Series) -> str:
-    """'scaled ×41.7 from 600 docs', 'as measured: full data size not recorded', or '' for a full-data run."""
+    """'scaled ×41.7 from 600 docs', 'as measured: full data size not recorded', or '' for a full-data run; with
+    'grid included' where the runner was tuned (its grid's training is in the figure)."""
+    tuning = ["grid included"] if row.get("train_includes_tuning") is True else []
     if not row["train_full_size_known"]:
-        return "as measured: the full data's size is not in these records"
+        return "; ".join(["as measured: the full data's size is not in these records", *tuning])
     scale, docs = row["train_scale"], row["train_docs_measured"]
     if pd.notna(scale) and scale > 1 + 1e-9 and pd.notna(docs):
-        return f"scaled ×{scale:.3g} from {docs:,.0f} docs"
-    return ""
+        return "; ".join([f"scaled ×{scale:.3g} from {docs:,.0f} docs", *tuning])
+    return "; ".join(tuning)
 
 
 def has_budget(summary: pd.DataFrame) -> bool:
@@ -216,7 +228,7 @@ def notes(summary: pd.DataFrame) -> list[Paragraph]:
     out = [
         Paragraph.of(
             "Budget: train, full data = the measured training time (warm-up steps and evaluation excluded, so a "
-            "little under the bill) × the suite's train split over the documents the run drew from (a --limit run; "
+            "little under the bill; for a tuned runner, its grid's training time added: grid included) × the suite's train split over the documents the run drew from (a --limit run; "
             "below the value: scaled from how many) × the devices that trained it, in GPU-hours (CPU-hours for a run "
             "without a GPU). 1 M docs = 1,000,000 / the test pass's documents per second × devices, in hours: the "
             "test split's lengths stand for the suite's. Money = GPU-hours × a price per GPU-hour; CPU runs and GPUs "
@@ -241,6 +253,7 @@ def sentence(candidates: pd.DataFrame) -> str | None:
             text = f"training {row['runner']} on the full data ~{hours(train)} {unit}"
         else:  # a figure of another size must not read as the full data's
             text = f"training {row['runner']} as measured, not scaled to the full data (its record lacks the data's size) ~{hours(train)} {unit}"
+        text += " (its tuning grid included)" if row.get("train_includes_tuning") is True else ""
         if pd.notna(row["train_cost"]):
             at = f"{row['price_per_gpu_h']:g} {row['currency']}/GPU-h"
             text += f" (~{money(row['train_cost'], row['currency'])} at {at})"

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import fmt, stats
+from bench.report import conditions, fmt, stats
 from bench.report.cells import plural, runner_cell, seeds_cell
 from bench.report.render import Cell, Paragraph, Strong, Table
 
@@ -77,22 +77,25 @@ def runner_costs(ok: pd.DataFrame) -> dict[str, Any]:
     for name in (*COST_FIELDS, *ENERGY_FIELDS):
         s = stats.seed_stats(runs[name])
         row |= {name: s.mean, f"{name}_std": s.std, f"{name}_n": s.n}
-    return row | tuning_costs(ok)
+    return row | tuning_costs(ok) | conditions.runner_conditions(ok)
 
 
 def tuning_costs(ok: pd.DataFrame) -> dict[str, Any]:
     """A runner's tuning on its suite's grid (`tune:`): the grid's wall and training time per seed (means), the
-    points per seed, the settings chosen (each distinct choice once, with its seeds), and the runs not tuned."""
+    points per seed, the settings chosen (each distinct choice once, with the seeds that chose it: each seed selects
+    on its own grid, docs/tuning.md), and the runs not tuned."""
     column = lambda name: ok[name] if name in ok else pd.Series(None, index=ok.index, dtype=object)  # noqa: E731
-    chosen: dict[str, int] = {}
-    for name in column("tuned_values").dropna():
-        chosen[str(name)] = chosen.get(str(name), 0) + 1
+    chosen: dict[str, list[int]] = {}
+    for name, seed in zip(column("tuned_values"), column("seed"), strict=True):
+        if isinstance(name, str):
+            chosen.setdefault(name, []).append(int(seed))
     notes = column("tuning_note").dropna().astype(str)
+    seeds = lambda s: f"{'seed' if len(s) == 1 else 'seeds'} {', '.join(map(str, sorted(s)))}"  # noqa: E731
     return {
         "tuning_wall_s": stats.seed_stats(measured(column("tuning_wall_s"))).mean,
         "tuning_train_s": stats.seed_stats(measured(column("tuning_train_s"))).mean,
         "tuning_points": measured(column("tuning_points")).max(),
-        "tuned": " / ".join(f"{k} ({plural(n, 'seed')})" for k, n in chosen.items()),
+        "tuned": " / ".join(f"{k} ({seeds(s)})" for k, s in chosen.items()),
         "untuned_runs": int(notes.str.startswith("not tuned").sum()),
     }
 
@@ -196,10 +199,16 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
     # A shared GPU's counter includes the other processes' energy: such a runner is shown, never ranked.
     marks["energy"] = fmt.best_mask(list(s["train_energy_j"].where(s["gpu_shared_runs"] == 0)), higher=False)
     rows = []
+    base_rows = s[s["runner"] == baseline]
+    base = base_rows.iloc[0] if not base_rows.empty else (s.iloc[0] if len(s) else None)
+    flagged = False
     for i, row in s.iterrows():
         time_notes = _coverage(row, "train_s_per_epoch")
         if row["resumed_runs"]:
             time_notes.append(f"{row['resumed_runs']} resumed")
+        measured_under = conditions.differences(row, base)  # threads, device, machine, busy host
+        time_notes += measured_under
+        flagged = flagged or bool(measured_under)
         cells = [
             runner_cell(row["runner"], baseline, bool(row.get("cost_only", False))),
             seeds_cell(row),
@@ -207,7 +216,7 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s") + _host_bound(row)),
                  best=marks["train_tokens_per_s"][i], bad=bool(row["host_bound_runs"]), numeric=True),
             Cell(fmt.duration(row["train_s_per_epoch"]), _sub(time_notes), best=marks["train_s_per_epoch"][i],
-                 numeric=True),
+                 bad=bool(measured_under), numeric=True),
             Cell(fmt.rate(row["eval_samples_per_s"]), _sub(_coverage(row, "eval_samples_per_s")),
                  best=marks["eval_samples_per_s"][i], numeric=True),
             Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
@@ -226,6 +235,8 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
     notes = _notes(kind, energy, s)
     if tuning:
         notes.append(TUNING_NOTE)
+    if flagged:
+        notes.append(Paragraph.of(conditions.NOTE))
     return Table(columns, rows, notes)
 
 
@@ -233,8 +244,10 @@ TUNING_NOTE = Paragraph.of(
     "Tuning: the runners were tuned on the suite's grid (tune:), each grid point a run of its own evaluated on "
     "validation only; the point best on validation was then trained again and tested once, and that run is the one "
     "every other column shows. Tuning wall time: the grid's runs, summed per seed (mean over seeds), on top of the "
-    "wall time column; below it the points per seed and the settings chosen. Not tuned: a runner the grid's "
-    "settings do not apply to (scikit-learn), trained once."
+    "wall time column; below it the points per seed and the settings chosen, with the seeds that chose them (each "
+    "seed selects on its own grid: the selection is part of the runner's method, and the spread over seeds includes "
+    "it). The budget's training device-hours include the grid's training time, scaled like the run's own. Not "
+    "tuned: a runner the grid's settings do not apply to (scikit-learn), trained once."
 )
 
 

@@ -136,13 +136,24 @@ def _record_keys(stores: Sequence[ResultStore], suite: str) -> list[tuple[Result
     return found
 
 
+def _method_key(key: Any) -> Any:
+    """A configuration key as the method it describes: for a run tuned on a grid (`config_key.tune`), the values
+    its seed chose on validation are left out (the grid stays): selecting on the grid is part of the runner's
+    method, so its seeds pool whatever each chose (docs/tuning.md)."""
+    if not isinstance(key, dict) or not isinstance(key.get("tune"), dict):
+        return key
+    protocol = {k: v for k, v in (key.get("protocol") or {}).items() if k not in key["tune"]}
+    return {**key, "protocol": protocol}
+
+
 def _check_one_configuration(rows: list[dict[str, Any]], keys: dict[tuple[str, int], Any]) -> None:
     """Refuse to pool runs of one runner made with different configuration keys: their mean and spread would
-    describe no configuration. Runs of different runners may differ (that is the comparison)."""
+    describe no configuration. Runs of different runners may differ (that is the comparison). Seeds of a tuned
+    runner may differ in the values each chose on its grid (`_method_key`), never in the grid."""
     first: dict[str, tuple[int, Any]] = {}
     for row in rows:
         runner, seed = row["runner"], row["seed"]
-        key = keys.get((runner, seed))
+        key = _method_key(keys.get((runner, seed)))
         if key is None:
             continue
         if runner not in first:
@@ -206,6 +217,8 @@ def load_results(results_dirs: Path | Sequence[Path], suite: str) -> SuiteResult
             tasks.add(record.get("task") or SINGLE_LABEL)
             per_label[key] = record.get("per_label") or {}
         environments.append(record.get("environment") or {})
+        if row["cpu_threads"] is None:  # a record older than `cpu_threads`: the threads torch had at its end
+            row["cpu_threads"] = (record.get("environment") or {}).get("torch_threads")
         tuned = record.get("tuned")  # a mapping, so not a scalar column: its point's name instead
         row["tuned_values"] = point_name(tuned) if isinstance(tuned, dict) else None
         for epoch in record.get("epochs") or []:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.report import budget, carbon, fmt, stats
+from bench.report import budget, carbon, conditions, fmt, stats
 from bench.tasks import Task, task_for
 
 ALPHA = 0.05
@@ -119,7 +119,7 @@ def verdict(
         judged = "a difference" if separated else "not separated from it"
         line = (
             f"{row['runner']}: {fmt.points(c['delta'])} over {baseline} in {name} ({ci} pp; Holm-adjusted p "
-            f"{fmt.p_value(c['p_holm'])}, {c['p_method']}, {judged}), at {_price(row, base)}"
+            f"{fmt.p_value(c['p_holm'])}, {c['p_method']}, {judged}), at {_price(row, base)}{conditions.flag(row, base)}"
         )
         content = base["max_length"] - 2 if pd.notna(base["max_length"]) else math.nan
         on_long = _longer_documents(aligned, row["runner"], baseline, content, task) if content == content else None
@@ -182,8 +182,9 @@ def _tuning(summary: pd.DataFrame) -> list[str]:
     untuned = [r for _, r in summary.iterrows() if pd.isna(r["tuning_points"]) and r.get("untuned_runs")]
     but = f" ({', '.join(r['runner'] for r in untuned)} not: the grid does not apply to it)" if untuned else ""
     return [
-        f"Every runner{but} was tuned on the same grid of {points} points, chosen on validation and tested once; its "
-        "cost includes the tuning (the cost table's tuning wall time)."
+        f"Every runner{but} was tuned on the same grid of {points} points, each seed choosing on validation and tested "
+        "once; the budget's training figures include the grid's training, scaled like the run's own (the cost "
+        "table's tuning wall time), while the training-time ratios compare one run of each chosen point."
     ]
 
 

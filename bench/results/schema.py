@@ -216,6 +216,21 @@ class RunRecord(Record):
     gpu_shared: bool | None = _f(
         "other processes used the GPU during the run: the energy counter is the whole board's", gpu=True
     )
+    # the conditions its cost was measured under (bench/cpus.py); the report flags runners measured under others
+    cpu_threads: int | None = _f(
+        "CPU threads the run computed with (torch, OpenMP, MKL, tokenizers), fixed for its whole duration"
+    )
+    cpus: str | None = _f(
+        "the CPUs the run was pinned to (Linux ids, comma-separated), disjoint from other bench runs'; None: unpinned"
+    )
+    cpu_quota: float | None = _f("the cgroup's CPU quota (cpu.max) in CPUs; None where there is none")
+    cpu_wait_s: float | None = _f("time the run waited, queued, for CPUs that other bench runs held", "s")
+    host_other_cpus: float | None = _f(
+        "other processes' CPU use on the run's CPUs while it trained and tested, in CPUs (/proc/stat; 0.5: half a "
+        "CPU busy with other work)"
+    )
+    cpu_steal: float | None = _f("share of the run's CPUs' time the hypervisor stole while it trained and tested")
+    load_avg: float | None = _f("the machine's 1-minute load average when the run finished training and testing")
     segments: int | None = _f("processes that trained part of this run (1 + resumes); times and tokens are summed")
     n_features: int | None = _f("feature count of a scikit-learn runner")
     n_train: int | None = _f("training documents")

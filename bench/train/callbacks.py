@@ -1,21 +1,9 @@
-"""Small Trainer callbacks of the protocol: sharing the CPUs with other runs, and knowing the phase that ran out of
-memory."""
+"""A small Trainer callback of the protocol: knowing the phase that ran out of memory. (A run's CPU threads are fixed
+for its whole duration, `bench.cpus`: nothing resizes them while it trains.)"""
 
 from __future__ import annotations
 
 from transformers import TrainerCallback
-
-from bench.host import rebalance_threads
-
-
-class ShareCpus(TrainerCallback):
-    """Resize torch's thread pool while training when other bench runs start or end on the same CPUs."""
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        rebalance_threads()
-
-    def on_prediction_step(self, args, state, control, **kwargs):
-        rebalance_threads()
 
 
 class Phase(TrainerCallback):

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import AUTO, ProtocolConfig, SuiteConfig, to_dict
+from bench.cpus import HostLoad, claim_cpus, conditions, release_cpus
 from bench.host import (
     EXIT_ELSEWHERE,
-    claim_cpus,
     device_kind,
     device_label,
     environment,
@@ -25,7 +25,6 @@ from bench.host import (
     mixed_precision,
     now,
     pin_one_gpu,
-    release_cpus,
     resolved_precision,
     trainer_precision,
 )
@@ -242,8 +241,11 @@ class Job:
         tracking = self.tracking()
         if tracking and resume_from is None:  # a run started afresh starts a fresh event history; a resumed one adds
             shutil.rmtree(tracking.tensorboard_dir, ignore_errors=True)
+        held = {}  # what this run trained on and what else ran on its CPUs (a distributed run's ranks: not known)
         if self.world_size == 1:
-            result = self.train(resume_from)
+            with HostLoad() as load:
+                result = self.train(resume_from)
+            held = {**conditions(), **load.fields}
         else:  # the ranks set their own device, and claim this machine's CPUs among themselves
             release_cpus()
             errors = functools.partial(self.store.rank_error_path, self.run_key)
@@ -267,6 +269,7 @@ class Job:
             label_names=label_names,
             device=device_kind(),
             wall_s=earlier_wall_s + time.perf_counter() - started,
+            **held,
             environment=environment(),
             finished_at=now(),
         )

@@ -22,7 +22,7 @@ from bench.host import mixed_precision, peak_cpu_rss_mb
 from bench.runners import TransformerRunner, probe
 from bench.runners.tokenizers import tokenizer_source
 from bench.tasks.single_label_metrics import classification_metrics  # noqa: F401  (the tests' name)
-from bench.train.callbacks import Phase, ShareCpus
+from bench.train.callbacks import Phase
 from bench.train.distributed import reduce
 from bench.train.encoding import InMemorySplit, RunnerCollator, encode, tokenize
 from bench.train.energy import EnergyMeter
@@ -235,7 +235,7 @@ def train_and_evaluate(
             data_collator=collator,
             compute_metrics=compute_metrics,
             processing_class=tokenizer,
-            callbacks=[throughput, ShareCpus(), phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
+            callbacks=[throughput, phase, EpochProgress(protocol.metric_for_best_model, protocol.epochs)],
             counter=counter,
             measures=throughput,
         )
