@@ -9,6 +9,7 @@ predicted exactly once, with it. Metrics, record fields and predictions are thos
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,11 @@ def _train_multilabel(
     for i, (hyper, binary) in enumerate(runner.build_classifiers(seed, 2), 1):  # each label a two-class problem
         classifier = OneVsRestClassifier(binary)
         fit_started = time.perf_counter()
-        classifier.fit(x_train, targets["train"])
+        with warnings.catch_warnings():
+            # a label no training document has (zero-shot, or rare under --limit) gets a constant classifier that
+            # never predicts it, as it should; sklearn warns once per such label, thousands of lines on EURLEX57K
+            warnings.filterwarnings("ignore", message="Label not .* is present in all training examples")
+            classifier.fit(x_train, targets["train"])
         train_s += time.perf_counter() - fit_started
         val_scores = classifier.predict_proba(x_val)
         threshold = choose_threshold(targets["validation"], val_scores)

@@ -45,14 +45,19 @@ def multilabel_metrics(
     set is predicted exactly) at `threshold`; with `label_names`, also per label: precision, recall, F1, support.
 
     Samples-F1 counts a document with no true and no predicted label as 1 (it was predicted exactly), the
-    per-document F1 `document_f1` gives and the report's paired tests use."""
+    per-document F1 `document_f1` gives and the report's paired tests use.
+
+    Macro-F1 is the mean F1 over the labels that occur in `targets` or in the predictions: a label that does
+    neither (no test document has it, none is given it) has no F1 and is left out, not counted as 0 (sklearn's
+    `zero_division=nan`; with `zero_division=0`, EURLEX57K's thousands of concepts absent from a test sample would
+    each pull the mean down). A label that occurs and is never predicted scores 0: a zero-shot label is a miss."""
     targets = np.asarray(targets).astype(bool)
     preds = np.asarray(scores) >= threshold
     p, r, f, _ = precision_recall_fscore_support(targets, preds, average="micro", zero_division=0)
     out: dict[str, Any] = {
         "accuracy": float(accuracy_score(targets, preds)),
         "micro_f1": float(f),
-        "macro_f1": float(f1_score(targets, preds, average="macro", zero_division=0)),
+        "macro_f1": _macro_f1(targets, preds),
         "samples_f1": float(document_f1(targets, preds).mean()),
         "micro_precision": float(p),
         "micro_recall": float(r),
@@ -66,6 +71,13 @@ def multilabel_metrics(
             for j, name in enumerate(label_names)
         }  # fmt: skip
     return out
+
+
+def _macro_f1(targets: np.ndarray, preds: np.ndarray) -> float | None:
+    """Macro-F1 over the labels with a true or predicted occurrence; None where no label has either."""
+    if not (targets.any(axis=0) | preds.any(axis=0)).any():
+        return None
+    return float(f1_score(targets, preds, average="macro", zero_division=np.nan))
 
 
 def document_f1(targets: np.ndarray, preds: np.ndarray) -> np.ndarray:

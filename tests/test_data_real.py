@@ -1,0 +1,131 @@
+"""The literature's suites on slices of the real copies in ../shared/data (20newsgroups, eurlex57k; each folder's
+SOURCE.md says what it is), and on the hub layouts their fallback columns keep working. Tests needing a copy skip
+with the path they looked in where it is absent ($BENCH_DATA_DIR points elsewhere)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.data import load_suite, load_suite_data
+from bench.errors import BenchError
+from bench.runners import build_runner
+from bench.train import estimator
+
+SHARED = Path(os.environ.get("BENCH_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
+
+
+def real_slice(tmp_path: Path, name: str, rows: dict[str, int]) -> Path:
+    """The first `rows[split]` documents of each split of the real copy `name`, as a --data-dir of the same layout
+    (file names, columns), with its other files (eurovoc_concepts.json) linked in."""
+    source = SHARED / name
+    if not (source / "train.jsonl.gz").exists():
+        pytest.skip(f"real copy {name} not found at {source} (set BENCH_DATA_DIR to the folder holding it)")
+    out = tmp_path / name
+    out.mkdir()
+    for split, n in rows.items():
+        with gzip.open(source / f"{split}.jsonl.gz", "rt", encoding="utf-8") as f, gzip.open(
+            out / f"{split}.jsonl.gz", "wt", encoding="utf-8"
+        ) as g:  # fmt: skip
+            for _, line in zip(range(n), f, strict=False):
+                g.write(line)
+    for extra in source.glob("*.json"):
+        (out / extra.name).symlink_to(extra)
+    return out
+
+
+def write_jsonl(folder: Path, split: str, rows: list[dict]) -> None:
+    folder.mkdir(exist_ok=True)
+    (folder / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_20news_reads_the_bydate_copy_with_newsgroup_names(tmp_path: Path):
+    folder = real_slice(tmp_path, "20newsgroups", {"train": 600, "test": 200})
+    data = load_suite_data(load_suite("20news"), folder)
+    assert len(data.label_names) == 20 and data.label_names[0] == "alt.atheism"  # the `label` column's names
+    assert {len(data.splits[s]) for s in data.splits} == {540, 60, 200}  # no dev file: 10% carved from train
+    assert data.splits["test"][0]["id"].split("/")[0] in data.label_names  # the copy's ids: <newsgroup>/<file>
+
+
+def test_20news_still_reads_the_hub_layout_first(tmp_path: Path):
+    """SetFit/20_newsgroups: `label` is the class id, `label_text` its name; the suite's fallback list names
+    label_text first, so the classes keep their names."""
+    names = ["comp.graphics", "sci.space"]
+    rows = [{"text": f"post {i} about {names[i % 2]}", "label": i % 2, "label_text": names[i % 2]} for i in range(40)]
+    write_jsonl(tmp_path / "hub", "train", rows)
+    write_jsonl(tmp_path / "hub", "test", rows[:10])
+    assert load_suite_data(load_suite("20news"), tmp_path / "hub").label_names == tuple(names)
+
+
+def test_eurlex57k_reads_the_real_copy_with_its_dev_split_and_every_concept(tmp_path: Path):
+    folder = real_slice(tmp_path, "eurlex57k", {"train": 300, "dev": 40, "test": 50})
+    data = load_suite_data(load_suite("eurlex57k"), folder)
+    assert {s: len(d) for s, d in data.splits.items()} == {"train": 300, "validation": 40, "test": 50}
+    assert data.splits["train"][0]["id"].startswith("3")  # a CELEX id, from the copy's `id` column
+    with gzip.open(folder / "test.jsonl.gz", "rt") as f:
+        first_test = json.loads(f.readline())
+    assert [data.label_names[i] for i in data.splits["test"][0]["label"]] == sorted(first_test["labels"])
+    train_labels = {data.label_names[i] for row in data.splits["train"]["label"] for i in row}
+    held_out = {data.label_names[i] for s in ("validation", "test") for row in data.splits[s]["label"] for i in row}
+    assert held_out - train_labels  # concepts only in dev/test are kept in the label space (a slice has many)
+    assert len(data.label_names) == len(train_labels | held_out)
+    assert data.notes and f"{len(held_out - train_labels)} of the {len(data.label_names)} labels" in data.notes[0]
+
+
+def test_eurlex57k_reads_the_layout_of_the_documented_script(tmp_path: Path):
+    """docs/long-document-suites.md's script writes train/dev/test.jsonl with celex_id and concepts."""
+    rows = [{"celex_id": f"3{i:04d}", "text": f"header {i}\nbody {i % 3}", "concepts": [str(i % 3), "9"]}
+            for i in range(30)]  # fmt: skip
+    for split, part in (("train", rows[:20]), ("dev", rows[20:25]), ("test", rows[25:])):
+        write_jsonl(tmp_path / "script", split, part)
+    data = load_suite_data(load_suite("eurlex57k"), tmp_path / "script")
+    assert data.label_names == ("0", "1", "2", "9") and data.splits["validation"][0]["id"] == "30020"
+
+
+def test_a_labels_file_gives_the_label_space_in_its_order(tmp_path: Path):
+    folder = real_slice(tmp_path, "eurlex57k", {"train": 50, "dev": 10, "test": 10})
+    data = load_suite_data(load_suite("eurlex57k", {"data.labels_file": "eurovoc_concepts.json"}), folder)
+    concepts = json.loads((folder / "eurovoc_concepts.json").read_text())
+    assert data.label_names == tuple(concepts) and len(data.label_names) == 7201  # every descriptor of EUROVOC
+    with pytest.raises(BenchError, match=r"labels file .*missing.json \(data.labels_file\) not found"):
+        load_suite_data(load_suite("eurlex57k", {"data.labels_file": "missing.json"}), folder)
+
+
+def test_a_missing_fallback_column_names_every_name_tried(tmp_path: Path):
+    write_jsonl(tmp_path / "d", "train", [{"text": "a", "topic": "x"}])
+    write_jsonl(tmp_path / "d", "test", [{"text": "a", "topic": "x"}])
+    with pytest.raises(BenchError, match="train data has no column any of 'label_text', 'label'"):
+        load_suite_data(load_suite("20news"), tmp_path / "d")
+
+
+def test_a_named_validation_split_must_exist(tmp_path: Path):
+    folder = real_slice(tmp_path, "eurlex57k", {"train": 20, "test": 10})
+    with pytest.raises(BenchError, match=r"eurlex57k/dev.jsonl\(.gz\)/.csv/.parquet not found"):
+        load_suite_data(load_suite("eurlex57k"), folder)
+
+
+@pytest.mark.slow
+def test_the_inverted_twin_reverses_paragraphs_and_tfidf_cannot_tell(tmp_path: Path):
+    """eurlex57k-inverted puts the last paragraph first (a head-truncating runner loses the header); a bag of
+    words is blind to the order, so TF-IDF on unigrams scores exactly the same on both."""
+    folder = real_slice(tmp_path, "eurlex57k", {"train": 200, "dev": 40, "test": 40})
+    scores = {}
+    for name in ("eurlex57k", "eurlex57k-inverted"):
+        suite = load_suite(name)
+        data = load_suite_data(suite, folder)
+        scores[name] = estimator.train_and_evaluate(
+            build_runner("tfidf-logreg", {"ngram_max": 1, "c_grid": [16.0]}), data, suite.protocol, 0
+        )[0]
+        texts = data.splits["test"]["text"]
+        if name == "eurlex57k":
+            original = texts
+        else:
+            assert [t.split("\n") for t in texts] == [t.split("\n")[::-1] for t in original]
+            assert texts[0].splitlines()[-1] == original[0].splitlines()[0]  # the header now comes last
+    keys = ("micro_f1", "macro_f1", "samples_f1", "threshold")
+    assert scores["eurlex57k"]["micro_f1"] > 0
+    assert [scores["eurlex57k"][k] for k in keys] == [scores["eurlex57k-inverted"][k] for k in keys]
