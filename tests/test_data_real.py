@@ -129,3 +129,26 @@ def test_the_inverted_twin_reverses_paragraphs_and_tfidf_cannot_tell(tmp_path: P
     keys = ("micro_f1", "macro_f1", "samples_f1", "threshold")
     assert scores["eurlex57k"]["micro_f1"] > 0
     assert [scores["eurlex57k"][k] for k in keys] == [scores["eurlex57k-inverted"][k] for k in keys]
+
+
+def test_bench_run_names_4271_labels_by_count_and_says_which_occur_only_in_test(tmp_path: Path, capsys):
+    from bench import api
+
+    folder = real_slice(tmp_path, "eurlex57k", {"train": 100, "dev": 20, "test": 20})
+    api._check_data(load_suite("eurlex57k"), folder, None)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and len(out[0]) < 300, out[0][:400]  # not every concept id on one line
+    assert out[0].endswith(" labels)") and out[1].startswith("note: ") and "never in train" in out[1]
+
+
+def test_the_validation_split_and_the_text_order_are_part_of_the_configuration_key():
+    from bench.config import to_dict
+    from bench.results.key import configuration_key, differences
+
+    keys = [
+        configuration_key(to_dict(load_suite(name, overrides)), {"class": "X"}, None)
+        for name, overrides in [("eurlex57k", None), ("eurlex57k-inverted", None),
+                                ("eurlex57k", {"data.validation_split": None})]
+    ]  # fmt: skip
+    assert differences(keys[0], keys[1]) == ["data.reverse_paragraphs False -> True"]
+    assert differences(keys[0], keys[2]) == ["data.validation_split dev -> none"]

@@ -89,6 +89,21 @@ def test_macro_f1_leaves_out_labels_neither_in_test_nor_predicted_and_counts_mis
     assert multilabel_metrics(np.zeros((2, 3)), np.zeros((2, 3)), 0.5)["macro_f1"] is None  # no label to average
 
 
+def test_frequent_few_shot_and_zero_shot_labels_are_scored_apart():
+    """Chalkidis et al. (2019)'s groups on the training counts: 50+ documents frequent, 1-49 few-shot, 0 zero-shot
+    (the rule that gives their 746 / 3,362 / 163 on EURLEX57K)."""
+    from bench.train.multilabel import label_groups, record_fields
+
+    groups = label_groups([60, 50, 49, 1, 0])
+    assert {k: v.tolist() for k, v in groups.items()} == {"frequent": [0, 1], "few_shot": [2, 3], "zero_shot": [4]}
+    targets = np.array([[1, 0, 1, 0, 1], [0, 1, 0, 0, 0]])
+    scores = np.array([[0.9, 0.1, 0.9, 0.1, 0.1], [0.1, 0.9, 0.9, 0.1, 0.1]])  # label 2: one hit, one false alarm
+    m = record_fields(targets, scores, 0.5, list("abcde"), [60, 50, 49, 1, 0])
+    assert (m["micro_f1_frequent"], m["micro_f1_few_shot"], m["micro_f1_zero_shot"]) == (1.0, 2 / 3, 0.0)
+    assert record_fields(targets, scores, 0.5, list("abcde"), [60, 50, 49, 1, 1])["micro_f1_zero_shot"] is None
+    assert "micro_f1_frequent" not in record_fields(targets, scores, 0.5, list("abcde"))
+
+
 def test_tfidf_one_vs_rest_learns_the_cues_and_records_its_threshold(tmp_path: Path):
     data = load_suite_data(load_suite(write_suite(tmp_path, ["tfidf-logreg"])))
     suite = load_suite(tmp_path / "ml.yaml")

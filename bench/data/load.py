@@ -33,6 +33,9 @@ class SuiteData:
     n_train_split: int | None = None
     task: str = SINGLE_LABEL
     notes: tuple[str, ...] = ()  # what a user should know about the data that is not an error (labels only in test)
+    # multilabel: documents per label id in the train split before --limit (the literature's frequent / few-shot /
+    # zero-shot groups are defined on the full training set)
+    train_label_counts: tuple[int, ...] | None = None
 
     @property
     def multilabel(self) -> bool:
@@ -75,6 +78,12 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     else:
         parts, names = _encode_labels(suite, parts)
     n_train_split = len(parts["train"])
+    counts = None
+    if multilabel:
+        import numpy as np
+
+        ids = [i for row in parts["train"].with_format("arrow")["label"].to_pylist() for i in row]
+        counts = tuple(int(c) for c in np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(names)))
     if limit is not None:
         seed = suite.protocol.split_seed
         for split in ("validation", "test"):
@@ -92,7 +101,14 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
             splits = DatasetDict(train=train, validation=parts["validation"], test=test)
         else:
             splits = multilabel_splits(suite, train, test)
-        return SuiteData(splits=splits, label_names=names, task=MULTILABEL, n_train_split=n_train_split, notes=notes)
+        return SuiteData(
+            splits=splits,
+            label_names=names,
+            task=MULTILABEL,
+            n_train_split=n_train_split,
+            notes=notes,
+            train_label_counts=counts,
+        )
     classes = set(train.unique("label"))
     if len(classes) < 2:
         raise BenchError(

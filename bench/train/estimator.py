@@ -148,7 +148,7 @@ def _train_multilabel(
         np.size(getattr(e, "coef_", ())) + np.size(getattr(e, "intercept_", ())) for e in classifier.estimators_
     )
     metrics = {
-        **record_fields(targets["test"], probs, threshold, names),
+        **record_fields(targets["test"], probs, threshold, names, data.train_label_counts),
         **_fit_fields(data, texts, epochs, settings[best], best, (prepare_s, train_s, eval_s), x_train.shape[1]),
         "n_params": int(n_params),
     }

@@ -284,7 +284,7 @@ def train_and_evaluate(
     if data.multilabel:  # the best epoch's validation threshold, applied to test
         threshold = next(e["val_threshold"] for e in epochs if e["epoch"] == best_epoch)
         scores = multilabel.sigmoid(output.predictions)
-        quality = multilabel.record_fields(labels, scores, threshold, data.label_names)
+        quality = multilabel.record_fields(labels, scores, threshold, data.label_names, data.train_label_counts)
         predictions = multilabel.prediction_rows(test["id"], labels, scores, threshold, data.label_names,
                                                  test["n_tokens"])  # fmt: skip
     else:
