@@ -93,7 +93,7 @@ def encode_multilabel(
     if unseen:
         other = " and ".join(s for s in values if s != "train")
         note = (
-            f"{len(unseen)} of the {len(names)} labels occur in {other} but never in train (e.g. "
+            f"{len(unseen):,} of the {len(names):,} labels occur in {other} but never in train (e.g. "
             f"{', '.join(map(str, unseen[:3]))}): they are scored, as misses wherever they are not predicted"
         )
     if len(seen) < 2:
