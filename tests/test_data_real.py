@@ -192,3 +192,20 @@ def test_the_minilm_suites_train_on_a_tiny_real_slice(
     assert record["status"] == "ok" and record["init"] == "pretrained" and record["n_test"] == rows["test"]
     if suite.startswith("eurlex"):
         assert record["micro_f1"] is not None and "micro_f1_zero_shot" in record
+
+
+def test_a_single_label_suite_selects_on_its_own_dev_split(tmp_path: Path):
+    """validation_split for a single-label suite: the dev file is validation (its classes checked against train)
+    and --limit takes the same share of it as of test."""
+    rows = [{"text": f"post {i} about {'ab'[i % 2]}", "label": "ab"[i % 2]} for i in range(60)]
+    for split, part in (("train", rows[:40]), ("dev", rows[40:50]), ("test", rows[50:])):
+        write_jsonl(tmp_path / "d", split, part)
+    suite = load_suite("20news", {"data.validation_split": "dev"})
+    data = load_suite_data(suite, tmp_path / "d")
+    assert [len(data.splits[s]) for s in ("train", "validation", "test")] == [40, 10, 10]
+    assert data.splits["validation"]["text"][0].startswith("post 40") and data.label_names == ("a", "b")
+    limited = load_suite_data(suite, tmp_path / "d", limit=20)
+    assert [len(limited.splits[s]) for s in ("train", "validation", "test")] == [20, 5, 5]
+    write_jsonl(tmp_path / "d", "dev", [{"text": "post", "label": "c"}, *rows[41:50]])
+    with pytest.raises(BenchError, match=r"never occur in the training data"):
+        load_suite_data(suite, tmp_path / "d")
