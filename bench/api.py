@@ -387,4 +387,8 @@ def _check_data(suite: SuiteConfig, data_dir: Path | None, limit: int | None) ->
     finally:
         datasets.enable_progress_bars()
     sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())
-    print(f"suite {suite.name}: {sizes} documents; labels {', '.join(data.label_names)}")
+    names = data.label_names  # EURLEX57K has 4,271: the first few and the count say enough
+    shown = ", ".join(names) if len(names) <= 20 else f"{', '.join(names[:10])}, … ({len(names):,} labels)"
+    print(f"suite {suite.name}: {sizes} documents; labels {shown}")
+    for note in data.notes:
+        print(f"note: {note}")

@@ -149,9 +149,10 @@ class DataConfig:
     name: str | None = None  # hub config name
     files: dict[str, str] = field(default_factory=dict)  # split -> file, relative to the suite file or --data-dir
     synthetic: dict[str, Any] = field(default_factory=dict)  # generator parameters (source=synthetic)
-    text_column: str = "text"
-    label_column: str = "label"
-    id_column: str | None = None
+    # a column, or a list of them: the first the data has (a hub copy and a local one may name it differently)
+    text_column: str | tuple[str, ...] = "text"
+    label_column: str | tuple[str, ...] = "label"
+    id_column: str | tuple[str, ...] | None = None
     label_names: tuple[str, ...] | None = None  # names for integer labels, in id order
     positive_label: str | None = None  # the class binary F1/precision/recall are for (default: the second label)
     train_split: str = "train"
@@ -159,10 +160,25 @@ class DataConfig:
     task: str = SINGLE_LABEL  # multilabel: label_column holds a list of label names (strings) or ids (ints)
     labels: tuple[str, ...] | None = None  # multilabel: the label names in order (else the sorted union over train)
     allow_empty_labels: bool = False  # multilabel: whether a document may have no label at all
+    # multilabel: a JSON file (a list of label names, or a mapping whose keys are), relative to --data-dir or the
+    # suite file: the label space, in order, as data.labels would give it
+    labels_file: str | None = None
+    # the data's own validation split (a file in --data-dir, or a hub split), used to select epochs, settings and
+    # thresholds; None: carved from train (protocol.validation_fraction)
+    validation_split: str | None = None
+    reverse_paragraphs: bool = False  # each document's newline-separated paragraphs in reverse order
 
     def __post_init__(self) -> None:
         if self.task not in tasks.names():
             raise BenchError(f"suite data: task must be one of {', '.join(tasks.names())}, got {self.task!r}")
+        for name in ("text_column", "label_column", "id_column"):
+            _column_names(self, name)
+        for name in ("labels_file", "validation_split"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value):
+                raise BenchError(f"suite data: {name} must be a file or split name, got {value!r}")
+        if not isinstance(self.reverse_paragraphs, bool):
+            raise BenchError(f"suite data: reverse_paragraphs must be true or false, got {self.reverse_paragraphs!r}")
         tasks.task_for(self.task).check_data(self)
         if not isinstance(self.allow_empty_labels, bool):
             raise BenchError(f"suite data: allow_empty_labels must be true or false, got {self.allow_empty_labels!r}")
@@ -186,6 +202,17 @@ class DataConfig:
             if len(set(names)) != len(names):
                 dupes = sorted({n for n in names if names.count(n) > 1})
                 raise BenchError(f"suite data: label_names lists {', '.join(dupes)} more than once")
+
+
+def _column_names(data: DataConfig, name: str) -> None:
+    """A column setting is a name or a non-empty list of names (kept as a tuple: the config is frozen)."""
+    value = getattr(data, name)
+    if value is None and name == "id_column":
+        return
+    names = list(value) if isinstance(value, list | tuple) else [value]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise BenchError(f"suite data: {name} must be a column name or a list of them, got {value!r}")
+    object.__setattr__(data, name, names[0] if isinstance(value, str) else tuple(names))
 
 
 @dataclass(frozen=True)

@@ -163,7 +163,7 @@ def test_missing_column_is_named(tmp_path: Path, column: str, setting: str):
         load_suite_data(make_suite(**{setting: column}), folder)
     message = str(info.value)
     assert f"train data has no column '{column}' (columns: text, label)" in message
-    assert "data.text_column / data.label_column" in message
+    assert f"set data.{setting} in the suite file" in message  # the one setting to fix, named
 
 
 def test_single_class_training_data(tmp_path: Path):

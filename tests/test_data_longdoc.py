@@ -16,9 +16,11 @@ from bench.data.suite import load_suite
 from bench.report.published import reads_as
 from tests import longdoc_samples
 
-LONGDOC = ["hyperpartisan", "20news", "eurlex57k", "eurlex57k-inverted", "booksummaries", "ecthr-a"]
-KINDS = {"hyperpartisan": "binary", "20news": "multi-class", "eurlex57k": "multi-label",
-         "eurlex57k-inverted": "multi-label", "booksummaries": "multi-label", "ecthr-a": "multi-label"}  # fmt: skip
+LONGDOC = ["hyperpartisan", "20news", "20news-minilm", "eurlex57k", "eurlex57k-inverted", "eurlex57k-minilm",
+           "booksummaries", "ecthr-a"]  # fmt: skip
+KINDS = {"hyperpartisan": "binary", "20news": "multi-class", "20news-minilm": "multi-class", "eurlex57k": "multi-label",
+         "eurlex57k-inverted": "multi-label", "eurlex57k-minilm": "multi-label", "booksummaries": "multi-label",
+         "ecthr-a": "multi-label"}  # fmt: skip
 HEX40 = set("0123456789abcdef")
 
 

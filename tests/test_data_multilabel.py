@@ -136,8 +136,6 @@ TEST = [{"text": f"doc {i}", "labels": [["a"], ["b"]][i % 2]} for i in range(10)
         ([{**r, "labels": "a"} for r in TRAIN], TEST, "", "train label column 'labels' holds string values, not lists"),
         (TRAIN, [{**r, "labels": []} if i == 2 else r for i, r in enumerate(TEST)], "",
          "1 test document(s) have an empty label set (row(s) 3)"),
-        (TRAIN, [{**r, "labels": ["a", "c"]} if i == 0 else r for i, r in enumerate(TEST)], "",
-         "test labels ['c'] never occur in the training data"),
         (TRAIN, TEST, ", labels: [a, x]", "train labels ['b'] are not in data.labels ['a', 'x']"),
     ],
 )  # fmt: skip
@@ -153,6 +151,26 @@ def test_bad_label_lists_are_one_line_with_exit_code_2(
     assert err.count("\n") == 1 and err.startswith("bench: error: "), err
     assert message in err, err
     assert not (tmp_path / "results").exists()
+
+
+def test_labels_only_in_test_are_scored_not_refused(tmp_path: Path):
+    """EURLEX57K has 163 concepts that occur only in dev/test; its authors score them, as misses where a model
+    never predicts them. They stay in the label space (with a note saying how many), not a refusal."""
+    from bench.runners import build_runner
+    from bench.train import estimator
+
+    test = [{**r, "labels": ["a", "c"]} if i == 0 else r for i, r in enumerate(TEST)]
+    suite = load_suite(user_suite(tmp_path, TRAIN, test))
+    data = load_suite_data(suite)
+    assert data.label_names == ("a", "b", "c")
+    assert data.notes == (
+        "1 of the 3 labels occur in test but never in train (e.g. c): they are scored, as misses wherever they are "
+        "not predicted",
+    )
+    metrics, rows = estimator.train_and_evaluate(build_runner("tfidf-logreg"), data, suite.protocol, 0)
+    assert metrics["per_label"]["c"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    assert metrics["micro_recall"] < 1.0  # the (document, c) pair is a miss, counted
+    assert any("c" in json.loads(r["labels"]) for r in rows)
 
 
 def test_empty_label_sets_load_where_the_suite_allows_them(tmp_path: Path):

@@ -201,7 +201,8 @@ def test_unknown_suite_name_suggests_a_builtin():
     message = str(info.value)
     assert "Unknown suite 'dmeo'. Did you mean 'demo'?" in message
     assert (
-        "Available: 20news, booksummaries, demo, ecthr-a, eurlex57k, eurlex57k-inverted, hyperpartisan, imdb" in message
+        "Available: 20news, 20news-minilm, booksummaries, demo, ecthr-a, eurlex57k, eurlex57k-inverted, "
+        "eurlex57k-minilm, hyperpartisan, imdb" in message
     )
     assert "A user suite is a path to a .yaml or .toml file." in message
 

@@ -82,6 +82,34 @@ def test_metrics_match_scikit_learn_and_per_document_f1():
     assert json.loads(rows[0]["preds"]) == [n for n, s in zip("abcde", scores[0], strict=True) if s >= 0.6]
 
 
+def test_macro_f1_leaves_out_labels_neither_in_test_nor_predicted_and_counts_missed_ones_as_zero():
+    """The literature's macro-F1 over a large label space (EURLEX57K: 4,271 concepts, most absent from any one
+    test sample): a label no test document has and none is given has no F1 and is left out (sklearn's
+    zero_division=nan), where zero_division=0 counted it as 0; a label in test that is never predicted (a zero-shot
+    concept) is a miss, F1 0."""
+    targets = np.array([[1, 0, 0, 0], [1, 0, 1, 0], [0, 1, 0, 0]])  # d: no test document
+    scores = np.array([[0.9, 0.1, 0.1, 0.1], [0.9, 0.1, 0.1, 0.1], [0.1, 0.9, 0.1, 0.1]])  # c never predicted
+    m = multilabel_metrics(targets, scores, 0.5, list("abcd"))
+    assert m["macro_f1"] == pytest.approx((1.0 + 1.0 + 0.0) / 3)  # a, b perfect; c missed; d left out
+    assert m["per_label"]["c"]["f1"] == 0.0 and m["per_label"]["c"]["support"] == 1
+    assert multilabel_metrics(np.zeros((2, 3)), np.zeros((2, 3)), 0.5)["macro_f1"] is None  # no label to average
+
+
+def test_frequent_few_shot_and_zero_shot_labels_are_scored_apart():
+    """Chalkidis et al. (2019)'s groups on the training counts: 50+ documents frequent, 1-49 few-shot, 0 zero-shot
+    (the rule that gives their 746 / 3,362 / 163 on EURLEX57K)."""
+    from bench.tasks.multi_label_metrics import label_groups, record_fields
+
+    groups = label_groups([60, 50, 49, 1, 0])
+    assert {k: v.tolist() for k, v in groups.items()} == {"frequent": [0, 1], "few_shot": [2, 3], "zero_shot": [4]}
+    targets = np.array([[1, 0, 1, 0, 1], [0, 1, 0, 0, 0]])
+    scores = np.array([[0.9, 0.1, 0.9, 0.1, 0.1], [0.1, 0.9, 0.9, 0.1, 0.1]])  # label 2: one hit, one false alarm
+    m = record_fields(targets, scores, 0.5, list("abcde"), [60, 50, 49, 1, 0])
+    assert (m["micro_f1_frequent"], m["micro_f1_few_shot"], m["micro_f1_zero_shot"]) == (1.0, 2 / 3, 0.0)
+    assert record_fields(targets, scores, 0.5, list("abcde"), [60, 50, 49, 1, 1])["micro_f1_zero_shot"] is None
+    assert "micro_f1_frequent" not in record_fields(targets, scores, 0.5, list("abcde"))
+
+
 def test_tfidf_one_vs_rest_learns_the_cues_and_records_its_threshold(tmp_path: Path):
     data = load_suite_data(load_suite(write_suite(tmp_path, ["tfidf-logreg"])))
     suite = load_suite(tmp_path / "ml.yaml")

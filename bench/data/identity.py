@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 from bench.config import SuiteConfig
-from bench.data.load import source_files
+from bench.data.files import source_files
 
 _HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime): hashed once per process, however many runs
 

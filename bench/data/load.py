@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
+from bench.data.files import cache_dir, load_files, source_files
 from bench.data.texts import join_paragraphs
 from bench.errors import BenchError
-from bench.results.files import atomic_writer
 from bench.tasks import Task, task_for
 
 if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
-
-FORMATS = {".jsonl": "json", ".json": "json", ".jsonl.gz": "json", ".json.gz": "json", ".csv": "csv", ".csv.gz": "csv",
-           ".parquet": "parquet"}  # fmt: skip
-
-
-def cache_dir() -> Path:
-    """Where bench keeps generated data and trained tokenizers (BENCH_CACHE, else ~/.cache/bench)."""
-    return Path(os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "bench")
 
 
 @dataclass(frozen=True)
@@ -43,6 +33,10 @@ class SuiteData:
     # the train split's documents before --limit: what a run on the full data would carve train and validation from
     n_train_split: int | None = None
     task: str = SINGLE_LABEL
+    notes: tuple[str, ...] = ()  # what a user should know about the data that is not an error (labels only in test)
+    # multilabel: documents per label id in the train split before --limit (the literature's frequent / few-shot /
+    # zero-shot groups are defined on the full training set)
+    train_label_counts: tuple[int, ...] | None = None
 
     @property
     def kind(self) -> Task:
@@ -66,22 +60,71 @@ def load_suite_data(suite: SuiteConfig, data_dir: Path | None = None, limit: int
     every process, so tokenization is cached once and reused by every run.
     """
     raw = _load_raw(suite, data_dir)
-    train, test = raw[suite.data.train_split], raw[suite.data.test_split]
-    train, test = _standardize(suite, train, "train"), _standardize(suite, test, "test")
-    task = task_for(suite.data.task)
-    train, test, names = task.encode(suite, train, test)  # validated; label ids as the task encodes them
-    n_train_split = len(train)
+    cfg = suite.data
+    names_in = {"train": cfg.train_split, "validation": cfg.validation_split, "test": cfg.test_split}
+    for split, name in names_in.items():
+        if name is not None and name not in raw:
+            raise BenchError(
+                f"the data of suite '{suite.name}' has no split {name!r} (data.{split}_split; it has "
+                f"{', '.join(raw)}); fix the setting, or add the file {name}.jsonl to --data-dir"
+            )
+    parts = {split: _standardize(suite, raw[name], name) for split, name in names_in.items() if name is not None}
+    task = task_for(cfg.task)
+    labels = cfg.labels if cfg.labels is not None else _labels_file(suite, data_dir)
+    parts, names, notes = task.encode(suite, parts, labels)  # validated; label ids as the task encodes them
+    n_train_split = len(parts["train"])
+    counts = task.train_label_counts(parts["train"], names)  # before --limit: the literature's groups
     if limit is not None:
-        n_test = max(2, math.ceil(limit * len(test) / len(train)))
-        train = train.shuffle(seed=suite.protocol.split_seed).select(range(min(limit, len(train))))
-        test = test.shuffle(seed=suite.protocol.split_seed).select(range(min(n_test, len(test))))
+        seed = suite.protocol.split_seed
+        for split in ("validation", "test"):
+            if split in parts:
+                n = max(2, math.ceil(limit * len(parts[split]) / n_train_split))
+                parts[split] = parts[split].shuffle(seed=seed).select(range(min(n, len(parts[split]))))
+        parts["train"] = parts["train"].shuffle(seed=seed).select(range(min(limit, n_train_split)))
+    train, test = parts["train"], parts["test"]
+    if "validation" in parts:  # the data's own (official) validation split
+        from datasets import DatasetDict
+
+        task.check_train(suite, train, names)
+        splits = DatasetDict(train=train, validation=parts["validation"], test=test)
+    else:
+        splits = task.split(suite, train, test)
     return SuiteData(
-        splits=task.split(suite, train, test),
+        splits=splits,
         label_names=names,
         positive_label=task.positive_label(suite, names),
         n_train_split=n_train_split,
         task=task.name,
+        notes=notes,
+        train_label_counts=counts,
     )
+
+
+def _labels_file(suite: SuiteConfig, data_dir: Path | None) -> tuple[str, ...] | None:
+    """The label names of `data.labels_file` (a JSON list, or a mapping whose keys are the names: EURLEX57K's
+    eurovoc_concepts.json maps concept id -> name), found in --data-dir, else beside the suite file."""
+    name = suite.data.labels_file
+    if name is None:
+        return None
+    base = data_dir if data_dir is not None else Path(suite.source_file).parent if suite.source_file else Path.cwd()
+    path = base / name
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise BenchError(
+            f"labels file {path} (data.labels_file) not found; put it in --data-dir or fix the name"
+        ) from None
+    except ValueError as err:
+        raise BenchError(
+            f"labels file {path} is not JSON ({err}); it must be a list of label names or a mapping"
+        ) from None
+    names = list(found) if isinstance(found, dict | list) else None
+    if not names or not all(isinstance(n, str | int) and not isinstance(n, bool) for n in names):
+        raise BenchError(f"labels file {path} must be a JSON list of label names, or a mapping whose keys are")
+    names = [str(n) for n in names]
+    if len(set(names)) != len(names):
+        raise BenchError(f"labels file {path} lists {len(names) - len(set(names))} label(s) more than once")
+    return tuple(names)
 
 
 def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
@@ -96,9 +139,10 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
             ml_spec = MultiLabelSpec(**{"allow_empty": data.allow_empty_labels, **data.synthetic})
         except TypeError as err:
             raise BenchError(f"suite '{suite.name}': synthetic multilabel data: {err}") from None
-        raw = _load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
-        if data.label_column != "labels":  # the generator's column, under the name the suite reads
-            raw = raw.rename_column("labels", data.label_column)
+        raw = load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
+        wanted = first_column(data.label_column)
+        if wanted != "labels":  # the generator's column, under the name the suite reads
+            raw = raw.rename_column("labels", wanted)
         return raw
     if data.source == "synthetic":
         from bench.data.synthetic import SyntheticSpec, write_files
@@ -107,10 +151,10 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
             spec = SyntheticSpec(**data.synthetic)
         except TypeError as err:
             raise BenchError(f"suite '{suite.name}': synthetic data: {err}") from None
-        return _load_files({k: v for k, v in write_files(spec, cache_dir() / "synthetic").items()})
+        return load_files({k: v for k, v in write_files(spec, cache_dir() / "synthetic").items()})
     files = source_files(suite, data_dir)
     if files is not None:
-        return _load_files(files)
+        return load_files(files)
     try:
         return datasets.load_dataset(data.path, data.name, revision=data.revision)
     except Exception as err:  # offline, unknown id, auth: all end the same way for the user
@@ -121,163 +165,42 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
         ) from None
 
 
-def source_files(suite: SuiteConfig, data_dir: Path | None = None) -> dict[str, Path] | None:
-    """split -> the file its documents are read from, for a suite read from files (its own, or `data_dir`'s); None
-    for hub and synthetic data. An aclImdb folder is converted to one cached jsonl file first."""
-    if data_dir is not None:
-        return _find_files(suite, data_dir)
-    if suite.data.source == "files":
-        base = Path(suite.source_file).parent if suite.source_file else Path.cwd()
-        return {split: base / name for split, name in suite.data.files.items()}
-    return None
+def first_column(setting: str | tuple[str, ...]) -> str:
+    """The first name of a column setting (a name or a fallback list)."""
+    return setting if isinstance(setting, str) else setting[0]
 
 
-def _find_files(suite: SuiteConfig, data_dir: Path) -> dict[str, Path]:
-    if not data_dir.is_dir():
-        raise BenchError(f"--data-dir {data_dir} is not a directory; point it at a folder with train and test files")
-    if suite.data.files:
-        found = {split: data_dir / name for split, name in suite.data.files.items()}
-        missing = [str(p) for p in found.values() if not p.exists()]
-        if missing:
-            raise BenchError(f"data file(s) {', '.join(missing)} not found; check --data-dir or the suite's data.files")
-        return found
-    found = {}
-    for split in (suite.data.train_split, suite.data.test_split):
-        candidates = [p for p in sorted(data_dir.glob(f"{split}.*")) if _format(p)]
-        if candidates:
-            found[split] = candidates[0]
-        elif (data_dir / split).is_dir():
-            found[split] = _acl_imdb_to_jsonl(data_dir / split)
-        else:
-            raise BenchError(
-                f"no '{split}' data in {data_dir}: expected {split}.jsonl, {split}.jsonl.gz, {split}.csv or "
-                f"{split}.parquet, or an aclImdb-style folder {split}/<label>/*.txt"
-            )
-    return found
-
-
-def _format(path: Path) -> str | None:
-    name = path.name.lower()
-    return next((fmt for ext, fmt in FORMATS.items() if name.endswith(ext)), None)
-
-
-def _load_files(files: dict[str, Path]) -> DatasetDict:
-    """Each split read on its own, so an error names its file and splits may differ in extra columns."""
-    from datasets import DatasetDict
-
-    formats = {_format(p) for p in files.values()}
-    for path in files.values():
-        if not Path(path).is_file():
-            raise BenchError(f"data file {path} does not exist; check the path, or pass --data-dir DIR holding it")
-    if len(formats) != 1 or None in formats:
+def _column(ds: Dataset, setting: str | tuple[str, ...], name: str, split: str) -> str:
+    """The column a setting names: itself, or the first of its fallback list that the data has."""
+    names = (setting,) if isinstance(setting, str) else setting
+    found = next((c for c in names if c in ds.column_names), None)
+    if found is None:
+        wanted = repr(names[0]) if len(names) == 1 else "any of " + ", ".join(repr(c) for c in names)
         raise BenchError(
-            f"data files {', '.join(str(p) for p in files.values())} must share one format: jsonl(.gz), csv or parquet"
+            f"{split} data has no column {wanted} (columns: {', '.join(ds.column_names)}); set data.{name} in the "
+            f"suite file (or --set data.{name}=COLUMN)"
         )
-    fmt = formats.pop()
-    return DatasetDict({split: _load_file(Path(path), fmt) for split, path in files.items()})
-
-
-def _load_file(path: Path, fmt: str) -> Dataset:
-    import datasets
-
-    if path.stat().st_size == 0:
-        raise BenchError(f"data file {path} is empty; it needs one document per line (jsonl) or row (csv/parquet)")
-    # datasets logs a parse error before raising it; the BenchError below says it once, with the fix
-    verbosity = datasets.logging.get_verbosity()
-    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
-    try:
-        ds = datasets.load_dataset(fmt, data_files={"data": str(path)}, split="data")
-        # The JSON reader can let invalid UTF-8 through into string columns, to fail later inside training. A full
-        # validation in Arrow is fast; the byte-by-byte scan that says where runs only when something is wrong.
-        ds.data.table.validate(full=True)
-        return ds
-    except Exception as err:
-        if fmt != "parquet":
-            _check_utf8(path)
-        raise BenchError(
-            f"cannot read {path} as {_FORMAT_NAMES[fmt]}: {_root_cause(err)}; fix or re-save the file"
-        ) from None
-    finally:
-        datasets.logging.set_verbosity(verbosity)
-
-
-_FORMAT_NAMES = {"json": "JSON lines", "csv": "CSV", "parquet": "parquet"}
-
-
-def _check_utf8(path: Path) -> None:
-    """Text formats must be UTF-8; pyarrow would otherwise fail deep inside (or read mojibake)."""
-    import codecs
-    import gzip
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    line = 1
-    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as err:
-                line += chunk[: err.start].count(b"\n")
-                raise BenchError(
-                    f"{path} is not UTF-8 text (byte 0x{chunk[err.start]:02x} on line {line}); "
-                    "re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
-                ) from None
-            line += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise BenchError(f"{path} is not UTF-8 text (it ends inside a character); re-save it as UTF-8") from None
-
-
-def _root_cause(err: BaseException) -> str:
-    """The most specific message in an exception chain (datasets wraps parser errors in a generic one)."""
-    chain = []
-    while err is not None and len(chain) < 10:
-        chain.append(err)
-        err = err.__cause__ or err.__context__
-    specific = [e for e in chain if type(e).__name__ != "DatasetGenerationError" and str(e).strip()]
-    best = specific[0] if specific else chain[0]
-    return " ".join(str(best).split())[:300] or type(best).__name__
-
-
-def _acl_imdb_to_jsonl(folder: Path) -> Path:
-    """aclImdb layout (`<split>/<label>/<id>_<rating>.txt`) → one cached jsonl file, labels = folder names."""
-    label_dirs = sorted(d for d in folder.iterdir() if d.is_dir() and any(d.glob("*.txt")) and d.name != "unsup")
-    if not label_dirs:
-        raise BenchError(f"{folder} has no <label>/*.txt folders (aclImdb layout: {folder.name}/pos/*.txt, ...)")
-    stamp = max(d.stat().st_mtime_ns for d in label_dirs)
-    key = hashlib.sha256(f"{folder.resolve()}:{stamp}".encode()).hexdigest()[:16]
-    out = cache_dir() / "aclimdb" / f"{key}-{folder.name}.jsonl"
-    if out.exists():
-        return out
-    with atomic_writer(out) as f:  # two runs converting it at once each write their own temporary file
-        for label_dir in label_dirs:
-            for txt in sorted(label_dir.glob("*.txt")):
-                row = {
-                    "id": f"{label_dir.name}/{txt.stem}",
-                    "text": txt.read_text(encoding="utf-8"),
-                    "label": label_dir.name,
-                }
-                f.write(json.dumps(row) + "\n")
-    return out
+    return found
 
 
 def _standardize(suite: SuiteConfig, ds: Dataset, split: str) -> Dataset:
     """Keep only id/text/label, under those names."""
     cfg = suite.data
-    missing = [c for c in (cfg.text_column, cfg.label_column) if c not in ds.column_names]
-    if missing:
-        raise BenchError(
-            f"{split} data has no column {', '.join(repr(c) for c in missing)} (columns: {', '.join(ds.column_names)}); "
-            "set data.text_column / data.label_column in the suite file"
-        )
+    text_column = _column(ds, cfg.text_column, "text_column", split)
+    label_column = _column(ds, cfg.label_column, "label_column", split)
     if len(ds) == 0:
         raise BenchError(f"the {split} data of suite '{suite.name}' is empty")
-    ds = join_paragraphs(ds, cfg.text_column)  # a document given as a list of paragraphs becomes one text
-    _check_texts(ds, cfg.text_column, split)
-    if cfg.id_column and cfg.id_column not in ds.column_names:
-        raise BenchError(f"{split} data has no id column {cfg.id_column!r}; fix data.id_column in the suite file")
-    id_column = cfg.id_column or ("id" if "id" in ds.column_names else None)
-    keep = {cfg.text_column: "text", cfg.label_column: "label"} | ({id_column: "id"} if id_column else {})
+    ds = join_paragraphs(ds, text_column)  # a document given as a list of paragraphs becomes one text
+    _check_texts(ds, text_column, split)
+    if cfg.reverse_paragraphs:
+        ds = ds.map(
+            lambda b: {text_column: ["\n".join(t.split("\n")[::-1]) for t in b[text_column]]},
+            batched=True,
+            desc="reversing paragraphs",
+        )
+    id_column = _column(ds, cfg.id_column, "id_column", split) if cfg.id_column else None
+    id_column = id_column or ("id" if "id" in ds.column_names else None)
+    keep = {text_column: "text", label_column: "label"} | ({id_column: "id"} if id_column else {})
     ds = ds.select_columns(list(keep)).rename_columns({k: v for k, v in keep.items() if k != v})
     if "id" not in ds.column_names:
         ds = ds.add_column("id", [f"{split}-{i}" for i in range(len(ds))])

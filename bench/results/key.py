@@ -37,7 +37,8 @@ NOT_IN_KEY = frozenset(
     {"per_device_batch_size", "eval_batch_size", "gradient_checkpointing", "throughput_warmup_steps", "compile"}
 )
 DATA_FIELDS = ("source", "path", "name", "revision", "synthetic", "text_column", "label_column", "id_column",
-               "label_names", "positive_label", "train_split", "test_split")  # fmt: skip
+               "label_names", "positive_label", "train_split", "test_split", "validation_split", "reverse_paragraphs",
+               "labels_file")  # fmt: skip
 # a multi-label suite's settings; in the key only for such a suite, so that single-label keys (and their digests)
 # stay what they were before multi-label suites existed
 MULTILABEL_FIELDS = ("task", "labels", "allow_empty_labels")

@@ -67,8 +67,19 @@ class Task(ABC):
         """Refuse data settings (`DataConfig`) this task cannot use; one clear `BenchError` line."""
 
     @abstractmethod
-    def encode(self, suite: Any, train: Any, test: Any) -> tuple[Any, Any, tuple[str, ...]]:
-        """Validate both splits' label column and encode it; (train, test, label names in id order)."""
+    def encode(
+        self, suite: Any, parts: dict[str, Any], labels: tuple[str, ...] | None = None
+    ) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
+        """Validate every split's label column ({"train", "test"} and "validation" where the data has one) and encode
+        it; `labels`: the label space a suite names (`data.labels` or its labels file), if any. Returns the encoded
+        splits, the label names in id order, and notes for the user (not errors: labels only in test, say)."""
+
+    def train_label_counts(self, train: Any, names: tuple[str, ...]) -> tuple[int, ...] | None:
+        """Documents per label id in the (full) train split, where the task's metrics group labels by it."""
+        return None
+
+    def check_train(self, suite: Any, train: Any, names: tuple[str, ...]) -> None:  # noqa: B027  (optional)
+        """Refuse a train split the task cannot learn from, where validation is the data's own (not carved)."""
 
     @abstractmethod
     def split(self, suite: Any, train: Any, test: Any) -> Any:

@@ -44,16 +44,24 @@ class MultiLabel(Task):
     def check_data(self, data: Any) -> None:
         from bench.errors import BenchError
 
+        if data.labels_file is not None and data.labels is not None:
+            raise BenchError("suite data: labels_file is instead of data.labels (not with it); keep one")
+
         for name in ("label_names", "positive_label"):
             if getattr(data, name) is not None:
                 raise BenchError(
                     f"suite data: {name} is for single-label suites; a multilabel suite names its labels in data.labels"
                 )
 
-    def encode(self, suite: Any, train: Any, test: Any) -> tuple[Any, Any, tuple[str, ...]]:
+    def encode(self, suite: Any, parts: dict[str, Any], labels: tuple[str, ...] | None = None) -> tuple:
         from bench.tasks.multi_label_labels import encode_multilabel  # checks the lists; ids sorted per document
 
-        return encode_multilabel(suite, train, test)
+        encoded, names, note = encode_multilabel(suite, parts, labels)
+        return encoded, names, (note,) if note else ()
+
+    def train_label_counts(self, train: Any, names: tuple[str, ...]) -> tuple[int, ...]:
+        ids = [i for row in train.with_format("arrow")["label"].to_pylist() for i in row]
+        return tuple(int(c) for c in np.bincount(np.asarray(ids, dtype=np.int64), minlength=len(names)))
 
     def split(self, suite: Any, train: Any, test: Any) -> Any:
         from bench.tasks.multi_label_labels import multilabel_splits
@@ -91,7 +99,7 @@ class MultiLabel(Task):
     def record_fields(self, targets, scores, decision, data) -> dict[str, Any]:
         from bench.tasks.multi_label_metrics import record_fields
 
-        return record_fields(targets, scores, decision["threshold"], data.label_names)
+        return record_fields(targets, scores, decision["threshold"], data.label_names, data.train_label_counts)
 
     def prediction_rows(self, ids, targets, scores, decision, label_names, n_tokens) -> list[dict[str, Any]]:
         from bench.tasks.multi_label_metrics import prediction_rows

@@ -48,13 +48,19 @@ def _values(ds: Dataset, split: str, column: str) -> list[list]:
     return values
 
 
-def encode_multilabel(suite: Any, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
-    """Check both splits' label lists and map them to sorted label ids (`data.labels` order, else the sorted union
-    over train: integers in numeric order, strings alphabetically)."""
+def encode_multilabel(
+    suite: Any, splits: dict[str, Dataset], labels: Sequence[str] | None = None
+) -> tuple[dict[str, Dataset], tuple[str, ...], str | None]:
+    """Check every split's label lists and map them to sorted label ids. The label space is `labels` (the suite's
+    `data.labels` or labels file), in its order, else the sorted union over all splits (integers in numeric order,
+    strings alphabetically). A label that occurs in validation or test but never in train stays in the space: it is
+    scored, as a miss wherever the model never predicts it (EURLEX57K's 163 zero-shot concepts, counted as its
+    authors count them); the note returned says how many there are."""
     from datasets import List, Value
 
     cfg = suite.data
-    values = {"train": _values(train, "train", cfg.label_column), "test": _values(test, "test", cfg.label_column)}
+    column = cfg.label_column if isinstance(cfg.label_column, str) else "/".join(cfg.label_column)
+    values = {split: _values(ds, split, column) for split, ds in splits.items()}
     for split, rows in values.items():
         empty = [i + 1 for i, row in enumerate(rows) if not row]
         if empty and not cfg.allow_empty_labels:
@@ -64,29 +70,32 @@ def encode_multilabel(suite: Any, train: Dataset, test: Dataset) -> tuple[Datase
                 "data.allow_empty_labels: true if a document may have no label"
             )
     seen = {v for row in values["train"] for v in row}
-    if cfg.labels is not None:
-        names = tuple(cfg.labels)
-        if all(isinstance(v, int) for row in values["train"] + values["test"] for v in row):
+    everywhere = {v for rows in values.values() for row in rows for v in row}
+    note = None
+    if labels is not None:
+        names = tuple(labels)
+        where = "data.labels" if cfg.labels is not None else f"the labels file {cfg.labels_file}"
+        if all(isinstance(v, int) for v in everywhere):
             index = {i: i for i in range(len(names))}  # ids name positions in data.labels
         else:
             index = {name: i for i, name in enumerate(names)}
         for split, rows in values.items():
             unknown = sorted({v for row in rows for v in row} - set(index), key=str)
             if unknown:
-                raise BenchError(
-                    f"{split} labels {unknown[:5]} are not in data.labels {list(names)}; add them or fix the data"
-                )
+                shown = list(names) if len(names) <= 20 else f"({len(names)} labels)"
+                raise BenchError(f"{split} labels {unknown[:5]} are not in {where} {shown}; add them or fix the data")
     else:
-        ordered = sorted(seen, key=lambda v: (isinstance(v, str), v))
+        ordered = sorted(everywhere, key=lambda v: (isinstance(v, str), v))
         names = tuple(str(v) for v in ordered)
         index = {v: i for i, v in enumerate(ordered)}
-        unseen = sorted({v for row in values["test"] for v in row} - seen, key=str)
-        if unseen:
-            raise BenchError(
-                f"test labels {unseen[:5]} never occur in the training data; fix the labels, or list every label in "
-                "data.labels"
-            )
-    if len({v for row in values["train"] for v in row}) < 2:
+    unseen = sorted(everywhere - seen, key=str)
+    if unseen:
+        other = " and ".join(s for s in values if s != "train")
+        note = (
+            f"{len(unseen):,} of the {len(names):,} labels occur in {other} but never in train (e.g. "
+            f"{', '.join(map(str, unseen[:3]))}): they are scored, as misses wherever they are not predicted"
+        )
+    if len(seen) < 2:
         raise BenchError(
             f"the training data of suite '{suite.name}' has fewer than two distinct labels; a multi-label classifier "
             "needs at least two (raise --limit or check the label column)"
@@ -96,7 +105,7 @@ def encode_multilabel(suite: Any, train: Dataset, test: Dataset) -> tuple[Datase
         ids = [sorted({index[v] for v in row}) for row in rows]
         return ds.remove_columns("label").add_column("label", ids, feature=List(Value("int64")))
 
-    return encoded(train, values["train"]), encoded(test, values["test"]), names
+    return {split: encoded(ds, values[split]) for split, ds in splits.items()}, names, note
 
 
 def multilabel_splits(suite: Any, train: Dataset, test: Dataset) -> DatasetDict:

@@ -35,16 +35,27 @@ class SingleLabel(Task):
     def check_data(self, data: Any) -> None:
         from bench.errors import BenchError
 
+        if data.labels_file is not None:
+            raise BenchError(
+                "suite data: labels_file is for task: multilabel; a single-label suite names its classes "
+                "in data.label_names"
+            )
         if data.labels is not None or data.allow_empty_labels:
             raise BenchError(
                 "suite data: labels and allow_empty_labels are for task: multilabel; a single-label suite names its "
                 "classes in data.label_names"
             )
 
-    def encode(self, suite: Any, train: Any, test: Any) -> tuple[Any, Any, tuple[str, ...]]:
-        from bench.tasks.single_label_labels import _encode_labels
+    def encode(self, suite: Any, parts: dict[str, Any], labels: tuple[str, ...] | None = None) -> tuple:
+        from bench.tasks.single_label_labels import encode_splits
 
-        return _encode_labels(suite, train, test)
+        encoded, names = encode_splits(suite, parts)
+        return encoded, names, ()
+
+    def check_train(self, suite: Any, train: Any, names: tuple[str, ...]) -> None:
+        from bench.tasks.single_label_labels import check_classes
+
+        check_classes(suite, train, names)
 
     def split(self, suite: Any, train: Any, test: Any) -> Any:
         from bench.tasks.single_label_labels import stratified_splits

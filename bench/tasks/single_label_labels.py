@@ -11,6 +11,25 @@ if TYPE_CHECKING:
     from datasets import Dataset, DatasetDict
 
 
+def encode_splits(suite: Any, parts: dict[str, Dataset]) -> tuple[dict[str, Dataset], tuple[str, ...]]:
+    """Map labels to ids 0..K-1 (strings sorted, or the suite's label_names order) and cast to ClassLabel; a
+    validation split is read with the test split's rules (its classes must occur in train)."""
+    from datasets import concatenate_datasets
+
+    others = [s for s in parts if s != "train"]
+    if others == ["test"]:
+        train, test, names = _encode_labels(suite, parts["train"], parts["test"])
+        return {"train": train, "test": test}, names
+    sizes = [len(parts[s]) for s in others]  # validation and test checked and encoded as one held-out set
+    held_out = concatenate_datasets([parts[s].cast(parts["test"].features) for s in others])
+    train, held_out, names = _encode_labels(suite, parts["train"], held_out)
+    out, start = {"train": train}, 0
+    for split, size in zip(others, sizes, strict=True):
+        out[split] = held_out.select(range(start, start + size))
+        start += size
+    return out, names
+
+
 def _encode_labels(suite: Any, train: Dataset, test: Dataset) -> tuple[Dataset, Dataset, tuple[str, ...]]:
     """Map labels to ids 0..K-1 (strings sorted, or the suite's label_names order) and cast to ClassLabel."""
     from datasets import ClassLabel
@@ -85,14 +104,19 @@ def _positive_label(suite: Any, names: tuple[str, ...]) -> str | None:
     return str(wanted)
 
 
-def stratified_splits(suite: Any, train: Dataset, test: Dataset, names: tuple[str, ...]) -> DatasetDict:
-    """train/validation/test, validation a stratified `validation_fraction` of train (every class in both)."""
+def check_classes(suite: Any, train: Dataset, names: tuple[str, ...]) -> None:
+    """A classifier needs two classes in its training data."""
     classes = set(train.unique("label"))
     if len(classes) < 2:
         raise BenchError(
             f"the training data of suite '{suite.name}' has only one class ({names[classes.pop()]!r}); "
             "a classifier needs at least two (raise --limit or check the label column)"
         )
+
+
+def stratified_splits(suite: Any, train: Dataset, test: Dataset, names: tuple[str, ...]) -> DatasetDict:
+    """train/validation/test, validation a stratified `validation_fraction` of train (every class in both)."""
+    check_classes(suite, train, names)
     try:
         fraction, seed = suite.protocol.validation_fraction, suite.protocol.split_seed
         parts = train.train_test_split(test_size=fraction, seed=seed, stratify_by_column="label")
