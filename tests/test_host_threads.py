@@ -108,6 +108,7 @@ print(rebalance_threads(min_interval_s=0), torch.get_num_threads(), flush=True)
 @pytest.mark.slow
 def test_the_worker_sees_its_gpus_and_its_share_of_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BENCH_CPU_CLAIMS", str(tmp_path / "claims"))
+    monkeypatch.delenv("BENCH_THREADS", raising=False)  # conftest fixes it under xdist: sized here, as by default
     record = launch(EnvJob(tmp_path / "env.json"), Placement(gpus=("3",), share=2))
     assert record.facts["CUDA_VISIBLE_DEVICES"] == "3"
     threads = max(1, CPUS // 2)
