@@ -117,3 +117,27 @@ def test_tfidf_chooses_its_setting_and_threshold_without_test_labels(tmp_path_fa
 @pytest.mark.slow
 def test_the_trainer_chooses_its_epoch_and_threshold_without_test_labels(tmp_path_factory):
     assert_test_touched_once(tmp_path_factory, TINY)
+
+
+# a grid whose best point is the middle one: a learning rate that trains between two that leave the model untrained
+GRID = [1.0e-7, 5.0e-3, 2.0e-7]
+
+
+@pytest.mark.slow
+def test_a_grid_resolves_to_its_best_point_in_the_trained_record(tmp_path: Path):
+    from tests.conftest import TINY_SUITE, write_suite
+
+    text = TINY_SUITE.format(n_train=80, n_test=20, epochs=2).replace("name: tiny", "name: gridbest")
+    text = text.replace("eval_batch_size: 16}", "eval_batch_size: 16, validation_fraction: 0.25}")
+    suite = write_suite(tmp_path / "grid.yaml", text + f"tune: {{learning_rate: {GRID}}}\n")
+    bench.run(suite, results=tmp_path / "results", reports=None)
+    runs = tmp_path / "results" / "gridbest" / "runs" / "tiny-roberta-128"
+    points = [json.loads((runs / "tune" / f"learning_rate={lr!r}" / "seed0.json").read_text()) for lr in GRID]
+    scores = [p["epochs"][p["best_epoch"] - 1]["val_accuracy"] for p in points]
+    best = int(np.argmax(scores))
+    assert best == 1 and scores[1] > max(scores[0], scores[2]), scores  # the data make the middle point best
+    selected = json.loads((runs / "seed0.json").read_text())
+    assert selected["status"] == "ok" and selected["accuracy"] is not None, selected.get("error")
+    assert selected["tuned"] == {"learning_rate": GRID[best]}
+    assert selected["config_key"]["protocol"]["learning_rate"] == GRID[best]
+    assert selected["epochs"] == points[best]["epochs"]  # the model tested is the chosen point's, trained again
