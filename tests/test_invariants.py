@@ -119,23 +119,26 @@ def test_the_trainer_chooses_its_epoch_and_threshold_without_test_labels(tmp_pat
     assert_test_touched_once(tmp_path_factory, TINY)
 
 
-# a grid whose best point is the middle one: a learning rate that trains between two that leave the model untrained
-GRID = [1.0e-7, 5.0e-3, 2.0e-7]
+# a grid whose best point is not the first: on the validation loss (what a few steps always move), a larger learning
+# rate descends further; the first two points barely move the initial model
+GRID = [1.0e-7, 2.0e-7, 5.0e-3]
 
 
 @pytest.mark.slow
 def test_a_grid_resolves_to_its_best_point_in_the_trained_record(tmp_path: Path):
     from tests.conftest import TINY_SUITE, write_suite
 
-    text = TINY_SUITE.format(n_train=80, n_test=20, epochs=2).replace("name: tiny", "name: gridbest")
-    text = text.replace("eval_batch_size: 16}", "eval_batch_size: 16, validation_fraction: 0.25}")
+    text = TINY_SUITE.format(n_train=80, n_test=20, epochs=1).replace("name: tiny", "name: gridbest")
+    text = text.replace(
+        "eval_batch_size: 16}", "eval_batch_size: 16, validation_fraction: 0.25, metric_for_best_model: loss}"
+    )
     suite = write_suite(tmp_path / "grid.yaml", text + f"tune: {{learning_rate: {GRID}}}\n")
     bench.run(suite, results=tmp_path / "results", reports=None)
     runs = tmp_path / "results" / "gridbest" / "runs" / "tiny-roberta-128"
     points = [json.loads((runs / "tune" / f"learning_rate={lr!r}" / "seed0.json").read_text()) for lr in GRID]
-    scores = [p["epochs"][p["best_epoch"] - 1]["val_accuracy"] for p in points]
-    best = int(np.argmax(scores))
-    assert best == 1 and scores[1] > max(scores[0], scores[2]), scores  # the data make the middle point best
+    losses = [p["epochs"][p["best_epoch"] - 1]["val_loss"] for p in points]
+    best = int(np.argmin(losses))
+    assert best != 0 and sorted(losses)[0] < sorted(losses)[1], losses  # one best point, and not the first
     selected = json.loads((runs / "seed0.json").read_text())
     assert selected["status"] == "ok" and selected["accuracy"] is not None, selected.get("error")
     assert selected["tuned"] == {"learning_rate": GRID[best]}
