@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 # module -> the fast tests that cover it
 declare -A TESTS=(
-  [report/stats.py]="tests/test_report_stats.py tests/test_invariants_report.py"
+  [report/stats.py]="tests/test_report_stats.py tests/test_invariants_report.py tests/test_report_multilabel.py"
   [report/verdict.py]="tests/test_report_verdict.py tests/test_invariants_report.py"
   [report/tables.py]="tests/test_report.py tests/test_invariants_report.py"
   [data/tune.py]="tests/test_data_tune.py"
