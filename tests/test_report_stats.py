@@ -175,3 +175,17 @@ def test_quartile_edges_of_short_documents_keep_their_units():
     lengths = np.array([3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27])
     assert np.percentile(lengths, 25) == 9
     assert stats.length_edges(lengths, [512])[0] == 9
+
+
+def test_precision_recall_f1_from_counts_are_scikit_learns_with_zero_division_0():
+    """Counts where false positives outnumber true positives, one class never predicted, one never present, and a
+    single document (mutants of prf_from_counts that survived benchmarks/mutations.sh)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    cases = [([1, 1, 0, 0, 0, 0], [1, 0, 1, 1, 1, 0]), ([1, 1, 0], [0, 0, 0]), ([0, 0, 0], [1, 0, 0]), ([1], [1])]
+    for labels, preds in cases:
+        y, p = np.array(labels), np.array(preds)
+        tp, fp, fn = (np.array([((p == a) & (y == b)).sum()]) for a, b in ((1, 1), (1, 0), (0, 1)))
+        expected = precision_recall_fscore_support(y, p, average="binary", zero_division=0)[:3]
+        got = [float(v[0]) for v in stats.prf_from_counts(tp, fp, fn)]
+        assert got == pytest.approx(list(expected)), (labels, preds)
