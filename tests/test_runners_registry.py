@@ -87,6 +87,7 @@ def doc_files() -> dict[str, str]:
     return {name: body for name, body in blocks}
 
 
+@pytest.mark.slow
 def test_docs_plugin_example_runs_end_to_end(tmp_path: Path):
     files = doc_files()
     assert set(files) == {"my_runners.py", "pyproject.toml", "my_suite.yaml"}

@@ -45,6 +45,7 @@ def _train(suite_file: Path, tmp_path: Path, energy: EnergyConfig | None = None)
     return metrics
 
 
+@pytest.mark.slow
 def test_a_cpu_run_records_kwh_and_co2_with_their_method(tiny_suite_file: Path, tmp_path: Path):
     pytest.importorskip("codecarbon")
     metrics = _train(tiny_suite_file, tmp_path, EnergyConfig(country="FRA"))
@@ -63,6 +64,7 @@ def test_a_cpu_run_records_kwh_and_co2_with_their_method(tiny_suite_file: Path, 
     assert record.to_dict()["co2eq_kg"] == metrics["co2eq_kg"]
 
 
+@pytest.mark.slow
 def test_without_codecarbon_the_energy_fields_are_missing(tiny_suite_file: Path, tmp_path: Path, monkeypatch):
     real_import = builtins.__import__
 

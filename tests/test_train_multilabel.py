@@ -160,6 +160,7 @@ def test_the_chunk_classifier_takes_bce_for_float_label_rows():
     assert out.logits.shape == (2, 3) and torch.allclose(out.loss, expected)
 
 
+@pytest.mark.slow
 def test_bench_run_prints_a_synthetic_multilabel_suite(tmp_path: Path, capsys, monkeypatch):
     from bench.cli import main
 

@@ -36,6 +36,7 @@ def spy_evaluations(monkeypatch):
 
 
 @pytest.mark.smoke
+@pytest.mark.slow
 def test_protocol_selects_on_validation_and_touches_test_once(tiny_suite_file: Path, tmp_path: Path, spy_evaluations):
     suite = load_suite(str(tiny_suite_file))
     suite = suite.replace(protocol=type(suite.protocol)(**{**vars(suite.protocol), "epochs": 3}))
