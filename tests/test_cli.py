@@ -114,7 +114,7 @@ def test_unknown_suite(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     message = run_error(capsys, tmp_path / "results", "--suite", "dmeo")
     assert (
         message.startswith("Unknown suite 'dmeo'. Did you mean 'demo'?")
-        and "Available: 20news, booksummaries, demo" in message
+        and "Available: 20news, 20news-minilm, booksummaries, demo" in message
     )
 
 

@@ -132,5 +132,5 @@ def test_without_submitit_the_error_says_what_to_install(monkeypatch: pytest.Mon
     the_plan = plan(
         load_suite(str(write_suite(tmp_path / "tiny.yaml", text))), RunOptions(results=tmp_path / "results")
     )
-    with pytest.raises(BenchError, match=r"pip install 'bench\[slurm\]'"):
+    with pytest.raises(BenchError, match=r"pip install 'longdoc-bench\[slurm\]'"):
         submit(the_plan, ClusterOptions(executor="local"))
