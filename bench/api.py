@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any
 from bench.config import SuiteConfig
 from bench.data.suite import load_suite, suite_from_dict
 from bench.errors import BenchError
-from bench.launch.execute import Sweep
+from bench.launch.execute import Sweep, check_data
 from bench.launch.options import RunOptions
+from bench.launch.status import run_states, status_document
 from bench.launch.sweep import plan
 from bench.profile.plan import DEFAULT_LENGTHS, ProfileOptions
 from bench.report import report
@@ -44,7 +45,7 @@ RUN_OPTIONS = (*(f.name for f in fields(RunOptions) if f.name != "suite"), "exec
 
 __all__ = [
     "ProfileOptions", "RunOptions", "Sweep", "inspect", "leaderboard", "load_results", "prepare", "profile", "report",
-    "run",
+    "run", "status",
 ]  # fmt: skip
 
 
@@ -81,13 +82,7 @@ def prepare(
     if options is None:
         keywords = {name: value for name, value in locals().items() if name in RUN_OPTIONS}
         options = _options(suite, keywords)
-    config = _suite(options.suite, options.overrides)
-    if options.epochs is not None:
-        config = config.replace(protocol=replace(config.protocol, epochs=options.epochs))
-    if options.seeds is not None:
-        config = config.replace(seeds=tuple(options.seeds))
-    if options.report_to is not None:
-        config = config.replace(report_to=options.report_to)
+    config = _configured(options)
     if options.data_dir is not None and not options.data_dir.is_dir():
         raise BenchError(
             f"--data-dir {options.data_dir} is not a directory; point it at a folder with train and test files"
@@ -96,7 +91,7 @@ def prepare(
         raise BenchError("a suite with 'tune:' runs here only for now (its selection waits for the grid); drop --slurm")
     the_plan = plan(config, options)
     the_plan.check()
-    _check_data(config, options.data_dir, options.limit)
+    check_data(config, options.data_dir, options.limit)
     if the_plan.skipped:
         done = ", ".join(str(j.run_key) for j in the_plan.skipped)
         print(f"skipping {len(the_plan.skipped)} finished run(s) ({done}); use --overwrite to re-run them")
@@ -292,6 +287,26 @@ def preflight_line(sweep: Sweep) -> str | None:
     return summary_line(found)
 
 
+def status(
+    suite: str | Path | Mapping[str, Any] = "demo",
+    *,
+    runners: Sequence[str] | None = None,
+    seeds: Sequence[int] | None = None,
+    epochs: int | None = None,
+    limit: int | None = None,
+    data_dir: str | Path | None = None,
+    results: str | Path = "results",
+    overrides: Mapping[str, Any] | None = None,
+    random_init: bool = False,
+) -> dict[str, Any]:
+    """Where each planned run of a suite stands, planned with the options `run` took (so that a run made with
+    `limit`, `data_dir`, `overrides` or `random_init` is found finished, not stale): `bench status --format json`'s
+    document (keys in `bench.launch.status.status_document`). Reads only; nothing is written."""
+    options = _options(suite, {name: value for name, value in locals().items() if name in RUN_OPTIONS})
+    config = _configured(options)
+    return status_document(config.name, options.results, run_states(plan(config, options)))
+
+
 def load_results(results_dir: str | Path = "results", suite: str | None = None) -> pd.DataFrame:
     """Every run record under `results_dir` as a table, one row per record (older records migrated).
 
@@ -366,29 +381,19 @@ def _options(suite: str | Path | Mapping[str, Any], keywords: dict[str, Any]) ->
         raise BenchError(f"bench.run: {err}") from None
 
 
+def _configured(options: RunOptions) -> SuiteConfig:
+    """The suite as these options run it: its file or mapping, `--set`, epochs, seeds and trackers applied."""
+    config = _suite(options.suite, options.overrides)
+    if options.epochs is not None:
+        config = config.replace(protocol=replace(config.protocol, epochs=options.epochs))
+    if options.seeds is not None:
+        config = config.replace(seeds=tuple(options.seeds))
+    if options.report_to is not None:
+        config = config.replace(report_to=options.report_to)
+    return config
+
+
 def _suite(suite: str | Path | Mapping[str, Any], overrides: Mapping[str, Any] | None) -> SuiteConfig:
     if isinstance(suite, Mapping):
         return suite_from_dict(dict(suite), overrides=overrides)
     return load_suite(suite, overrides)
-
-
-def _check_data(suite: SuiteConfig, data_dir: Path | None, limit: int | None) -> None:
-    """Load and validate the data once, quietly, so that an error is the one line the user sees (the workers show
-    progress when they prepare the data for training), and say what was found."""
-    import datasets
-
-    from bench.data import load_suite_data
-    from bench.output import activity
-
-    datasets.disable_progress_bars()  # one bar of bench's own, gone before the error or the sizes are printed
-    try:
-        with activity(f"suite {suite.name}: loading and checking the data"):
-            data = load_suite_data(suite, data_dir, limit)
-    finally:
-        datasets.enable_progress_bars()
-    sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())
-    names = data.label_names  # EURLEX57K has 4,271: the first few and the count say enough
-    shown = ", ".join(names) if len(names) <= 20 else f"{', '.join(names[:10])}, … ({len(names):,} labels)"
-    print(f"suite {suite.name}: {sizes} documents; labels {shown}")
-    for note in data.notes:
-        print(f"note: {note}")

@@ -17,6 +17,8 @@ from bench.results.tables import run_table
 from bench.runners import Runner
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from bench.train.job import Job
@@ -84,3 +86,25 @@ class Sweep:
         keys = [job.run_key for job in (self.plan.finals if finals is None else finals)]
         records = [latest.get(key) or self.store.read(key) for key in keys]
         return run_table([r for r in records if r is not None])
+
+
+def check_data(suite: SuiteConfig, data_dir: Path | None, limit: int | None) -> None:
+    """Load and validate the data once, quietly, so that an error is the one line the user sees (the workers show
+    progress when they prepare the data for training), and say what was found."""
+    import datasets
+
+    from bench.data import load_suite_data
+    from bench.output import activity
+
+    datasets.disable_progress_bars()  # one bar of bench's own, gone before the error or the sizes are printed
+    try:
+        with activity(f"suite {suite.name}: loading and checking the data"):
+            data = load_suite_data(suite, data_dir, limit)
+    finally:
+        datasets.enable_progress_bars()
+    sizes = ", ".join(f"{name} {len(ds)}" for name, ds in data.splits.items())
+    names = data.label_names  # EURLEX57K has 4,271: the first few and the count say enough
+    shown = ", ".join(names) if len(names) <= 20 else f"{', '.join(names[:10])}, … ({len(names):,} labels)"
+    print(f"suite {suite.name}: {sizes} documents; labels {shown}")
+    for note in data.notes:
+        print(f"note: {note}")

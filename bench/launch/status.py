@@ -4,6 +4,8 @@ scheduler job it was last submitted as."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.data.tune import validation_score
 from bench.launch.slurm import submitted
 from bench.launch.sweep import Plan
@@ -56,3 +58,16 @@ def run_states(the_plan: Plan) -> list[dict]:
             }
         )
     return rows
+
+
+def status_document(suite: str, results: Any, rows: list[dict]) -> dict:
+    """`bench status --json`. Keys: `suite`, `results` (the folder), `runs` (one per planned run: runner, seed,
+    state, detail, host, job; state is one of ok, failed, oom, running, interrupted, pending, stale), `counts`
+    (state -> number of runs), `complete` (every run finished ok)."""
+    from collections import Counter
+
+    counts = dict(Counter(row["state"] for row in rows).most_common())
+    keys = ("runner", "seed", "state", "detail", "host", "job")
+    runs = [{key: row.get(key) for key in keys} for row in rows]
+    complete = bool(rows) and set(counts) == {OK}
+    return {"suite": suite, "results": str(results), "runs": runs, "counts": counts, "complete": complete}
