@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import tasks
+import bench.tasks as tasks
 from bench.errors import BenchError
 
 PRECISIONS = ("auto", "no", "fp16", "bf16")

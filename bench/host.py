@@ -25,9 +25,9 @@ def environment() -> dict[str, Any]:
     """Library versions, device and the project's git revision."""
     torch = sys.modules.get("torch")  # a scikit-learn run never loads torch; it is not imported just to ask
 
-    import bench
+    from bench.version import __version__
 
-    versions: dict[str, str | None] = {"bench": bench.__version__}  # its own distribution name: bench.DISTRIBUTION
+    versions: dict[str, str | None] = {"bench": __version__}  # its own distribution name: bench.DISTRIBUTION
     for dist in ("torch", "transformers", "datasets", "tokenizers", "accelerate", "scikit-learn", "pandas"):
         try:
             versions[dist] = metadata.version(dist)

@@ -13,7 +13,7 @@ import contextlib
 import sys
 from typing import Any
 
-from gpu_check import REHEARSAL_ENV, Check, StepFailed, bench_cli, gpu_context, sh
+from gpu_common import REHEARSAL_ENV, Check, StepFailed, bench_cli, gpu_context, sh
 
 SYNC_FAILURE = "host syncs in steady-state training steps at"
 

@@ -32,7 +32,8 @@ LAYERS = {
     "host": 1,
     "cpus": 1,
     "gpu": 1,
-    "output": 0,  # verbosity and progress bars: the standard library and tqdm only
+    "output": 0,
+    "version": 0,  # the distribution's name and version: the standard library only  # verbosity and progress bars: the standard library and tqdm only
 }
 REPORT_MAY_IMPORT = {"report", "results", "errors", "tasks", "stats", "output"}
 REPORT_NEVER = {"torch", "transformers", "datasets", "tokenizers", "sklearn", "accelerate"}

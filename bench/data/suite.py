@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from bench import tasks
+import bench.tasks as tasks
 from bench.config import (
     SINGLE_LABEL,
     DataConfig,

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench import stats
+import bench.stats as stats
 from bench.errors import BenchError
 
 

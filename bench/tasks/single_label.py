@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bench import stats
+import bench.stats as stats
 from bench.tasks.base import Task, register
 
 # F1, precision and recall: binary on the positive class for two classes, macro-averaged otherwise
