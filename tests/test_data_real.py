@@ -132,10 +132,10 @@ def test_the_inverted_twin_reverses_paragraphs_and_tfidf_cannot_tell(tmp_path: P
 
 
 def test_bench_run_names_4271_labels_by_count_and_says_which_occur_only_in_test(tmp_path: Path, capsys):
-    from bench import api
+    from bench.launch.execute import check_data
 
     folder = real_slice(tmp_path, "eurlex57k", {"train": 100, "dev": 20, "test": 20})
-    api._check_data(load_suite("eurlex57k"), folder, None)
+    check_data(load_suite("eurlex57k"), folder, None)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and len(out[0]) < 300, out[0][:400]  # not every concept id on one line
     assert out[0].endswith(" labels)") and out[1].startswith("note: ") and "never in train" in out[1]
