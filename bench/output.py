@@ -49,9 +49,15 @@ def bar(iterable: Iterable | None = None, *, desc: str, total: int | None = None
 
     options.setdefault("leave", False)
     return tqdm(
-        iterable, desc=desc, total=total, unit=unit, file=sys.stderr, dynamic_ncols=True,
-        disable=True if quiet() else None, **options,
-    )  # fmt: skip
+        iterable,
+        desc=desc,
+        total=total,
+        unit=unit,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=True if quiet() else None,
+        **options,
+    )
 
 
 @contextlib.contextmanager

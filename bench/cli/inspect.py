@@ -54,9 +54,14 @@ def run(args: argparse.Namespace) -> int:
 
     check_out_folder(args.out)
     found = api.inspect(
-        args.suite, runners=args.runners, data_dir=args.data_dir, limit=args.limit, random_init=args.random_init,
-        overrides=dict(args.set), results=args.results,
-    )  # fmt: skip
+        args.suite,
+        runners=args.runners,
+        data_dir=args.data_dir,
+        limit=args.limit,
+        random_init=args.random_init,
+        overrides=dict(args.set),
+        results=args.results,
+    )
     out = args.out or Path("reports") / found.suite / "inspect"
     from bench.preflight import write_files
 

@@ -188,8 +188,10 @@ def print_suite(suite: SuiteConfig, document: dict[str, Any]) -> None:
     print("protocol: " + ", ".join(f"{k}={v}" for k, v in vars(suite.protocol).items()))
     if suite.tune:
         grid = "; ".join(f"{k}: {', '.join(map(str, v))}" for k, v in suite.tune.items())
-        print(f"tune: {grid} — {document['tune_points']} point(s) per runner and seed, chosen on validation "
-              f"{suite.protocol.metric_for_best_model}; test once, for the chosen point")  # fmt: skip
+        print(
+            f"tune: {grid} — {document['tune_points']} point(s) per runner and seed, chosen on validation "
+            f"{suite.protocol.metric_for_best_model}; test once, for the chosen point"
+        )
     print("runners:")
     for runner in document["runners"]:
         print(f"  {runner['name']:<24} {runner['description']} [family {runner['family']}]")

@@ -98,10 +98,16 @@ def options(args: argparse.Namespace):
 
         batch_size = "auto" if torch.cuda.is_available() else 1
     return ProfileOptions(
-        runners=args.runners, lengths=args.lengths, batch_size=batch_size, mode=args.mode, steps=args.steps,
-        warmup=args.warmup, threads=args.threads, results=args.results,
+        runners=args.runners,
+        lengths=args.lengths,
+        batch_size=batch_size,
+        mode=args.mode,
+        steps=args.steps,
+        warmup=args.warmup,
+        threads=args.threads,
+        results=args.results,
         random_init=getattr(args, "random_init", False),
-    )  # fmt: skip
+    )
 
 
 def run(args: argparse.Namespace, out=None) -> int:

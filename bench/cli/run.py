@@ -30,11 +30,22 @@ def options(args: argparse.Namespace) -> RunOptions:
 
     keep = {"keep_model": True} if getattr(args, "keep_model", False) else {}  # --keep-model: the suite's key
     return RunOptions(
-        suite=args.suite, runners=args.runners, seeds=args.seeds, epochs=args.epochs, limit=args.limit,
-        data_dir=args.data_dir, results=args.results, overwrite=args.overwrite, report_to=args.report_to,
-        overrides=dict(args.set) | keep, random_init=args.random_init, distributed=scale.distributed(args),
-        slots=tuple(scale.slots(args)), cluster=scale.cluster(args), verbose=args.verbosity == output.VERBOSE,
-    )  # fmt: skip
+        suite=args.suite,
+        runners=args.runners,
+        seeds=args.seeds,
+        epochs=args.epochs,
+        limit=args.limit,
+        data_dir=args.data_dir,
+        results=args.results,
+        overwrite=args.overwrite,
+        report_to=args.report_to,
+        overrides=dict(args.set) | keep,
+        random_init=args.random_init,
+        distributed=scale.distributed(args),
+        slots=tuple(scale.slots(args)),
+        cluster=scale.cluster(args),
+        verbose=args.verbosity == output.VERBOSE,
+    )
 
 
 def run(args: argparse.Namespace) -> int:

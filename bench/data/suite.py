@@ -289,8 +289,10 @@ def _references(where: str, raw: Any) -> tuple[Reference, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise BenchError(f"{where}: 'references' must be a list of table names (like imdb) or mappings with keys "
-                         f"{', '.join(sorted(REFERENCE_KEYS))}")  # fmt: skip
+        raise BenchError(
+            f"{where}: 'references' must be a list of table names (like imdb) or mappings with keys "
+            f"{', '.join(sorted(REFERENCE_KEYS))}"
+        )
     out: list[Reference] = []
     for entry in raw:
         if isinstance(entry, str):

@@ -66,8 +66,18 @@ class MultiLabelSpec:
         return {name: words[j * CUES_PER_LABEL : (j + 1) * CUES_PER_LABEL] for j, name in enumerate(self.label_names)}
 
     def cache_key(self) -> str:
-        fields = (self.n_train, self.n_test, self.min_tokens, self.max_tokens, self.cue_length, self.n_labels,
-                  self.label_probability, self.filler_vocab, int(self.allow_empty), self.seed)  # fmt: skip
+        fields = (
+            self.n_train,
+            self.n_test,
+            self.min_tokens,
+            self.max_tokens,
+            self.cue_length,
+            self.n_labels,
+            self.label_probability,
+            self.filler_vocab,
+            int(self.allow_empty),
+            self.seed,
+        )
         return "multilabel-v1-" + "-".join(str(v) for v in fields)
 
 
@@ -97,9 +107,13 @@ def generate(spec: MultiLabelSpec, split: str) -> list[dict]:
                 words += [rng.choice(cues[item]) for _ in range(spec.cue_length)]
         labels = [name for name in spec.label_names if name in starts]
         rows.append(
-            {"id": f"{split}-{i:05d}", "text": " ".join(words), "labels": labels,
-             "cue_starts": [starts[name] for name in labels]}
-        )  # fmt: skip
+            {
+                "id": f"{split}-{i:05d}",
+                "text": " ".join(words),
+                "labels": labels,
+                "cue_starts": [starts[name] for name in labels],
+            }
+        )
     return rows
 
 

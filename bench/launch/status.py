@@ -20,8 +20,9 @@ def run_states(the_plan: Plan) -> list[dict]:
     rows = []
     stale = {job.run_key: changed for job, changed in the_plan.stale}
     deferred = [item.base for item, _ in the_plan.deferred]  # a tuned run whose grid has not all finished
-    jobs = sorted([*the_plan.jobs, *the_plan.skipped, *(job for job, _ in the_plan.stale), *deferred],
-                  key=lambda j: j.run_key)  # fmt: skip
+    jobs = sorted(
+        [*the_plan.jobs, *the_plan.skipped, *(job for job, _ in the_plan.stale), *deferred], key=lambda j: j.run_key
+    )
     scheduled = submitted(jobs[0].store, jobs[0].suite.name) if jobs else {}
     for job in jobs:
         store, key = job.store, job.run_key

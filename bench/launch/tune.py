@@ -82,8 +82,10 @@ def resolve(item: Pending, key_of) -> Job | str:
     if protocol.eval_batch_size == AUTO and point.eval_batch_size:
         pinned.update(eval_batch_size=point.eval_batch_size)
     suite = item.base.suite.replace(protocol=dataclasses.replace(protocol, **pinned))
-    shown = ", ".join(f"{job.point} {s:.4f}" if s is not None else f"{job.point} —" for job, s in
-                      zip(item.points, scores, strict=True))  # fmt: skip
+    shown = ", ".join(
+        f"{job.point} {s:.4f}" if s is not None else f"{job.point} —"
+        for job, s in zip(item.points, scores, strict=True)
+    )
     tuning = {
         "tuned": dict(chosen),
         "tuning_points": len(item.points),

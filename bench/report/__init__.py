@@ -91,9 +91,15 @@ class _CallablePackage(types.ModuleType):
     name on `bench`; so the package itself is the API's `bench.report(...)`."""
 
     def __call__(
-        self, suite: str = "demo", *, results: str | Path = "results", out: str | Path | None = None,
-        baseline: str | None = None, gpu_price: float | None = None, currency: str = "USD",
-    ) -> Report:  # fmt: skip
+        self,
+        suite: str = "demo",
+        *,
+        results: str | Path = "results",
+        out: str | Path | None = None,
+        baseline: str | None = None,
+        gpu_price: float | None = None,
+        currency: str = "USD",
+    ) -> Report:
         return report(suite, results=results, out=out, baseline=baseline, gpu_price=gpu_price, currency=currency)
 
 

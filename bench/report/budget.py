@@ -199,15 +199,19 @@ def cells(row: pd.Series, currency: str, priced: bool = True) -> list[Cell]:
     unit = f" {row['device_kind']}-h" if row["device_kind"] else ""
     train, infer = _train_hours(row), _infer_hours(row)
     out = [
-        Cell(hours(train) + (unit if pd.notna(train) else ""), f"({n})" if (n := scaled_note(row)) else "",
-             numeric=True),
+        Cell(
+            hours(train) + (unit if pd.notna(train) else ""), f"({n})" if (n := scaled_note(row)) else "", numeric=True
+        ),
         Cell(hours(infer) + (unit if pd.notna(infer) else ""), numeric=True),
-    ]  # fmt: skip
+    ]
     price = f"(at {row['price_per_gpu_h']:g}/GPU-h)" if pd.notna(row["price_per_gpu_h"]) else ""
     note = f"({row['budget_note']})" if row["budget_note"] else price
     if not priced:
         return out
-    out += [Cell(money(row["train_cost"], currency), note, numeric=True), Cell(money(row["infer_cost_per_1M"], currency), numeric=True)]  # fmt: skip
+    out += [
+        Cell(money(row["train_cost"], currency), note, numeric=True),
+        Cell(money(row["infer_cost_per_1M"], currency), numeric=True),
+    ]
     return out
 
 

@@ -213,14 +213,28 @@ def cost_table(summary: pd.DataFrame, baseline: str | None) -> Table:
             runner_cell(row["runner"], baseline, bool(row.get("cost_only", False))),
             seeds_cell(row),
             _memory_cell(row, kind, _only_whole_run(s), marks["memory"][i]),
-            Cell(fmt.rate(row["train_tokens_per_s"]), _sub(_coverage(row, "train_tokens_per_s") + _host_bound(row)),
-                 best=marks["train_tokens_per_s"][i], bad=bool(row["host_bound_runs"]), numeric=True),
-            Cell(fmt.duration(row["train_s_per_epoch"]), _sub(time_notes), best=marks["train_s_per_epoch"][i],
-                 bad=bool(measured_under), numeric=True),
-            Cell(fmt.rate(row["eval_samples_per_s"]), _sub(_coverage(row, "eval_samples_per_s")),
-                 best=marks["eval_samples_per_s"][i], numeric=True),
+            Cell(
+                fmt.rate(row["train_tokens_per_s"]),
+                _sub(_coverage(row, "train_tokens_per_s") + _host_bound(row)),
+                best=marks["train_tokens_per_s"][i],
+                bad=bool(row["host_bound_runs"]),
+                numeric=True,
+            ),
+            Cell(
+                fmt.duration(row["train_s_per_epoch"]),
+                _sub(time_notes),
+                best=marks["train_s_per_epoch"][i],
+                bad=bool(measured_under),
+                numeric=True,
+            ),
+            Cell(
+                fmt.rate(row["eval_samples_per_s"]),
+                _sub(_coverage(row, "eval_samples_per_s")),
+                best=marks["eval_samples_per_s"][i],
+                numeric=True,
+            ),
             Cell(fmt.duration(row["wall_s"]), best=marks["wall_s"][i], numeric=True),
-        ]  # fmt: skip
+        ]
         cells += _energy_cells(row, marks["energy"][i]) if energy else []
         cells += [_tuning_cell(row)] if tuning else []
         kernels = f"({row['kernels']} attention)" if row["kernels"] else ""

@@ -149,14 +149,16 @@ def _median_cost(columns: list[SuiteColumn], runners: list[str]) -> pd.DataFrame
         # a median over the priced suites only would pass for the runner's: money only where every suite has it
         priced = len(currencies) == 1 and bool(money.notna().all())
         notes = sorted({s["budget_note"] for s in found} - {""})
-        rows.append({
-            "runner": runner,
-            "device_kind": kind or " / ".join(kinds),
-            "train_device_h_median": pd.Series(hours, dtype=float).median(),
-            "train_cost_median": money.median() if priced else math.nan,
-            "currency": currencies[0] if priced else "",
-            "cost_note": "" if priced else "; ".join(notes) or "not priced in every suite",
-        })  # fmt: skip
+        rows.append(
+            {
+                "runner": runner,
+                "device_kind": kind or " / ".join(kinds),
+                "train_device_h_median": pd.Series(hours, dtype=float).median(),
+                "train_cost_median": money.median() if priced else math.nan,
+                "currency": currencies[0] if priced else "",
+                "cost_note": "" if priced else "; ".join(notes) or "not priced in every suite",
+            }
+        )
     return pd.DataFrame(rows, columns=["runner", "device_kind", "train_device_h_median", "train_cost_median",
                                        "currency", "cost_note"])  # fmt: skip
 
@@ -325,6 +327,9 @@ def section(results: Path | Sequence[Path], pricing: budget.Pricing | None = Non
         return []
     board = leaderboard(dirs, None, pricing)
     blocks = document(board, ", ".join(str(d) for d in dirs)).blocks[1:]  # without its own heading
-    intro = Paragraph.of("The other suites in this results folder, beside this one (", Code("bench leaderboard"),
-                         " writes the same table as Markdown, sortable HTML and CSV):")  # fmt: skip
+    intro = Paragraph.of(
+        "The other suites in this results folder, beside this one (",
+        Code("bench leaderboard"),
+        " writes the same table as Markdown, sortable HTML and CSV):",
+    )
     return [intro, *blocks]  # under the page's "Across suites" heading (`sections.SECTIONS`)

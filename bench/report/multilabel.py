@@ -101,8 +101,9 @@ def per_label_table(results: SuiteResults, order: list[str]) -> pd.DataFrame:
     rows = []
     for (runner, _seed), figures in results.per_label.items():
         for label, f in figures.items():
-            rows.append({"runner": runner, "label": label, **{k: f.get(k) for k in ("f1", "precision", "recall",
-                                                                                     "support")}})  # fmt: skip
+            rows.append(
+                {"runner": runner, "label": label, **{k: f.get(k) for k in ("f1", "precision", "recall", "support")}}
+            )
     columns = ["runner", "label", "f1", "precision", "recall", "support"]
     if not rows:
         return pd.DataFrame(columns=columns)
@@ -128,13 +129,23 @@ def comparison_table(docs: DocumentCounts | None, order: list[str], baseline: st
         diff = docs.f1(runner).mean(axis=0) - base_f1
         lo, hi = stats.percentile_ci(_boot_samples(docs.f1(runner)) - base_boot)
         m_lo, m_hi = stats.percentile_ci(_boot_micro(docs.counts[runner]) - base_micro)
-        rows.append({
-            "runner": runner, "baseline": baseline, "delta_samples_f1": float(diff.mean()), "delta_ci_low": lo,
-            "delta_ci_high": hi, "p_value": stats.paired_permutation_test(diff), "p_method": P_METHOD,
-            "delta_micro_f1": float(micro_f1(docs.counts[runner]).mean() - micro_f1(docs.counts[baseline]).mean()),
-            "delta_micro_ci_low": m_lo, "delta_micro_ci_high": m_hi, "n_examples": len(diff),
-            "better": int((diff > 1e-12).sum()), "worse": int((diff < -1e-12).sum()),
-        })  # fmt: skip
+        rows.append(
+            {
+                "runner": runner,
+                "baseline": baseline,
+                "delta_samples_f1": float(diff.mean()),
+                "delta_ci_low": lo,
+                "delta_ci_high": hi,
+                "p_value": stats.paired_permutation_test(diff),
+                "p_method": P_METHOD,
+                "delta_micro_f1": float(micro_f1(docs.counts[runner]).mean() - micro_f1(docs.counts[baseline]).mean()),
+                "delta_micro_ci_low": m_lo,
+                "delta_micro_ci_high": m_hi,
+                "n_examples": len(diff),
+                "better": int((diff > 1e-12).sum()),
+                "worse": int((diff < -1e-12).sum()),
+            }
+        )
     table = pd.DataFrame(rows, columns=columns)
     table["p_holm"] = stats.holm(list(table["p_value"])) if len(table) else []
     return table

@@ -30,9 +30,13 @@ class MultiLabelReport:
 
 
 def build(
-    results: SuiteResults, aligned: AlignedPredictions | None, summary: pd.DataFrame, baseline: str | None,
-    max_lengths: list[int], out_dir: Path,
-) -> MultiLabelReport | None:  # fmt: skip
+    results: SuiteResults,
+    aligned: AlignedPredictions | None,
+    summary: pd.DataFrame,
+    baseline: str | None,
+    max_lengths: list[int],
+    out_dir: Path,
+) -> MultiLabelReport | None:
     """The multi-label tables, with their CSV files and plots under `out_dir`; None for a single-label suite."""
     if "label_sets" not in results.kind.sections:
         return None
@@ -102,14 +106,18 @@ def section(report: MultiLabelReport | None) -> list:
     for _, r in q.iterrows():
         ci = fmt.interval(r["micro_f1_ci_low"], r["micro_f1_ci_high"])
         s_ci = fmt.interval(r["samples_f1_ci_low"], r["samples_f1_ci_high"])
-        rows.append([runner_cell(r["runner"], report.baseline),
-                     Cell(fmt.metric(r["micro_f1_mean"], r["micro_f1_std"]), ci, numeric=True),
-                     Cell(fmt.metric(r["macro_f1_mean"], r["macro_f1_std"]), numeric=True),
-                     Cell(fmt.metric(r["samples_f1_mean"], r["samples_f1_std"]), s_ci, numeric=True),
-                     Cell(fmt.metric(r["micro_precision_mean"], r["micro_precision_std"]), numeric=True),
-                     Cell(fmt.metric(r["micro_recall_mean"], r["micro_recall_std"]), numeric=True),
-                     Cell(fmt.metric(r["accuracy_mean"], r["accuracy_std"]), numeric=True),
-                     Cell(r["thresholds"], numeric=True)])  # fmt: skip
+        rows.append(
+            [
+                runner_cell(r["runner"], report.baseline),
+                Cell(fmt.metric(r["micro_f1_mean"], r["micro_f1_std"]), ci, numeric=True),
+                Cell(fmt.metric(r["macro_f1_mean"], r["macro_f1_std"]), numeric=True),
+                Cell(fmt.metric(r["samples_f1_mean"], r["samples_f1_std"]), s_ci, numeric=True),
+                Cell(fmt.metric(r["micro_precision_mean"], r["micro_precision_std"]), numeric=True),
+                Cell(fmt.metric(r["micro_recall_mean"], r["micro_recall_std"]), numeric=True),
+                Cell(fmt.metric(r["accuracy_mean"], r["accuracy_std"]), numeric=True),
+                Cell(r["thresholds"], numeric=True),
+            ]
+        )
     note = Paragraph.of(
         "Micro-F1 pools every (document, label) decision; macro-F1 averages the labels' F1; samples-F1 averages the "
         "documents' F1 (1 for a document with no true and no predicted label). Subset accuracy: the share of "
@@ -126,8 +134,14 @@ def section(report: MultiLabelReport | None) -> list:
         pivot = report.per_label.pivot_table(index="label", columns="runner", values="f1", sort=False)
         support = report.per_label.groupby("label", sort=False)["support"].first()
         runners = list(dict.fromkeys(report.per_label["runner"]))
-        rows = [[Cell(str(label)), Cell(fmt.count(support[label]), numeric=True),
-                 *(Cell(f"{pivot.loc[label, r]:.3f}", numeric=True) for r in runners)] for label in pivot.index]  # fmt: skip
+        rows = [
+            [
+                Cell(str(label)),
+                Cell(fmt.count(support[label]), numeric=True),
+                *(Cell(f"{pivot.loc[label, r]:.3f}", numeric=True) for r in runners),
+            ]
+            for label in pivot.index
+        ]
         out += [Heading("Per-label F1", 3), Table(["label", "test support", *runners], rows)]
         out += [Image(p.png, p.title, p.caption, p.svg) for p in report.plots if p.name == "multilabel_per_label_f1"]
     out.append(Heading("Paired comparison on per-document F1", 3))
@@ -135,11 +149,25 @@ def section(report: MultiLabelReport | None) -> list:
     if c.empty:
         out.append(Paragraph.of("No baseline with predictions to compare with."))
     else:
-        rows = [[runner_cell(r["runner"], report.baseline),
-                 Cell(fmt.points(r["delta_samples_f1"]), f"{fmt.interval(r['delta_ci_low'] * 100, r['delta_ci_high'] * 100, 2)} pp", numeric=True),
-                 Cell(fmt.p_value(r["p_value"]), numeric=True), Cell(fmt.p_value(r["p_holm"]), best=r["p_holm"] < 0.05, numeric=True),
-                 Cell(fmt.points(r["delta_micro_f1"]), f"{fmt.interval(r['delta_micro_ci_low'] * 100, r['delta_micro_ci_high'] * 100, 2)} pp", numeric=True),
-                 Cell(f"{r['better']:,} / {r['worse']:,}", numeric=True)] for _, r in c.iterrows()]  # fmt: skip
+        rows = [
+            [
+                runner_cell(r["runner"], report.baseline),
+                Cell(
+                    fmt.points(r["delta_samples_f1"]),
+                    f"{fmt.interval(r['delta_ci_low'] * 100, r['delta_ci_high'] * 100, 2)} pp",
+                    numeric=True,
+                ),
+                Cell(fmt.p_value(r["p_value"]), numeric=True),
+                Cell(fmt.p_value(r["p_holm"]), best=r["p_holm"] < 0.05, numeric=True),
+                Cell(
+                    fmt.points(r["delta_micro_f1"]),
+                    f"{fmt.interval(r['delta_micro_ci_low'] * 100, r['delta_micro_ci_high'] * 100, 2)} pp",
+                    numeric=True,
+                ),
+                Cell(f"{r['better']:,} / {r['worse']:,}", numeric=True),
+            ]
+            for _, r in c.iterrows()
+        ]
         note = Paragraph.of(
             f"Runner minus {report.baseline} on the same {int(c['n_examples'].iloc[0]):,} test documents. Δ "
             "samples-F1: the mean difference of per-document F1 (seed-averaged), 95% paired bootstrap CI below; p: a "

@@ -125,11 +125,17 @@ def verdict(
         on_long = _longer_documents(aligned, row["runner"], baseline, content, task) if content == content else None
         out.append(line + (f"; {on_long}." if on_long else "."))
     if winners:
-        out.insert(1, f"Reading more pays on these documents: {', '.join(winners)} beat{'s' if len(winners) == 1 else ''} "
-                   f"{baseline} beyond the uncertainty; the lines below give the price.")  # fmt: skip
+        out.insert(
+            1,
+            f"Reading more pays on these documents: {', '.join(winners)} beat{'s' if len(winners) == 1 else ''} "
+            f"{baseline} beyond the uncertainty; the lines below give the price.",
+        )
     else:
-        out.insert(1, f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
-                   f"{ALPHA} for all {len(longer)}): no long-context winner is named.")  # fmt: skip
+        out.insert(
+            1,
+            f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
+            f"{ALPHA} for all {len(longer)}): no long-context winner is named.",
+        )
     return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
 
 

@@ -62,8 +62,10 @@ def check_name(what: str, name: Any) -> str:
 def point_name(values: Mapping[str, Any]) -> str:
     """A tuning grid point's stable name, its folder under the runner's `tune/`: `learning_rate=2e-05`, settings
     joined by `,` in sorted order (numbers as Python writes them, so 2e-5 and 0.00002 are one point)."""
-    return ",".join(f"{name}={value!r}" if not isinstance(value, str) else f"{name}={value}"
-                    for name, value in sorted(values.items()))  # fmt: skip
+    return ",".join(
+        f"{name}={value!r}" if not isinstance(value, str) else f"{name}={value}"
+        for name, value in sorted(values.items())
+    )
 
 
 @dataclass(frozen=True, order=True)

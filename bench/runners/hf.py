@@ -118,9 +118,13 @@ class PretrainedRunner(TransformerRunner):
             model = auto_class.from_config(config, trust_remote_code=self.trust_remote_code, **model_kwargs)
         else:
             model = auto_class.from_pretrained(
-                self.checkpoint, trust_remote_code=self.trust_remote_code, **self._revision(), **config_changes,
-                **overrides, **model_kwargs,
-            )  # fmt: skip
+                self.checkpoint,
+                trust_remote_code=self.trust_remote_code,
+                **self._revision(),
+                **config_changes,
+                **overrides,
+                **model_kwargs,
+            )
         self._check_positions(model.config)  # where the config was not at hand before the sweep started
         return model
 

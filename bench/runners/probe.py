@@ -107,8 +107,11 @@ def choose(
                 mode = "with activation checkpointing" if checkpointing else "without activation checkpointing"
                 history = f" (did not fit: {', '.join(tried)})" if tried else ""
                 return Choice(size, checkpointing, f"auto {what} {size} {mode}{peak}{history}")
-    return Choice(min(ordered), checkpointing_options[-1], f"auto {what}: nothing fits ({', '.join(tried)}); trying "
-                  f"{min(ordered)}, and the out-of-memory retry decides")  # fmt: skip
+    return Choice(
+        min(ordered),
+        checkpointing_options[-1],
+        f"auto {what}: nothing fits ({', '.join(tried)}); trying {min(ordered)}, and the out-of-memory retry decides",
+    )
 
 
 def _fits(step, size: int, checkpointing: bool, limit_mb: float | None, tried: list[str]) -> float | bool | None:

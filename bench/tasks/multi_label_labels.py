@@ -34,8 +34,12 @@ def _values(ds: Dataset, split: str, column: str) -> list[list]:
             'label names or ids per document (like ["sports", "law"]), or task: single_label'
         )
     inner = kind.value_type
-    if not (pa.types.is_string(inner) or pa.types.is_large_string(inner) or pa.types.is_integer(inner)
-            or pa.types.is_null(inner)):  # fmt: skip
+    if not (
+        pa.types.is_string(inner)
+        or pa.types.is_large_string(inner)
+        or pa.types.is_integer(inner)
+        or pa.types.is_null(inner)
+    ):
         raise BenchError(
             f"{split} label column {column!r} holds lists of {inner}; labels must be names (strings) or ids (integers)"
         )
@@ -43,8 +47,10 @@ def _values(ds: Dataset, split: str, column: str) -> list[list]:
     missing = [i + 1 for i, v in enumerate(values) if v is None or any(x is None for x in v)]
     if missing:
         rows = ", ".join(map(str, missing[:5])) + (", ..." if len(missing) > 5 else "")
-        raise BenchError(f"{len(missing)} {split} document(s) have no label list or a null label (row(s) {rows}); "
-                         "give each document a list (empty lists need data.allow_empty_labels: true)")  # fmt: skip
+        raise BenchError(
+            f"{len(missing)} {split} document(s) have no label list or a null label (row(s) {rows}); "
+            "give each document a list (empty lists need data.allow_empty_labels: true)"
+        )
     return values
 
 

@@ -66,10 +66,14 @@ def multilabel_metrics(
     if label_names is not None:
         per_p, per_r, per_f, support = precision_recall_fscore_support(targets, preds, average=None, zero_division=0)
         out["per_label"] = {
-            name: {"precision": float(per_p[j]), "recall": float(per_r[j]), "f1": float(per_f[j]),
-                   "support": int(support[j])}
+            name: {
+                "precision": float(per_p[j]),
+                "recall": float(per_r[j]),
+                "f1": float(per_f[j]),
+                "support": int(support[j]),
+            }
             for j, name in enumerate(label_names)
-        }  # fmt: skip
+        }
     return out
 
 
@@ -132,18 +136,24 @@ def record_fields(
 
 
 def prediction_rows(
-    ids: Sequence[str], targets: np.ndarray, scores: np.ndarray, threshold: float, label_names: Sequence[str],
+    ids: Sequence[str],
+    targets: np.ndarray,
+    scores: np.ndarray,
+    threshold: float,
+    label_names: Sequence[str],
     n_tokens: Sequence[int],
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """Predictions-file rows: `labels` and `preds` as JSON lists of label names, `scores` a JSON mapping of every
     label's score; the predicted set is the labels whose score reaches the record's threshold."""
     rows = []
     for i, t, s, n in zip(ids, np.asarray(targets).astype(bool), scores, n_tokens, strict=True):
-        rows.append({
-            "id": i,
-            "labels": json.dumps([name for name, on in zip(label_names, t, strict=True) if on]),
-            "preds": json.dumps([name for name, v in zip(label_names, s, strict=True) if v >= threshold]),
-            "scores": json.dumps({name: float(v) for name, v in zip(label_names, s, strict=True)}),
-            "n_tokens": int(n),
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": i,
+                "labels": json.dumps([name for name, on in zip(label_names, t, strict=True) if on]),
+                "preds": json.dumps([name for name, v in zip(label_names, s, strict=True) if v >= threshold]),
+                "scores": json.dumps({name: float(v) for name, v in zip(label_names, s, strict=True)}),
+                "n_tokens": int(n),
+            }
+        )
     return rows

@@ -59,9 +59,14 @@ def train_and_evaluate(
         scores = task.metrics(targets["validation"], val_scores, decision, n_labels, data.positive_id)
         train_loss = task.loss(targets["train"], classifier.predict_proba(x_train), n_labels)
         epochs.append(
-            {"epoch": i, **hyper, "train_loss": train_loss, "val_loss": task.loss(targets["validation"], val_scores,
-             n_labels)} | {f"val_{k}": v for k, v in scores.items()}
-        )  # fmt: skip
+            {
+                "epoch": i,
+                **hyper,
+                "train_loss": train_loss,
+                "val_loss": task.loss(targets["validation"], val_scores, n_labels),
+            }
+            | {f"val_{k}": v for k, v in scores.items()}
+        )
         fitted.append(classifier)
         settings.append(hyper)
         decisions.append(decision)

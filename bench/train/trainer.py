@@ -204,9 +204,15 @@ def train_and_evaluate(
         tokenizer, runner, COMPILE_BUCKET if protocol.compile else None, task.n_float_labels(n_labels)
     )
     protocol, probed = probe.batch_sizes(
-        runner, data.label_names, inputs["train"], inputs["validation"], collator, protocol, world_size,
+        runner,
+        data.label_names,
+        inputs["train"],
+        inputs["validation"],
+        collator,
+        protocol,
+        world_size,
         lambda: _autocast(protocol),
-    )  # fmt: skip
+    )
     protocol = _same_on_every_rank(protocol)
     prepared_s = time.perf_counter() - started
 
@@ -245,8 +251,12 @@ def train_and_evaluate(
             trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
             epochs, best_epoch = _epoch_history(trainer)
             if not test:  # a grid point is chosen on validation alone: the test split stays untouched
-                shape = {"n_params": sum(p.numel() for p in model.parameters()), "n_train": len(inputs["train"]),
-                         "n_val": len(inputs["validation"]), "micro_batch_size": protocol.per_device_batch_size}  # fmt: skip
+                shape = {
+                    "n_params": sum(p.numel() for p in model.parameters()),
+                    "n_train": len(inputs["train"]),
+                    "n_val": len(inputs["validation"]),
+                    "micro_batch_size": protocol.per_device_batch_size,
+                }
                 fields = {"best_epoch": best_epoch, "n_epochs": protocol.epochs, "epochs": epochs, **shape}
                 return {**fields, **throughput.record_fields(), "prepare_s": prepared_s}, []
 
@@ -357,9 +367,11 @@ def _same_on_every_rank(protocol: ProtocolConfig) -> ProtocolConfig:
         [-protocol.per_device_batch_size, -protocol.eval_batch_size, float(protocol.gradient_checkpointing)], "max"
     )
     return dataclasses.replace(
-        protocol, per_device_batch_size=int(-micro), eval_batch_size=int(-evaluation),
+        protocol,
+        per_device_batch_size=int(-micro),
+        eval_batch_size=int(-evaluation),
         gradient_checkpointing=bool(checkpointing),
-    )  # fmt: skip
+    )
 
 
 def _epoch_history(trainer: Trainer) -> tuple[list[dict[str, Any]], int | None]:
