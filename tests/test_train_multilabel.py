@@ -19,6 +19,7 @@ from bench.data.suite import load_suite
 from bench.data.synthetic_multilabel import MultiLabelSpec, generate
 from bench.runners import build_runner
 from bench.tasks.multi_label_metrics import (
+    KEPT_SCORES,
     THRESHOLDS,
     choose_threshold,
     document_f1,
@@ -110,6 +111,23 @@ def test_frequent_few_shot_and_zero_shot_labels_are_scored_apart():
     assert "micro_f1_frequent" not in record_fields(targets, scores, 0.5, list("abcde"))
 
 
+def test_a_row_of_many_labels_keeps_the_top_scores_and_every_true_and_predicted_one():
+    rng = np.random.default_rng(0)
+    names = [f"c{j}" for j in range(4271)]
+    scores = rng.uniform(0, 0.3, size=(3, len(names)))
+    scores[:, 7] = 0.9  # predicted everywhere; label 4000 is true in row 0 and scored low
+    targets = np.zeros_like(scores, dtype=int)
+    targets[0, 4000], scores[0, 4000] = 1, 0.0
+    rows = prediction_rows(["a", "b", "c"], targets, scores, 0.5, names, [10, 20, 30])
+    kept = [json.loads(r["scores"]) for r in rows]
+    assert len(kept[1]) == KEPT_SCORES and "c4000" in kept[0] and len(kept[0]) == KEPT_SCORES + 1
+    assert all(list(k) == sorted(k, key=names.index) for k in kept)  # label order
+    top = np.sort(scores[1])[-KEPT_SCORES:]
+    assert sorted(kept[1].values()) == pytest.approx(top.tolist())  # the highest, not any 100
+    assert [json.loads(r["preds"]) for r in rows] == [["c7"]] * 3 and json.loads(rows[0]["labels"]) == ["c4000"]
+    assert len(rows[0]["scores"]) < 5_000  # ~140 KB a document with every label's score
+
+
 def test_tfidf_one_vs_rest_learns_the_cues_and_records_its_threshold(tmp_path: Path):
     data = load_suite_data(load_suite(write_suite(tmp_path, ["tfidf-logreg"])))
     suite = load_suite(tmp_path / "ml.yaml")
@@ -140,7 +158,7 @@ def test_record_micro_f1_is_scikit_learns_from_the_predictions_file(ml_run: Path
     assert record["threshold"] in THRESHOLDS and record["f1_average"] == "micro"
     frame = pd.read_csv(runs / "seed0.predictions.csv")
     scores = frame["scores"].map(json.loads)
-    assert list(scores.iloc[0]) == record["label_names"]  # every label's score, in label order
+    assert list(scores.iloc[0]) == record["label_names"]  # every label's score (a suite of at most KEPT_SCORES labels), in label order
     # the predicted set is exactly the labels whose score reaches the recorded threshold
     for s, preds in zip(scores, frame["preds"].map(json.loads), strict=True):
         assert preds == [n for n, v in s.items() if v >= record["threshold"]]
