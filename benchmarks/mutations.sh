@@ -19,11 +19,11 @@ declare -A TESTS=(
   [report/tables.py]="tests/test_report.py tests/test_invariants_report.py"
   [data/tune.py]="tests/test_data_tune.py"
   [launch/tune.py]="tests/test_data_tune.py tests/test_launch_plan.py"
-  [train/multilabel.py]="tests/test_train_multilabel.py tests/test_report_multilabel.py tests/test_invariants.py"
+  [tasks/multi_label_metrics.py]="tests/test_train_multilabel.py tests/test_report_multilabel.py tests/test_invariants.py"
   [results/key.py]="tests/test_results_key.py tests/test_results_store.py"
   [report/budget.py]="tests/test_report_budget.py"
 )
-ORDER=(report/stats.py report/verdict.py report/tables.py data/tune.py launch/tune.py train/multilabel.py results/key.py
+ORDER=(report/stats.py report/verdict.py report/tables.py data/tune.py launch/tune.py tasks/multi_label_metrics.py results/key.py
        report/budget.py)
 modules=("$@")
 [ ${#modules[@]} -gt 0 ] || modules=("${ORDER[@]}")

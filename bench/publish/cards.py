@@ -8,24 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.results.schema import RunRecord
+from bench.tasks import task_for
 
 RECORDS = "data/runs.jsonl"  # the dataset's one file of records, one JSON object per run
 TASK_TYPE = "text-classification"  # the Hub's task id, for single-label and multi-label suites alike
-# what a record holds of each task's test metrics: (record field, the Hub's metric id, its pretty name)
-METRICS = {
-    "single_label": (
-        ("accuracy", "accuracy", "Accuracy"),
-        ("f1", "f1", "F1"),
-        ("precision", "precision", "Precision"),
-        ("recall", "recall", "Recall"),
-    ),
-    "multilabel": (
-        ("micro_f1", "f1", "Micro F1"),
-        ("macro_f1", "f1", "Macro F1"),
-        ("samples_f1", "f1", "Samples F1"),
-        ("accuracy", "accuracy", "Subset accuracy"),
-    ),
-}
 
 
 def suite_facts(record: RunRecord) -> dict[str, Any]:
@@ -55,10 +41,10 @@ def eval_results(record: RunRecord) -> list[Any]:
     from huggingface_hub import EvalResult
 
     dataset = dataset_identity(record)
-    metrics = METRICS["multilabel" if record.task == "multilabel" else "single_label"]
+    task = task_for(record.task)  # its metrics as the Hub names them
     average = f" ({record.f1_average}{', positive: ' + record.positive_label if record.positive_label else ''})"
     results = []
-    for name, metric_type, pretty in metrics:
+    for name, metric_type, pretty in task.hub_metrics:
         value = getattr(record, name)
         if value is None:
             continue
@@ -66,7 +52,7 @@ def eval_results(record: RunRecord) -> list[Any]:
         results.append(
             EvalResult(
                 task_type=TASK_TYPE,
-                task_name="Multi-label text classification" if record.task == "multilabel" else "Text classification",
+                task_name=task.hub_task_name,
                 dataset_type=dataset["type"],
                 dataset_name=dataset["name"],
                 dataset_config=dataset["config"],

@@ -47,6 +47,9 @@ class Task(ABC):
     # the report's task-specific sections this task's results have: "per_class" (per-class tables, calibration:
     # one class per document), "label_sets" (per-label F1 and per-document F1 of predicted label sets)
     sections: ClassVar[tuple[str, ...]] = ()
+    # `bench publish`'s model-index: the task's name there, and (record field, the Hub's metric id, pretty name)
+    hub_task_name: ClassVar[str] = "Text classification"
+    hub_metrics: ClassVar[tuple[tuple[str, str, str], ...]] = ()
 
     def label(self, metric: str) -> str:
         return self.labels.get(metric, metric.replace("_", " "))

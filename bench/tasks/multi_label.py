@@ -40,6 +40,13 @@ class MultiLabel(Task):
     p_method = "paired sign-flip on per-document F1"
     sections = ("label_sets",)
     mean_metric = "samples_f1"
+    hub_task_name = "Multi-label text classification"
+    hub_metrics = (
+        ("micro_f1", "f1", "Micro F1"),
+        ("macro_f1", "f1", "Macro F1"),
+        ("samples_f1", "f1", "Samples F1"),
+        ("accuracy", "accuracy", "Subset accuracy"),
+    )
 
     def check_data(self, data: Any) -> None:
         from bench.errors import BenchError

@@ -31,6 +31,12 @@ class SingleLabel(Task):
     problem_type = "single_label_classification"
     sections = ("per_class",)
     mean_metric = "accuracy"
+    hub_metrics = (
+        ("accuracy", "accuracy", "Accuracy"),
+        ("f1", "f1", "F1"),
+        ("precision", "precision", "Precision"),
+        ("recall", "recall", "Recall"),
+    )
 
     def check_data(self, data: Any) -> None:
         from bench.errors import BenchError
