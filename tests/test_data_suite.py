@@ -302,3 +302,13 @@ def test_a_suite_adds_references_of_its_own_after_a_shipped_table(tmp_path: Path
 def test_invalid_references_are_refused(tmp_path: Path, extra: str, match: str):
     with pytest.raises(BenchError, match=match):
         load_suite(str(write_suite(tmp_path / "s.yaml", MINIMAL.format(extra=extra))))
+
+
+def test_every_shipped_reference_table_is_valid_and_names_its_source(tmp_path: Path):
+    from bench.data.suite import published_references
+
+    tables = published_references()
+    for name in tables:  # through a suite naming the table, as a user's suite would
+        suite = load_suite(str(write_suite(tmp_path / f"{name}.yaml", MINIMAL.format(extra=f"references: [{name}]"))))
+        assert len(suite.references) == len(tables[name]) > 0, name
+        assert all(r.source and r.model and r.value is not None for r in suite.references), name
