@@ -167,6 +167,26 @@ def claim_cpus(share: int = 1, out=None) -> int | None:
     return threads
 
 
+def share_launcher_cpus(index: int, count: int) -> int | None:
+    """In rank `index` of `count` ranks on this node: pin it to its part of the CPUs it inherited (its launcher's
+    claim, held for the run) and size its threads; the thread count (None where `BENCH_THREADS=off`). Never waits:
+    the registry holds the launcher's claim, and ranks waiting there for CPUs their own run holds would wait
+    forever, rank 0 in the process group for the rank still waiting."""
+    if os.environ.get(THREADS_ENV, "auto").strip().lower() == "off":
+        return None
+    if "threads" in _claim:
+        return _claim["threads"]
+    inherited = cpu_pool()
+    threads, n = _wanted(count, inherited)
+    start = (index * n) % len(inherited)
+    cpus = (inherited[start:] + inherited[:start])[:n]  # more ranks than CPUs: they share, round the pool
+    with contextlib.suppress(AttributeError, OSError):
+        os.sched_setaffinity(0, cpus)
+    _claim.update(threads=threads, cpus=cpus, waited_s=0.0)
+    _set_threads(threads)
+    return threads
+
+
 def _write_claim(folder: Path, cpus: list[int]) -> None:
     import atexit
     import fcntl

@@ -77,15 +77,14 @@ def _written(folders=_KEPT) -> set[tuple[str, int]]:
     return {(e.path, e.stat().st_mtime_ns) for f in set(folders) if f.is_dir() for e in os.scandir(f)}
 
 
-_BEFORE = _written()
-
-
 @pytest.fixture(autouse=True)
 def _nothing_written_to_the_checkout():
     """Tests write in their own temporary folders: one writing into the checkout's results/ or reports/ (a default
-    path, a missing chdir) would race the other xdist workers and leave files behind, so it fails."""
+    path, a missing chdir) would race the other xdist workers and leave files behind, so it fails. Compared with
+    what was there when the test started, so that one test's mistake fails that test, not every later one."""
+    before = _written()
     yield
-    new = _written() - _BEFORE
+    new = _written() - before
     assert not new, (
         f"a test wrote into the checkout (use tmp_path or monkeypatch.chdir): {sorted(path for path, _ in new)}"
     )

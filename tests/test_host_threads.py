@@ -87,6 +87,37 @@ def test_workers_launched_to_share_get_disjoint_equal_cpus(tmp_path: Path):
         stop(a, b)
 
 
+# a worker that claims its CPUs, then starts two ranks of one distributed run, as bench.train.job's launcher does
+LAUNCHER = """
+import os, subprocess, sys
+import bench.cpus as cpus
+cpus.claim_cpus(1)
+rank = "import os, bench.cpus as c; t = c.share_launcher_cpus(int(os.environ['LOCAL_RANK']), 2); "
+rank += "print(t, ','.join(map(str, sorted(os.sched_getaffinity(0)))), flush=True)"
+ranks = [subprocess.Popen([sys.executable, "-c", rank], env={**os.environ, "LOCAL_RANK": str(i)},
+                          stdout=subprocess.PIPE, text=True) for i in (0, 1)]
+for r in ranks:
+    out, _ = r.communicate(timeout=60)
+    print(out.strip(), flush=True)
+print(",".join(map(str, sorted(os.sched_getaffinity(0)))), flush=True)
+"""
+
+
+def test_the_ranks_of_a_run_share_its_claim_and_never_wait_for_it(tmp_path: Path):
+    """The ranks took part of their launcher's CPUs; a rank that claimed from the registry waited for CPUs its own
+    launcher held (forever: rank 0 waited for it in the process group, and the slow distributed test hung)."""
+    launcher = python(LAUNCHER, tmp_path)
+    try:
+        got = [line(launcher, timeout=30) for _ in range(3)]
+        assert None not in got, f"a rank waited for its launcher's CPUs: {got}"
+        (t0, c0), (t1, c1), held = got[0].split(), got[1].split(), set(got[2].split(","))
+        assert t0 == t1 == str(max(1, CPUS // 2))
+        assert set(c0.split(",")) <= held and set(c1.split(",")) <= held
+        assert CPUS < 2 or not set(c0.split(",")) & set(c1.split(","))  # each rank on CPUs of its own
+    finally:
+        stop(launcher)
+
+
 @pytest.mark.skipif(CPUS < 2, reason="needs two CPUs to pin two workers apart")
 def test_workers_on_other_cpus_do_not_count(tmp_path: Path):
     cpus = sorted(os.sched_getaffinity(0))

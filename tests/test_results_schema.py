@@ -79,7 +79,10 @@ EMPTY_UNLESS = {
         ("tuned", "tuning_points", "tuning_train_s", "tuning_wall_s", "tuning_note"), "the suite has a tune: grid"
     ),
     **dict.fromkeys(
-        ("threshold", "micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "per_label"),
+        (
+            *("threshold", "micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "per_label"),
+            *("micro_f1_frequent", "micro_f1_few_shot", "micro_f1_zero_shot"),
+        ),
         "the suite is multi-label",
     ),
 }

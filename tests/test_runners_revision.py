@@ -92,6 +92,7 @@ def test_a_profile_record_names_the_local_folder_it_measured(tmp_path: Path, mon
     folder = save_tiny_bert(tmp_path / "ckpt")
     entry = RunnerEntry(MiniLMRunner, {"model_id": str(folder), "max_length": 64})
     monkeypatch.setitem(RUNNERS._items, "test-local-bert", entry)
+    monkeypatch.chdir(tmp_path)  # its report goes to the default reports/profile
     results = tmp_path / "results"
     argv = ["profile", "--runners", "test-local-bert", "--lengths", "32", "--steps", "1", "--warmup", "0"]
     assert main([*argv, "--threads", "1", "--results", str(results)]) == 0

@@ -158,7 +158,9 @@ def test_record_micro_f1_is_scikit_learns_from_the_predictions_file(ml_run: Path
     assert record["threshold"] in THRESHOLDS and record["f1_average"] == "micro"
     frame = pd.read_csv(runs / "seed0.predictions.csv")
     scores = frame["scores"].map(json.loads)
-    assert list(scores.iloc[0]) == record["label_names"]  # every label's score (a suite of at most KEPT_SCORES labels), in label order
+    assert (
+        list(scores.iloc[0]) == record["label_names"]
+    )  # every label's score (a suite of at most KEPT_SCORES labels), in label order
     # the predicted set is exactly the labels whose score reaches the recorded threshold
     for s, preds in zip(scores, frame["preds"].map(json.loads), strict=True):
         assert preds == [n for n, v in s.items() if v >= record["threshold"]]

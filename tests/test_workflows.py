@@ -48,10 +48,22 @@ def bench(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedPr
     )
 
 
-def start(*args: str, cwd: Path) -> subprocess.Popen:
+def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     # a session of its own: kill -9 reaches the sweep and its worker, as a terminal's would
-    return subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=cwd, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", *args],
+        cwd=cwd,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# what a user's shell has: under pytest-xdist, tests/conftest.py fixes each worker's thread count, which would hide
+# how bench shares the CPUs out by itself
+AUTO_THREADS = {k: v for k, v in os.environ.items() if k not in ("BENCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def single_label_suite(tmp_path: Path, name: str, tuned: bool) -> Path:
@@ -188,7 +200,7 @@ def test_two_bench_runs_of_one_suite_at_once(tmp_path: Path):
     text = TINY_SUITE.format(n_train=160, n_test=20, epochs=1).replace("seeds: [0]", "seeds: [0, 1, 2]")
     suite, results = write_suite(tmp_path / "tiny.yaml", text), tmp_path / "results"
     command = ("run", "--suite", str(suite), "--results", str(results))
-    first, second = start(*command, cwd=tmp_path), start(*command, cwd=tmp_path)
+    first, second = start(*command, cwd=tmp_path, env=AUTO_THREADS), start(*command, cwd=tmp_path, env=AUTO_THREADS)
     seen_running = False
     while first.poll() is None or second.poll() is None:
         status = bench("status", "--suite", str(suite), "--results", str(results), cwd=tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import AUTO, ProtocolConfig, SuiteConfig, to_dict
-from bench.cpus import HostLoad, claim_cpus, conditions, release_cpus
+from bench.cpus import HostLoad, conditions, release_cpus, share_launcher_cpus
 from bench.host import (
     EXIT_ELSEWHERE,
     device_kind,
@@ -350,7 +350,7 @@ def planned_precision(suite: SuiteConfig, runner: Runner) -> str:
 def _rank_main(job: Job, resume_from: Path | None) -> Any:
     """One rank of a distributed run (started by the elastic launcher, which sets RANK, LOCAL_RANK, WORLD_SIZE)."""
     exit_with_parent()
-    claim_cpus(int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
+    share_launcher_cpus(int(os.environ.get("LOCAL_RANK", 0)), int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
     import torch
 
     if torch.cuda.is_available():  # one GPU per rank, of those the worker was given
