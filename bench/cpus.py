@@ -204,8 +204,7 @@ def _write_claim(folder: Path, cpus: list[int]) -> None:
 
 
 def release_cpus() -> None:
-    """Leave the registry (a process that hands its CPUs to processes it starts, e.g. a distributed run's ranks,
-    which claim their own shares of them)."""
+    """Leave the registry (at exit; and between tests that claim in their own process)."""
     path, f = _claim.pop("path", None), _claim.pop("file", None)
     if path is not None:
         path.unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -88,6 +89,29 @@ def _nothing_written_to_the_checkout():
     assert not new, (
         f"a test wrote into the checkout (use tmp_path or monkeypatch.chdir): {sorted(path for path, _ in new)}"
     )
+
+
+@pytest.fixture(autouse=True)
+def _cpus_as_they_were():
+    """A test that runs a job in its own process claims CPUs there (bench.cpus, for the process's life: pinned,
+    threads sized); undone after it, so that the xdist worker's later tests (and the bench processes they start,
+    which inherit its pinning) get the CPUs the worker had, not one test's claim."""
+    affinity = os.sched_getaffinity(0)
+    env = {
+        var: os.environ.get(var)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "RAYON_NUM_THREADS")
+    }
+    yield
+    cpus = sys.modules.get("bench.cpus")
+    if cpus is None or not cpus._claim:
+        return
+    cpus.release_cpus()
+    os.sched_setaffinity(0, affinity)
+    for var, value in env.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.config import AUTO, ProtocolConfig, SuiteConfig, to_dict
-from bench.cpus import HostLoad, conditions, release_cpus, share_launcher_cpus
+from bench.cpus import HostLoad, conditions, share_launcher_cpus
 from bench.host import (
     EXIT_ELSEWHERE,
     device_kind,
@@ -246,8 +246,7 @@ class Job:
             with HostLoad() as load:
                 result = self.train(resume_from)
             held = {**conditions(), **load.fields}
-        else:  # the ranks set their own device, and claim this machine's CPUs among themselves
-            release_cpus()
+        else:  # the ranks set their own device and split this process's CPUs, whose claim it holds for them
             errors = functools.partial(self.store.rank_error_path, self.run_key)
             result = launch_ranks(self.distributed, self.run_key.slug, _rank_main, (self, resume_from), errors)
             if result is None:
