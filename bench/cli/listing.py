@@ -66,9 +66,10 @@ def run(args: argparse.Namespace) -> int:
                 essential(f"{kind} {entry['name']}")
         return 0
     print("suites:")
+    width = max((len(entry["facts"] or "") for entry in document["suites"]), default=0)  # one column, aligned
     for entry in document["suites"]:
         origin = "" if entry["origin"] == "bench" else f"  [from {entry['origin']}]"
-        line = f"BROKEN: {entry['error']}" if entry["error"] else f"{entry['facts']:<44} {entry['summary']}"
+        line = f"BROKEN: {entry['error']}" if entry["error"] else f"{entry['facts']:<{width}}  {entry['summary']}"
         print(f"  {entry['name']:<24} {line}{origin}")
     for plugin, error in document["problems"]["suites"].items():
         print(f"  suites of {plugin} could not be read: {error}")
