@@ -3,6 +3,8 @@ only when nothing fits without it, the CPU's budget, and a run that records what
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench.config import ProtocolConfig
@@ -161,3 +163,28 @@ def test_a_cpu_micro_batch_depends_on_the_machine_not_on_the_memory_free_at_the_
         chosen.append((resolved.per_device_batch_size, resolved.gradient_checkpointing, resolved.eval_batch_size))
         assert "within 4,096 MB (half the total memory, at most 4,096 MB)" in probed["probe"]
     assert chosen[0] == chosen[1] == (8, False, 256)
+
+
+@pytest.mark.parametrize(
+    "runner",
+    [
+        "tiny-roberta-chunks-2048",
+        pytest.param("tiny-longformer-2048", marks=pytest.mark.slow),
+        pytest.param("tiny-roberta-headtail-512", marks=pytest.mark.slow),
+    ],
+)
+def test_auto_batches_probe_every_kind_of_model(tmp_path, runner: str):
+    """The probe steps each kind of model the runners build: the chunk classifier is a plain nn.Module with no
+    `.device` (auto failed on it at once, so minilm-chunks-* could not run with the suites' auto batches)."""
+    import bench
+    from tests.conftest import TINY_SUITE, write_suite
+
+    text = TINY_SUITE.format(n_train=24, n_test=8, epochs=1).replace("runner: tiny-roberta-128", f"runner: {runner}")
+    text = text.replace(
+        "per_device_batch_size: 8, eval_batch_size: 16", "per_device_batch_size: auto, eval_batch_size: auto"
+    )
+    bench.run(write_suite(tmp_path / "tiny.yaml", text), results=tmp_path / "results", reports=None)
+    (path,) = (tmp_path / "results" / "tiny" / "runs").glob("*/seed0.json")
+    record = json.loads(path.read_text())
+    assert record["status"] == "ok", record.get("error")
+    assert "auto micro-batch" in record["probe"] and "auto evaluation batch" in record["probe"]

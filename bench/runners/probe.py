@@ -204,7 +204,8 @@ def batch_sizes(
         return protocol, {"probe": None}
     cuda = torch.cuda.is_available()
     limit = GPU_MARGIN * torch.cuda.get_device_properties(0).total_memory / 2**20 if cuda else cpu_budget_mb()
-    model = runner.build_model(list(label_names)).to("cuda" if cuda else "cpu")
+    device = torch.device("cuda" if cuda else "cpu")  # a runner's model may be any nn.Module: no `.device` to ask
+    model = runner.build_model(list(label_names)).to(device)
     notes: list[str] = []
     changes: dict[str, Any] = {}
     if auto_train:
@@ -217,7 +218,7 @@ def batch_sizes(
             if can_checkpoint:
                 (model.gradient_checkpointing_enable if checkpointing else model.gradient_checkpointing_disable)()
             model.train()
-            batch = {k: v.to(model.device) for k, v in collate(longest[:size]).items()}
+            batch = {k: v.to(device) for k, v in collate(longest[:size]).items()}
 
             def forward():
                 with autocast():
@@ -250,7 +251,7 @@ def batch_sizes(
 
         def eval_step(size: int, checkpointing: bool) -> float | None:
             model.eval()
-            batch = {k: v.to(model.device) for k, v in collate(longest[:size]).items()}
+            batch = {k: v.to(device) for k, v in collate(longest[:size]).items()}
 
             def forward():
                 with autocast():
