@@ -6,7 +6,8 @@ it imports nothing of bench but `config`, `errors`, `registry` and `results`.
 
 from __future__ import annotations
 
-from bench.data.load import SuiteData, cache_dir, load_suite_data, texts_of
+from bench.data.files import cache_dir
+from bench.data.load import SuiteData, load_suite_data, texts_of
 from bench.data.suite import builtin_suites, load_suite
 
 __all__ = ["SuiteData", "builtin_suites", "cache_dir", "load_suite", "load_suite_data", "texts_of"]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.config import MULTILABEL, SINGLE_LABEL, SuiteConfig
-from bench.data.files import cache_dir, load_files, source_files
+from bench.config import SINGLE_LABEL, SuiteConfig
+from bench.data.files import load_files, source_files
 from bench.data.texts import join_paragraphs
 from bench.errors import BenchError
 from bench.tasks import Task, task_for
@@ -131,27 +131,10 @@ def _load_raw(suite: SuiteConfig, data_dir: Path | None) -> DatasetDict:
     import datasets
 
     data = suite.data
-    if data.source == "synthetic" and data.task == MULTILABEL:
-        from bench.data.synthetic import write_files
-        from bench.data.synthetic_multilabel import MultiLabelSpec, generate
-
-        try:
-            ml_spec = MultiLabelSpec(**{"allow_empty": data.allow_empty_labels, **data.synthetic})
-        except TypeError as err:
-            raise BenchError(f"suite '{suite.name}': synthetic multilabel data: {err}") from None
-        raw = load_files(write_files(ml_spec, cache_dir() / "synthetic", generate))
-        wanted = first_column(data.label_column)
-        if wanted != "labels":  # the generator's column, under the name the suite reads
-            raw = raw.rename_column("labels", wanted)
-        return raw
     if data.source == "synthetic":
-        from bench.data.synthetic import SyntheticSpec, write_files
+        from bench.data.generated import generated
 
-        try:
-            spec = SyntheticSpec(**data.synthetic)
-        except TypeError as err:
-            raise BenchError(f"suite '{suite.name}': synthetic data: {err}") from None
-        return load_files({k: v for k, v in write_files(spec, cache_dir() / "synthetic").items()})
+        return generated(suite)
     files = source_files(suite, data_dir)
     if files is not None:
         return load_files(files)
