@@ -67,3 +67,25 @@ def test_earlier_finished_runs_of_the_same_configuration_time_a_runner_from_the_
 
     other = suite.replace(protocol=dataclasses.replace(suite.protocol, epochs=3))  # another configuration key
     assert SweepProgress.of(plan(other, RunOptions(results=tmp_path / "results", overwrite=True)).jobs).left_s() is None
+
+
+def test_a_run_that_waited_for_cpus_is_timed_by_its_own_wall_time(tmp_path: Path, monkeypatch):
+    """A run queued behind another bench job's CPUs (bench/cpus.py) waits before it trains; the wait is not its
+    runner's cost. Seen on the demo beside a second job: a 32 s run after a 2 min wait made the line guess 24 min
+    left for three runs of about 30 s."""
+    import time
+
+    from bench.launch import sweep
+
+    text = TINY_SUITE.format(n_train=60, n_test=20, epochs=2)
+    suite = load_suite(str(write_suite(tmp_path / "tiny.yaml", text)))
+    job = plan(suite, RunOptions(results=tmp_path / "results")).jobs[0]
+
+    def queued_then_ran(job, tag, out, placement):
+        time.sleep(0.5)  # waiting for CPUs: no work of the runner's
+        return dataclasses.replace(job.failure_record(OK, None), wall_s=0.05)
+
+    monkeypatch.setattr(sweep, "_run_with_oom_retries", queued_then_ran)
+    progress = SweepProgress([job.runner_name, job.runner_name])
+    sweep.run_one(job, overwrite=False, tag="[run 1/2]", progress=progress)
+    assert progress.cost_s(job.runner_name) == pytest.approx(0.05)

@@ -250,7 +250,8 @@ def run_one(
         return None
     with _table_lock:
         job.store.rebuild_table(job.suite.name)
-        progress.finished(job.runner_name, time.perf_counter() - started)
+        # the run's own time: a wait for CPUs other bench jobs held (bench/cpus.py) is not a cost of its runner
+        progress.finished(job.runner_name, record.wall_s or time.perf_counter() - started)
         line = progress.line()
     if record.ok and job.point:  # a grid point: its validation score is what selection reads
         metric = job.suite.protocol.metric_for_best_model
