@@ -46,7 +46,7 @@ def test_cost_only_runs_are_in_the_cost_table_and_nowhere_in_quality(mixed):
     table_rows = [line for line in quality.splitlines() if line.startswith("| ")]
     assert not any(RANDOM in row for row in table_rows)
     assert "**Cost only** (left out of this table, the rankings" in quality and RANDOM in quality
-    assert "Most accurate: **longformer-256-1024**" in text
+    assert "Best accuracy: **longformer-256-1024**" in text
     pareto = next(line for line in text.splitlines() if "Pareto front of accuracy" in line)
     assert RANDOM not in pareto
     assert RANDOM not in _section(text, "Paired comparison with the baseline")

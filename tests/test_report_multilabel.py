@@ -117,3 +117,42 @@ def test_a_multilabel_verdict_judges_long_context_on_micro_f1_not_subset_accurac
     assert "paired sign-flip on per-document F1" in verdict and "no long-context winner" not in verdict
     comparison = pd.read_csv(out / "tables" / "comparison.csv")
     assert list(comparison["metric"]) == ["micro_f1"] and comparison["p_holm"].iloc[0] < 0.001
+
+
+def test_the_summary_names_the_best_runner_on_micro_f1_and_shows_the_label_groups(tmp_path: Path):
+    """Found on the real EURLEX57K report: its first lines said "Most accurate: tfidf-logreg (accuracy 0.030)", by
+    subset accuracy, where the verdict judges on micro-F1. Here the two disagree: `exact` predicts half the documents'
+    sets exactly and nothing for the rest (subset accuracy 0.5, micro-F1 0.667); `broad` finds two of three labels
+    everywhere (subset accuracy 0, micro-F1 0.8). The Multi-label table shows the frequent / few-shot / zero-shot
+    micro-F1 the records carry."""
+    truth = [list(LABELS)] * 60
+    groups = {"micro_f1_frequent": 0.91, "micro_f1_few_shot": 0.42, "micro_f1_zero_shot": None}
+    write_multilabel_run(tmp_path, "exact", 0, truth, [list(LABELS)] * 30 + [[]] * 30, max_length=128,
+                         truncation="head", model_family="tiny-roberta", accuracy=0.5, **groups)  # fmt: skip
+    write_multilabel_run(tmp_path, "broad", 0, truth, [LABELS[:2]] * 60, max_length=512,
+                         truncation="head", model_family="tiny-roberta", accuracy=0.0, **groups)  # fmt: skip
+    md = build_report(tmp_path, "ml", tmp_path / "report", baseline="exact").read_text()
+    assert "Best micro-F1: **broad** (micro-F1 0.800)" in md and "Most accurate" not in md
+    assert "Pareto front of micro-F1 vs training time" in md
+    quality = md.split("## Multi-label quality")[1].split("###")[0]
+    assert "| frequent | few-shot | zero-shot |" in quality and "| 0.910 | 0.420 | — |" in quality
+
+
+def test_the_per_label_table_shows_the_labels_with_most_test_documents_and_points_to_the_csv(tmp_path: Path):
+    """EURLEX57K has 4,271 labels: the page showed every one (4,296 lines, most with no test document); it shows
+    the PER_LABEL_SHOWN with the most test support, and the csv keeps them all."""
+    from bench.report.multilabel_section import PER_LABEL_SHOWN
+
+    truth = truth_sets(40)
+    many = {
+        f"c{i:03d}": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "support": i} for i in range(PER_LABEL_SHOWN + 12)
+    }
+    write_multilabel_run(tmp_path, "tfidf-logreg", 0, truth, truth, max_length=None, truncation="none",
+                         model_family="tfidf-logreg", per_label=many)  # fmt: skip
+    out = tmp_path / "report"
+    md = build_report(tmp_path, "ml", out).read_text()
+    table = md.split("### Per-label F1")[1].split("###")[0]
+    rows = [line for line in table.splitlines() if line.startswith("| c")]
+    assert len(rows) == PER_LABEL_SHOWN and rows[0].startswith(f"| c{PER_LABEL_SHOWN + 11:03d} ")
+    assert r"the other 12 are in tables/multilabel\_per\_label.csv" in table
+    assert len(pd.read_csv(out / "tables" / "multilabel_per_label.csv")) == PER_LABEL_SHOWN + 12

@@ -73,9 +73,12 @@ def _boot_samples(f1: np.ndarray) -> np.ndarray:
     return stats.bootstrap_sums(f1.mean(axis=0)[:, None])[:, 0] / f1.shape[1]
 
 
+GROUPS = ("micro_f1_frequent", "micro_f1_few_shot", "micro_f1_zero_shot")  # by the label's training frequency
+
+
 def quality_table(results: SuiteResults, docs: DocumentCounts | None, order: list[str]) -> pd.DataFrame:
-    """One row per runner: the records' micro/macro/samples-F1, micro precision/recall and thresholds (mean, std
-    over seeds), with 95% bootstrap CIs over test documents of micro- and samples-F1 from the predictions."""
+    """One row per runner: the records' micro/macro/samples-F1, micro precision/recall, micro-F1 of the frequent,
+    few-shot and zero-shot labels, and thresholds (mean, std over seeds), with 95% bootstrap CIs over test documents of micro- and samples-F1 from the predictions."""
     runs = results.runs[results.runs["status"] == OK]
     rows = []
     for runner in order:
@@ -83,8 +86,8 @@ def quality_table(results: SuiteResults, docs: DocumentCounts | None, order: lis
         if ok.empty:
             continue
         row: dict = {"runner": runner, "seeds": len(ok)}
-        for metric in ("micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "accuracy"):
-            s = stats.seed_stats(ok[metric])
+        for metric in ("micro_f1", "macro_f1", "samples_f1", "micro_precision", "micro_recall", "accuracy", *GROUPS):
+            s = stats.seed_stats(ok.get(metric, []))  # records older than the label groups: none
             row |= {f"{metric}_mean": s.mean, f"{metric}_std": s.std}
         row["thresholds"] = ", ".join(f"{t:g}" for t in ok["threshold"].dropna())
         lo = hi = s_lo = s_hi = math.nan

@@ -17,6 +17,9 @@ from bench.report.figures import save_figures
 from bench.report.load import AlignedPredictions, SuiteResults
 from bench.report.plots import Plot
 from bench.report.render import Cell, Heading, Image, Paragraph, Strong, Table
+from bench.tasks.multi_label_metrics import FEW_SHOT_MAX
+
+PER_LABEL_SHOWN = 30  # the per-label table's rows on the page (EURLEX has 4,271 labels); the csv keeps them all
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def section(report: MultiLabelReport | None) -> list:
                 Cell(fmt.metric(r["micro_precision_mean"], r["micro_precision_std"]), numeric=True),
                 Cell(fmt.metric(r["micro_recall_mean"], r["micro_recall_std"]), numeric=True),
                 Cell(fmt.metric(r["accuracy_mean"], r["accuracy_std"]), numeric=True),
+                *(Cell(fmt.metric(r[f"{g}_mean"], r[f"{g}_std"]), numeric=True) for g in multilabel.GROUPS),
                 Cell(r["thresholds"], numeric=True),
             ]
         )
@@ -122,27 +126,33 @@ def section(report: MultiLabelReport | None) -> list:
         "Micro-F1 pools every (document, label) decision; macro-F1 averages the labels' F1; samples-F1 averages the "
         "documents' F1 (1 for a document with no true and no predicted label). Subset accuracy: the share of "
         "documents whose label set is predicted exactly (the Quality table's accuracy). Mean ± std over seeds; "
-        "below: 95% bootstrap CI over test documents. ",
+        "below: 95% bootstrap CI over test documents. Frequent / few-shot / zero-shot: micro-F1 over the labels "
+        f"in {FEW_SHOT_MAX + 1} or more / 1 to {FEW_SHOT_MAX} / no training documents (Chalkidis et al. 2019; — where "
+        "test has none of them). ",
         Strong("Threshold"),
         ": the one score a label needs, chosen per run on validation (maximising micro-F1 over 0.05, 0.10, …, "
         "0.95) and applied unchanged to test.",
     )
     columns = ["runner", "micro-F1", "macro-F1", "samples-F1", "micro precision", "micro recall", "subset accuracy",
-               "threshold"]  # fmt: skip
+               "frequent", "few-shot", "zero-shot", "threshold"]  # fmt: skip
     out.append(Table(columns, rows, [note]))
     if not report.per_label.empty:
         pivot = report.per_label.pivot_table(index="label", columns="runner", values="f1", sort=False)
         support = report.per_label.groupby("label", sort=False)["support"].first()
         runners = list(dict.fromkeys(report.per_label["runner"]))
+        shown = support.sort_values(ascending=False, kind="stable").index[:PER_LABEL_SHOWN]
         rows = [
             [
                 Cell(str(label)),
                 Cell(fmt.count(support[label]), numeric=True),
                 *(Cell(f"{pivot.loc[label, r]:.3f}", numeric=True) for r in runners),
             ]
-            for label in pivot.index
+            for label in shown
         ]
-        out += [Heading("Per-label F1", 3), Table(["label", "test support", *runners], rows)]
+        more = len(pivot.index) - len(shown)
+        kept = f"The {len(shown)} labels with the most test documents; the other {fmt.count(more)} are in "
+        rest = [Paragraph.of(kept, "tables/multilabel_per_label.csv.")] if more else []
+        out += [Heading("Per-label F1", 3), Table(["label", "test support", *runners], rows, rest)]
         out += [Image(p.png, p.title, p.caption, p.svg) for p in report.plots if p.name == "multilabel_per_label_f1"]
     out.append(Heading("Paired comparison on per-document F1", 3))
     c = report.comparison

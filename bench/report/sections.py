@@ -70,26 +70,26 @@ def _figures(data: ReportData, *names: str, headed: bool = True) -> list[Block]:
 
 
 def _highlights(data: ReportData) -> list[Paragraph]:
+    # on the task's main metric, as the verdict judges (micro-F1 for a multi-label suite, not subset accuracy)
+    metric, name = data.results.kind.main_metric, data.results.kind.label(data.results.kind.main_metric)
     s = data.summary[(data.summary["seeds_ok"] > 0) & ~data.summary["cost_only"].astype(bool)]
     out = []
-    if not s.empty and s["accuracy_mean"].notna().any():
-        top = s.loc[s["accuracy_mean"].idxmax()]
+    if not s.empty and s[f"{metric}_mean"].notna().any():
+        top = s.loc[s[f"{metric}_mean"].idxmax()]
         seeds = (
             f", {top['seeds_ok']} of {top['seeds_in_suite']} seeds" if top["seeds_ok"] < top["seeds_in_suite"] else ""
         )
-        accuracy = fmt.metric(top["accuracy_mean"], top["accuracy_std"])
-        out.append(
-            Paragraph.of("Most accurate: ", Strong(top["runner"]), f" (accuracy {accuracy}{seeds}).", bullet=True)
-        )
+        value = fmt.metric(top[f"{metric}_mean"], top[f"{metric}_std"])
+        out.append(Paragraph.of(f"Best {name}: ", Strong(top["runner"]), f" ({name} {value}{seeds}).", bullet=True))
     if data.baseline is not None:
         out.append(Paragraph.of("Baseline for the paired comparison: ", Strong(data.baseline), ".", bullet=True))
-    front = s[stats.pareto_front(s["train_s_per_epoch"].to_numpy(), s["accuracy_mean"].to_numpy())]
+    front = s[stats.pareto_front(s["train_s_per_epoch"].to_numpy(), s[f"{metric}_mean"].to_numpy())]
     if len(front):
         names = ", ".join(front.sort_values("train_s_per_epoch")["runner"])
         unmeasured = s.loc[s["train_s_per_epoch"].isna(), "runner"]
         left_out = f" (not ranked, training time not measured: {', '.join(unmeasured)})" if len(unmeasured) else ""
         out.append(
-            Paragraph.of("Pareto front of accuracy vs training time per epoch: ", names, left_out, ".", bullet=True)
+            Paragraph.of(f"Pareto front of {name} vs training time per epoch: ", names, left_out, ".", bullet=True)
         )
     bad = data.summary[data.summary["seeds_ok"] < data.summary["seeds_in_suite"]]
     if len(bad):
