@@ -98,6 +98,9 @@ def test_the_report_renders_with_verdict_tables_and_plots(tmp_path: Path):
     for name in ("multilabel_f1_by_length", "multilabel_per_label_f1", "accuracy_by_length"):
         assert (out / "plots" / f"{name}.png").stat().st_size > 1000
     assert (out / "tables" / "multilabel_quality.csv").exists() and (out / "report.html").exists()
+    # the length table's file names its metric (it said accuracy_mean for per-document F1 on the EURLEX report)
+    lengths = pd.read_csv(out / "tables" / "multilabel_lengths.csv")
+    assert "samples_f1_mean" in lengths and "accuracy_mean" not in lengths
 
 
 def test_a_multilabel_verdict_judges_long_context_on_micro_f1_not_subset_accuracy(tmp_path: Path):
