@@ -78,7 +78,8 @@ GROUPS = ("micro_f1_frequent", "micro_f1_few_shot", "micro_f1_zero_shot")  # by 
 
 def quality_table(results: SuiteResults, docs: DocumentCounts | None, order: list[str]) -> pd.DataFrame:
     """One row per runner: the records' micro/macro/samples-F1, micro precision/recall, micro-F1 of the frequent,
-    few-shot and zero-shot labels, and thresholds (mean, std over seeds), with 95% bootstrap CIs over test documents of micro- and samples-F1 from the predictions."""
+    few-shot and zero-shot labels, and thresholds (mean, std over seeds), with 95% bootstrap CIs over test
+    documents of micro- and samples-F1 from the predictions."""
     runs = results.runs[results.runs["status"] == OK]
     rows = []
     for runner in order:

@@ -71,7 +71,8 @@ def _figures(data: ReportData, *names: str, headed: bool = True) -> list[Block]:
 
 def _highlights(data: ReportData) -> list[Paragraph]:
     # on the task's main metric, as the verdict judges (micro-F1 for a multi-label suite, not subset accuracy)
-    metric, name = data.results.kind.main_metric, data.results.kind.label(data.results.kind.main_metric)
+    task = data.results.kind
+    metric, name = task.main_metric, task.label(task.main_metric)
     s = data.summary[(data.summary["seeds_ok"] > 0) & ~data.summary["cost_only"].astype(bool)]
     out = []
     if not s.empty and s[f"{metric}_mean"].notna().any():
