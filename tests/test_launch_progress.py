@@ -39,6 +39,18 @@ def test_a_runner_timed_in_this_sweep_is_not_a_guess():
     assert "guess" not in progress.line() and progress.line().endswith("about 2:30 left")
 
 
+def test_a_model_is_not_guessed_from_tfidf_alone():
+    """Seen on eurlex57k-minilm: TF-IDF took 1:11 and the line said "about 2:22 left" for minilm-512 and the chunks
+    (about 50 minutes): a model's run is not guessed from runners that read no tokens."""
+    lengths = {"tfidf": None, "minilm-512": 512, "minilm-chunks-3072": 3072}
+    progress = SweepProgress(["tfidf", "minilm-512", "minilm-chunks-3072"], lengths=lengths)
+    progress.finished("tfidf", 71.0)
+    assert progress.left() == (None, 2)
+    assert "1/3 runs done" in progress.line() and progress.line().endswith("time left unknown until a model is timed")
+    progress.finished("minilm-512", 600.0)
+    assert progress.left() == (pytest.approx(3600.0), 1)  # now from minilm-512's tokens
+
+
 def test_nothing_timed_says_so_instead_of_a_number():
     progress = SweepProgress(["a", "b"])
     assert progress.left_s() is None

@@ -75,8 +75,10 @@ def test_ctrl_c_with_jobs_2_stops_both_workers_and_the_same_command_resumes_both
 
     from tests.conftest import TINY_SUITE, write_suite
 
-    # 4 epochs of 360 documents in micro-batches of 4: long enough to be interrupted after each run's first checkpoint
-    text = TINY_SUITE.format(n_train=400, n_test=60, epochs=4).replace(
+    # 8 epochs of 360 documents in micro-batches of 4: both runs must be training at once after their first checkpoint,
+    # and on a busy machine (CI: the other xdist worker's tests) one worker may start seconds after the other (with 4
+    # epochs CI once saw the sweep end before both runs had a checkpoint; the message now shows the sweep's output)
+    text = TINY_SUITE.format(n_train=400, n_test=60, epochs=8).replace(
         "per_device_batch_size: 8", "per_device_batch_size: 4"
     )
     suite, results = write_suite(tmp_path / "tiny.yaml", text), tmp_path / "results"
@@ -87,7 +89,12 @@ def test_ctrl_c_with_jobs_2_stops_both_workers_and_the_same_command_resumes_both
     proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while not all(list(runs.glob(f"seed{k}.checkpoints/checkpoint-*/trainer_state.json")) for k in (0, 1)):
-        assert proc.poll() is None, "bench run ended before both runs saved a checkpoint"
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(
+                f"bench run ended before both runs saved a checkpoint (CPUs {sorted(os.sched_getaffinity(0))}, "
+                f"BENCH_THREADS {os.environ.get('BENCH_THREADS')}):\n{out.decode()[-3000:]}\n{err.decode()[-3000:]}"
+            )
         assert time.monotonic() < deadline
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGINT)

@@ -23,7 +23,8 @@ class SweepProgress:
     sweep). A runner with neither is *not yet timed*: its runs are guessed from the timed runners (the median),
     scaled by how many tokens each reads (`lengths`: a runner reading 4096 tokens is guessed to cost 8 times one reading 512,
     which is the right order for chunked and sparse attention and low for full attention), and the line says how
-    many runners that guess covers. With `slots` runs at once, the work left is shared among them.
+    many runners that guess covers. A model is never guessed from runners of no length only (TF-IDF's minute says
+    nothing of a fine-tuning's hour): the time left stays unknown until a model is timed. With `slots` runs at once, the work left is shared among them.
     """
 
     def __init__(
@@ -84,7 +85,9 @@ class SweepProgress:
         scaled = [
             cost * length / self.lengths[name] for name, cost in timed.items() if length and self.lengths.get(name)
         ]
-        return statistics.median(scaled or timed.values())  # runners of no length (TF-IDF) only where none has one
+        if length and not scaled:  # only runners of no length (TF-IDF) timed: their seconds say nothing of a model's
+            return None
+        return statistics.median(scaled or timed.values())
 
     def left(self) -> tuple[float | None, int]:
         """Expected seconds until the sweep ends (None where nothing is timed yet), and how many runners still to
@@ -110,7 +113,7 @@ class SweepProgress:
         if self.todo:
             seconds, guessed = self.left()
             if seconds is None:
-                text += " · time left unknown until a run finishes"
+                text += " · time left unknown until a " + ("model is timed" if done else "run finishes")
             else:
                 text += f" · about {duration(seconds)} left"
                 if guessed:

@@ -158,9 +158,18 @@ def comparison_table(docs: DocumentCounts | None, order: list[str], baseline: st
 def length_table(
     docs: DocumentCounts | None, aligned: AlignedPredictions | None, order: list[str], max_lengths: list[int]
 ) -> pd.DataFrame:
-    """Per-document F1 per runner and length bucket (mean, std over seeds), in the buckets of the accuracy table;
-    the columns are `tables.length_table`'s, `accuracy_*` holding mean per-document F1, so it plots alike."""
-    columns = ["runner", "bucket", "bucket_index", "n_examples", "accuracy_mean", "accuracy_std", "seeds", "tokens_of"]
+    """Per-document F1 per runner and length bucket (mean, std over seeds), in the buckets of the accuracy table:
+    `tables.length_table`'s columns, with `samples_f1_*` where it has `accuracy_*`."""
+    columns = [
+        "runner",
+        "bucket",
+        "bucket_index",
+        "n_examples",
+        "samples_f1_mean",
+        "samples_f1_std",
+        "seeds",
+        "tokens_of",
+    ]
     if docs is None or aligned is None or np.isnan(aligned.n_tokens).all():
         return pd.DataFrame(columns=columns)
     edges = stats.length_edges(aligned.n_tokens, max_lengths)

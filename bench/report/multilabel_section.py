@@ -55,21 +55,20 @@ def build(
     tables = out_dir / "tables"
     tables.mkdir(parents=True, exist_ok=True)
     for name in ("quality", "per_label", "comparison", "lengths"):
-        table = getattr(report, name)
-        if name == "lengths":  # the file says what its numbers are: per-document F1 (`accuracy_*` only to plot alike)
-            table = table.rename(columns={"accuracy_mean": "samples_f1_mean", "accuracy_std": "samples_f1_std"})
-        table.to_csv(tables / f"multilabel_{name}.csv", index=False, float_format="%.6g")
+        getattr(report, name).to_csv(tables / f"multilabel_{name}.csv", index=False, float_format="%.6g")
     colors = plots.runner_colors(summary)
     report.plots.extend(save_figures(_PLOTS, lambda figure: figure(report, colors), out_dir / "plots"))
     return report
 
 
 def _f1_by_length(report: MultiLabelReport, colors: dict[str, str]) -> Figure | None:
-    fig = plots.accuracy_by_length(report.lengths, colors)  # the same buckets and layout, another metric
-    if fig is not None:
-        fig.axes[0].set_ylabel("mean per-document F1 (samples-F1)")
-        fig.axes[0].set_title("Per-document F1 by document length")
-    return fig
+    return plots.accuracy_by_length(  # the same buckets and layout, another metric
+        report.lengths,
+        colors,
+        metric="samples_f1",
+        ylabel="mean per-document F1 (samples-F1)",
+        title="Per-document F1 by document length",
+    )
 
 
 def _per_label_f1(report: MultiLabelReport, colors: dict[str, str]) -> Figure | None:

@@ -295,7 +295,15 @@ def accuracy_vs_energy(summary: pd.DataFrame, colors: dict[str, str], **_: objec
     return _accuracy_vs(summary, colors, "train_energy_j", 1 / 3600, axis, shared, "GPU shared: not ranked")
 
 
-def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: object) -> Figure | None:
+def accuracy_by_length(
+    lengths: pd.DataFrame,
+    colors: dict[str, str],
+    metric: str = "accuracy",
+    ylabel: str = "test accuracy",
+    title: str = "Accuracy by document length",
+    **_: object,
+) -> Figure | None:
+    """Each runner's `<metric>_mean` (±`<metric>_std` over seeds) per length bucket of `lengths`."""
     if lengths.empty:
         return None
     buckets = lengths.drop_duplicates("bucket_index").sort_values("bucket_index")
@@ -307,10 +315,10 @@ def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: objec
     for k, runner in enumerate(runners):
         rows = lengths[lengths["runner"] == runner].sort_values("bucket_index")
         x = np.array([position[b] for b in rows["bucket_index"]]) + (k - (len(runners) - 1) / 2) * width
-        yerr = rows["accuracy_std"] if rows["accuracy_std"].notna().any() else None
+        yerr = rows[f"{metric}_std"] if rows[f"{metric}_std"].notna().any() else None
         ax.errorbar(
             x,
-            rows["accuracy_mean"],
+            rows[f"{metric}_mean"],
             yerr=None if yerr is None else yerr.fillna(0),
             color=colors[runner],
             marker="o",
@@ -327,8 +335,8 @@ def accuracy_by_length(lengths: pd.DataFrame, colors: dict[str, str], **_: objec
     tokens_of = lengths["tokens_of"].dropna()
     whose = f"{tokens_of.iloc[0]}'s tokens" if len(tokens_of) else "tokens"
     ax.set_xlabel(f"document length ({whose}, before truncation)")
-    ax.set_ylabel("test accuracy")
-    ax.set_title("Accuracy by document length")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))  # outside: the lines fill the whole panel
     return fig
 
