@@ -46,6 +46,23 @@ def test_a_tie_names_no_winner(tmp_path: Path):
     assert "roberta-512 is the cheapest runner whose accuracy is within the uncertainty of the best" in verdict
 
 
+def test_a_clear_loss_is_said_as_a_loss_not_as_no_difference(tmp_path: Path):
+    """Seen on eurlex57k-minilm: the chunk runner was 1.84 pp worse (Holm p 0.002), and the verdict said "adjusted
+    p >= 0.05 for all 1" while the headline called the loss "not separated"."""
+    i = np.arange(N)
+    verdict = write(tmp_path / "results", {"roberta-512": i < 0.95 * N, "longformer-512-4096": i < 0.80 * N})
+    assert (
+        "No longer-reading runner is better than roberta-512: longformer-512-4096 is worse beyond the uncertainty"
+        in verdict
+    )
+    assert "no long-context winner is named" in verdict and "adjusted p >=" not in verdict
+    assert "longformer-512-4096: -15.00 pp over roberta-512" in verdict and "a difference" in verdict
+    text = (tmp_path / "report" / "report.md").read_text(encoding="utf-8")
+    first = text[: text.index("## ")]
+    assert "Reading more costs quality here: at best longformer-512-4096 gains -15.00 pp" in first
+    assert "not separated" not in first
+
+
 def test_a_win_at_a_high_price_says_the_price(tmp_path: Path):
     i = np.arange(N)
     costly = {"longformer-512-4096": {"train_energy_j": 9e6, "peak_gpu_mem_train_mb": 60000.0},

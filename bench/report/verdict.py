@@ -107,7 +107,7 @@ def verdict(
     if not longer:
         out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
         return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
-    winners = []
+    winners, losers = [], []
     for row in longer:
         if row["runner"] not in compared.index:
             continue
@@ -116,6 +116,8 @@ def verdict(
         separated = c["p_holm"] < ALPHA
         if separated and c["delta"] > 0:
             winners.append(row["runner"])
+        elif separated and c["delta"] < 0:
+            losers.append(row["runner"])
         judged = "a difference" if separated else "not separated from it"
         line = (
             f"{row['runner']}: {fmt.points(c['delta'])} over {baseline} in {name} ({ci} pp; Holm-adjusted p "
@@ -129,6 +131,15 @@ def verdict(
             1,
             f"Reading more pays on these documents: {', '.join(winners)} beat{'s' if len(winners) == 1 else ''} "
             f"{baseline} beyond the uncertainty; the lines below give the price.",
+        )
+    elif losers:  # separated, but the other way: reading more costs quality here
+        worse = f"{', '.join(losers)} {'is' if len(losers) == 1 else 'are'} worse beyond the uncertainty"
+        rest = len(longer) - len(losers)
+        others = f", {rest} other{'s' if rest > 1 else ''} not separated from it" if rest else ""
+        out.insert(
+            1,
+            f"No longer-reading runner is better than {baseline}: {worse} (adjusted p < {ALPHA}){others}; no "
+            "long-context winner is named.",
         )
     else:
         out.insert(
@@ -177,6 +188,8 @@ def headline(summary: pd.DataFrame, comparison: pd.DataFrame, baseline: str | No
     by = f"{who} {fmt.points(c['delta'])} over {baseline} in {name} (Holm-adjusted p {fmt.p_value(c['p_holm'])})"
     if paying:
         return f"{pick}. Reading more pays: {by}, at {_price(top, base)}."
+    if c["p_holm"] < ALPHA:  # the best gain is a loss the paired test separates: every longer reader is worse
+        return f"{pick}. Reading more costs quality here: at best {by}, worse beyond the uncertainty, at {_price(top, base)}."
     return f"{pick}. Reading more does not pay here: at best {by}, not separated, at {_price(top, base)}."
 
 
