@@ -53,3 +53,21 @@ def test_one_folder_reads_as_before(tmp_path: Path):
     results = load_results(tmp_path, "sweep")
     assert results.duplicates == [] and list(results.runs["host"]) == ["node-a"]
     assert results.source == str(tmp_path / "sweep" / "runs")
+
+
+def test_a_plain_bench_report_reports_the_one_suite_with_results(tmp_path: Path, monkeypatch, capsys):
+    """`bench run --suite X` then `bench report`: the report is X's (it said "no results for suite 'demo'", seen
+    after the eurlex57k-minilm run); with several suites and no demo among them it names them and writes nothing."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "results", "roberta-512", 0, "node-a")
+    assert main(["report"]) == 0
+    assert (tmp_path / "reports" / "sweep" / "report.md").exists()
+    capsys.readouterr()
+
+    other = make_record("other", "roberta-512", 0, metrics=prf(*[make_test_set()[0]] * 2))
+    labels, n_tokens = make_test_set()
+    write_run(tmp_path / "results", other, predictions(labels, labels, n_tokens))
+    assert main(["report", "--out", str(tmp_path / "elsewhere")]) == 2
+    err = capsys.readouterr().err
+    assert "holds results of several suites (other, sweep); pass --suite" in err and err.count("\n") == 1
+    assert not (tmp_path / "elsewhere").exists()

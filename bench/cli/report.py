@@ -8,7 +8,11 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the `bench report` options to `parser`."""
-    parser.add_argument("--suite", default="demo", help="suite to report on (default: demo)")
+    parser.add_argument(
+        "--suite",
+        default=None,
+        help="suite to report on (default: the one suite with results there, else demo)",
+    )
     parser.add_argument(
         "--results",
         type=Path,
@@ -49,12 +53,30 @@ def run(args: argparse.Namespace) -> int:
 
     check_out_folder(args.out)
     folders = args.results or [Path("results")]
-    _check_suite_exists(args.suite, folders)
-    md_path = build_report(folders, args.suite, args.out, args.baseline, warn, args.gpu_price, args.currency)
+    suite = args.suite or _default_suite(folders)
+    _check_suite_exists(suite, folders)
+    md_path = build_report(folders, suite, args.out, args.baseline, warn, args.gpu_price, args.currency)
     essential(f"report: {md_path}")
     print(f"        {md_path.with_name('report.html')} (self-contained)")
     print(f"tables: {md_path.parent / 'tables'}/*.csv   plots: {md_path.parent / 'plots'}/*.png, *.svg")
     return 0
+
+
+def _default_suite(folders: list[Path]) -> str:
+    """No --suite: the one suite with results in `folders` (a `bench run --suite X` then a plain `bench report`),
+    else demo where it has results or nothing has; several others are refused with their names."""
+    from bench.errors import BenchError
+    from bench.results.store import ResultStore
+
+    with_results = sorted({name for folder in folders for name in ResultStore(folder).suites()})
+    if len(with_results) == 1:
+        return with_results[0]
+    if not with_results or "demo" in with_results:
+        return "demo"
+    raise BenchError(
+        f"{', '.join(map(str, folders))} holds results of several suites ({', '.join(with_results)}); pass --suite "
+        "with the one to report on"
+    )
 
 
 def _check_suite_exists(suite: str, folders: list[Path]) -> None:
