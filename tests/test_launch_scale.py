@@ -88,8 +88,12 @@ def test_ctrl_c_with_jobs_2_stops_both_workers_and_the_same_command_resumes_both
     cmd = [sys.executable, "-m", "bench", "run", "--suite", str(suite), "--results", str(results)]
     cmd += ["--seeds", "0,1", "--jobs", "2"]
     runs = results / "tiny" / "runs" / "tiny-roberta-128"
+    # a CPU-claims registry of its own: a bench process another test left running cannot make one run wait for it
+    env = {**os.environ, "BENCH_CPU_CLAIMS": str(tmp_path / "cpu-claims")}
     # a session of its own: Ctrl-C reaches the sweep and both workers, as a terminal's would
-    proc = subprocess.Popen(cmd, cwd=tmp_path, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 300
     while not all(list(runs.glob(f"seed{k}.checkpoints/checkpoint-*/trainer_state.json")) for k in (0, 1)):
         if proc.poll() is not None:
@@ -117,7 +121,7 @@ def test_ctrl_c_with_jobs_2_stops_both_workers_and_the_same_command_resumes_both
     assert not list(runs.glob("seed*.json"))  # stopped runs get no record, only their checkpoints
     assert all(list(runs.glob(f"seed{k}.checkpoints/checkpoint-*")) for k in (0, 1))
 
-    done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     for seed in (0, 1):
         record = json.loads((runs / f"seed{seed}.json").read_text())
