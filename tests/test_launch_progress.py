@@ -41,7 +41,7 @@ def test_a_runner_timed_in_this_sweep_is_not_a_guess():
 
 def test_a_model_is_not_guessed_from_tfidf_alone():
     """Seen on eurlex57k-minilm: TF-IDF took 1:11 and the line said "about 2:22 left" for minilm-512 and the chunks
-    (about 50 minutes): a model's run is not guessed from runners that read no tokens."""
+    (38 minutes): a model's run is not guessed from runners that read no tokens."""
     lengths = {"tfidf": None, "minilm-512": 512, "minilm-chunks-3072": 3072}
     progress = SweepProgress(["tfidf", "minilm-512", "minilm-chunks-3072"], lengths=lengths)
     progress.finished("tfidf", 71.0)

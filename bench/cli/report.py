@@ -68,14 +68,16 @@ def _default_suite(folders: list[Path]) -> str:
     from bench.errors import BenchError
     from bench.results.store import ResultStore
 
-    with_results = sorted({name for folder in folders for name in ResultStore(folder).suites()})
+    stores = [ResultStore(folder) for folder in folders]
+    with_results = sorted({name for store in stores for name in store.suites() if store.keys(name)})  # a record each
     if len(with_results) == 1:
         return with_results[0]
     if not with_results or "demo" in with_results:
         return "demo"
+    where = ", ".join(map(str, folders))
     raise BenchError(
-        f"{', '.join(map(str, folders))} holds results of several suites ({', '.join(with_results)}); pass --suite "
-        "with the one to report on"
+        f"{where} {'holds' if len(folders) == 1 else 'hold'} results of several suites ({', '.join(with_results)}); "
+        "pass --suite with the one to report on"
     )
 
 
@@ -95,7 +97,7 @@ def _check_suite_exists(suite: str, folders: list[Path]) -> None:
             return
     except BenchError:  # a name no folder can hold: the report says so
         return
-    with_results = sorted({name for store in stores for name in store.suites()})
+    with_results = sorted({name for store in stores for name in store.suites() if store.keys(name)})
     have = f"suites with results there: {', '.join(with_results)}" if with_results else "no suite has results there"
     raise BenchError(
         f"no suite named {suite!r} and no results for it in {', '.join(map(str, folders))} ({have}; suites: "

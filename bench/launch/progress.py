@@ -113,7 +113,8 @@ class SweepProgress:
         if self.todo:
             seconds, guessed = self.left()
             if seconds is None:
-                text += " · time left unknown until a " + ("model is timed" if done else "run finishes")
+                timed = {*self.walls, *self.earlier}
+                text += " · time left unknown until a " + ("model is timed" if timed else "run finishes")
             else:
                 text += f" · about {duration(seconds)} left"
                 if guessed:

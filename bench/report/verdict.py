@@ -108,15 +108,14 @@ def verdict(
         out.append(f"No runner here reads more of a document than {baseline}, so the suite cannot answer the question.")
         return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
     winners, losers = [], []
-    for row in longer:
-        if row["runner"] not in compared.index:
-            continue
+    judged_runners = [r for r in longer if r["runner"] in compared.index]  # those with paired predictions
+    for row in judged_runners:
         c = compared.loc[row["runner"]]
         ci = fmt.interval(100 * c["delta_ci_low"], 100 * c["delta_ci_high"], 1)
         separated = c["p_holm"] < ALPHA
         if separated and c["delta"] > 0:
             winners.append(row["runner"])
-        elif separated and c["delta"] < 0:
+        elif separated and c["delta"] < 0 and c["delta_ci_high"] < 0:  # the test and the interval agree: a loss
             losers.append(row["runner"])
         judged = "a difference" if separated else "not separated from it"
         line = (
@@ -134,18 +133,20 @@ def verdict(
         )
     elif losers:  # separated, but the other way: reading more costs quality here
         worse = f"{', '.join(losers)} {'is' if len(losers) == 1 else 'are'} worse beyond the uncertainty"
-        rest = len(longer) - len(losers)
-        others = f", {rest} other{'s' if rest > 1 else ''} not separated from it" if rest else ""
+        rest = len(judged_runners) - len(losers)
+        others = f", {rest} other{'s' if rest > 1 else ''} not shown better or worse" if rest else ""
         out.insert(
             1,
             f"No longer-reading runner is better than {baseline}: {worse} (adjusted p < {ALPHA}){others}; no "
             "long-context winner is named.",
         )
     else:
+        p_values = [compared.loc[r["runner"], "p_holm"] for r in judged_runners]
+        every = f" (adjusted p >= {ALPHA} for all {len(p_values)})" if all(p >= ALPHA for p in p_values) else ""
         out.insert(
             1,
-            f"The evidence does not show any longer-reading runner better than {baseline} (adjusted p >= "
-            f"{ALPHA} for all {len(longer)}): no long-context winner is named.",
+            f"The evidence does not show any longer-reading runner better than {baseline}{every}: no long-context "
+            "winner is named.",
         )
     return [*out, *_budget(candidates), *_tuning(summary), _uncertainty(candidates)]
 
@@ -178,7 +179,7 @@ def headline(summary: pd.DataFrame, comparison: pd.DataFrame, baseline: str | No
     longer = [r for _, r in candidates.iterrows() if r["runner"] in compared.index and _reads_more(r, base)]
     if not longer:
         return f"{pick}. No runner reads more of a document than {baseline}: whether reading more pays is not tested."
-    gains = sorted(longer, key=lambda r: compared.loc[r["runner"], "delta"], reverse=True)
+    gains = sorted(longer, key=lambda r: _or_lowest(compared.loc[r["runner"], "delta"]), reverse=True)
     paying = [
         r for r in gains if compared.loc[r["runner"], "p_holm"] < ALPHA and compared.loc[r["runner"], "delta"] > 0
     ]
@@ -188,9 +189,14 @@ def headline(summary: pd.DataFrame, comparison: pd.DataFrame, baseline: str | No
     by = f"{who} {fmt.points(c['delta'])} over {baseline} in {name} (Holm-adjusted p {fmt.p_value(c['p_holm'])})"
     if paying:
         return f"{pick}. Reading more pays: {by}, at {_price(top, base)}."
-    if c["p_holm"] < ALPHA:  # the best gain is a loss the paired test separates: every longer reader is worse
+    if c["p_holm"] < ALPHA and c["delta"] < 0 and c["delta_ci_high"] < 0:  # the largest gain is a separated loss
         return f"{pick}. Reading more costs quality here: at best {by}, worse beyond the uncertainty, at {_price(top, base)}."
     return f"{pick}. Reading more does not pay here: at best {by}, not separated, at {_price(top, base)}."
+
+
+def _or_lowest(value: float) -> float:
+    """A difference to sort by, NaN (not measured) last."""
+    return -math.inf if pd.isna(value) else float(value)
 
 
 def _tuning(summary: pd.DataFrame) -> list[str]:
