@@ -24,7 +24,8 @@ class SweepProgress:
     scaled by how many tokens each reads (`lengths`: a runner reading 4096 tokens is guessed to cost 8 times one reading 512,
     which is the right order for chunked and sparse attention and low for full attention), and the line says how
     many runners that guess covers. A model is never guessed from runners of no length only (TF-IDF's minute says
-    nothing of a fine-tuning's hour): the time left stays unknown until a model is timed. With `slots` runs at once, the work left is shared among them.
+    nothing of a fine-tuning's hour): the time left stays unknown until a model is timed. With `slots` runs at
+    once, the work left is shared among them.
     """
 
     def __init__(
