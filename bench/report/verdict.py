@@ -142,7 +142,11 @@ def verdict(
         )
     else:
         p_values = [compared.loc[r["runner"], "p_holm"] for r in judged_runners]
-        every = f" (adjusted p >= {ALPHA} for all {len(p_values)})" if p_values and all(p >= ALPHA for p in p_values) else ""
+        every = (
+            f" (adjusted p >= {ALPHA} for all {len(p_values)})"
+            if p_values and all(p >= ALPHA for p in p_values)
+            else ""
+        )
         out.insert(
             1,
             f"The evidence does not show any longer-reading runner better than {baseline}{every}: no long-context "
