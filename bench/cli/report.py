@@ -68,8 +68,7 @@ def _default_suite(folders: list[Path]) -> str:
     from bench.errors import BenchError
     from bench.results.store import ResultStore
 
-    stores = [ResultStore(folder) for folder in folders]
-    with_results = sorted({name for store in stores for name in store.suites() if store.keys(name)})  # a record each
+    with_results = _suites_with_records([ResultStore(folder) for folder in folders])
     if len(with_results) == 1:
         return with_results[0]
     if not with_results or "demo" in with_results:
@@ -97,9 +96,15 @@ def _check_suite_exists(suite: str, folders: list[Path]) -> None:
             return
     except BenchError:  # a name no folder can hold: the report says so
         return
-    with_results = sorted({name for store in stores for name in store.suites() if store.keys(name)})
+    with_results = _suites_with_records(stores)
     have = f"suites with results there: {', '.join(with_results)}" if with_results else "no suite has results there"
     raise BenchError(
         f"no suite named {suite!r} and no results for it in {', '.join(map(str, folders))} ({have}; suites: "
         f"{', '.join(sorted(known))}); pass --suite with one of those"
     )
+
+
+def _suites_with_records(stores: list) -> list[str]:
+    """The suites with at least one record in any of `stores` (a `runs/` folder of a sweep stopped before its first
+    record does not count)."""
+    return sorted({name for store in stores for name in store.suites() if store.keys(name)})
